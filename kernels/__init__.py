@@ -1,0 +1,21 @@
+"""Numba kernels: flat functions over numpy arrays and scalars.
+
+Kernels know nothing of pandas, files or rules. Every kernel here has a plain
+numpy/pandas twin in ``tests/reference.py`` and a Hypothesis equality test.
+"""
+
+from sdc.kernels.evidence import (
+    EVIDENCE_COUNT_FIELDS,
+    EVIDENCE_FLOAT_FIELDS,
+    cell_strides,
+    contributor_order,
+    table_evidence,
+)
+
+__all__ = [
+    "EVIDENCE_COUNT_FIELDS",
+    "EVIDENCE_FLOAT_FIELDS",
+    "cell_strides",
+    "contributor_order",
+    "table_evidence",
+]

@@ -1,0 +1,180 @@
+"""One-pass table evidence for every cell and every margin.
+
+A table over k grouping columns with L_d levels each is laid out as a dense
+cube of prod(L_d + 1) cells: level index L_d on dimension d stands for "all
+levels" (the margin). Each record therefore touches 2**k cells, one per subset
+of dimensions it is aggregated over, the grand total included.
+
+Contributor evidence (distinct contributors, the k largest per-contributor
+totals) needs all of a contributor's records together: rows are visited in
+contributor order (a counting sort, O(n)), and a per-cell stamp marks which
+cells the current contributor has touched so its totals are summed before they
+enter a cell's top-k. Everything else is a plain accumulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Field names of the per-cell evidence arrays, in the order the kernel returns them.
+EVIDENCE_COUNT_FIELDS = ("records", "nonmissing", "contributors", "negatives", "missing")
+EVIDENCE_FLOAT_FIELDS = ("sum", "abs_sum", "sum_sq", "min", "max")
+
+
+def cell_strides(sizes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mixed-radix strides of the cube with one extra "total" level per dimension.
+
+    The last dimension varies fastest, as in a C-ordered array of shape
+    ``sizes + 1``.
+    """
+    extent = np.asarray(sizes, dtype=np.int64) + 1
+    strides = np.ones(len(extent), dtype=np.int64)
+    for d in range(len(extent) - 2, -1, -1):
+        strides[d] = strides[d + 1] * extent[d + 1]
+    return strides, int(np.prod(extent)) if len(extent) else 1
+
+
+@njit("int64[::1](int64[::1], int64)", cache=True)
+def contributor_order(contrib: np.ndarray, n_contrib: int) -> np.ndarray:
+    """Stable counting sort of row indices by contributor code (codes in [0, n_contrib))."""
+    counts = np.zeros(n_contrib + 1, dtype=np.int64)
+    for i in range(contrib.shape[0]):
+        counts[contrib[i] + 1] += 1
+    for c in range(n_contrib):
+        counts[c + 1] += counts[c]
+    order = np.empty(contrib.shape[0], dtype=np.int64)
+    for i in range(contrib.shape[0]):
+        c = contrib[i]
+        order[counts[c]] = i
+        counts[c] += 1
+    return order
+
+
+@njit(cache=True, inline="always")
+def _fill_cells(codes, row, sizes, strides, cells):
+    """Write the 2**k cell indices touched by ``row`` into ``cells``."""
+    k = sizes.shape[0]
+    base = 0
+    for d in range(k):
+        base += codes[row, d] * strides[d]
+    cells[0] = base
+    for m in range(1, cells.shape[0]):
+        low = m & (-m)
+        d = 0
+        while (low >> d) != 1:
+            d += 1
+        # The subset m is m-without-its-lowest-bit plus dimension d set to "total".
+        prev = m ^ low
+        cells[m] = cells[prev] + (sizes[k - 1 - d] - codes[row, k - 1 - d]) * strides[k - 1 - d]
+
+
+@njit(cache=True, inline="always")
+def _push_top(top, cell, x):
+    """Insert x into the descending top-k row of ``cell`` if it is large enough."""
+    kk = top.shape[1]
+    if x <= top[cell, kk - 1]:
+        return
+    j = kk - 1
+    while j > 0 and top[cell, j - 1] < x:
+        top[cell, j] = top[cell, j - 1]
+        j -= 1
+    top[cell, j] = x
+
+
+@njit(
+    "Tuple((int64[:, ::1], float64[:, ::1], float64[:, ::1]))"
+    "(int64[:, ::1], int64[::1], float64[::1], int64[::1], int64[::1], int64, int64)",
+    cache=True,
+)
+def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
+    """Evidence for every cell of the cube in one pass over the rows.
+
+    Parameters
+    ----------
+    codes : (n, k) int64, level code of each row on each dimension.
+    sizes : (k,) int64, number of levels per dimension.
+    values : (n,) float64, the measured value (NaN = missing). Frequency tables pass 1.0.
+    order : (n,) int64, row visiting order; rows of one contributor are contiguous.
+    group_end : (g,) int64, exclusive end (in ``order``) of each contributor group.
+    n_cells : int, prod(sizes + 1).
+    top_k : int, how many largest per-contributor totals to keep per cell.
+
+    Returns
+    -------
+    counts : (n_cells, 5) int64 in the order of ``EVIDENCE_COUNT_FIELDS``.
+    floats : (n_cells, 5) float64 in the order of ``EVIDENCE_FLOAT_FIELDS``
+        (min/max are +inf/-inf where a cell has no non-missing value).
+    top : (n_cells, top_k) float64, descending, -inf where fewer contributors.
+    """
+    k = sizes.shape[0]
+    n_sub = 1 << k
+    strides = np.ones(k, dtype=np.int64)
+    for d in range(k - 2, -1, -1):
+        strides[d] = strides[d + 1] * (sizes[d + 1] + 1)
+
+    counts = np.zeros((n_cells, 5), dtype=np.int64)
+    floats = np.zeros((n_cells, 5), dtype=np.float64)
+    floats[:, 3] = np.inf
+    floats[:, 4] = -np.inf
+    top = np.full((n_cells, top_k), -np.inf)
+
+    # Per-contributor scratch: stamp[c] = group that last touched cell c.
+    stamp = np.full(n_cells, -1, dtype=np.int64)
+    acc = np.zeros(n_cells, dtype=np.float64)
+    acc_n = np.zeros(n_cells, dtype=np.int64)
+    max_group = 0
+    start = 0
+    for g in range(group_end.shape[0]):
+        if group_end[g] - start > max_group:
+            max_group = group_end[g] - start
+        start = group_end[g]
+    touched = np.empty(max_group * n_sub, dtype=np.int64)
+    cells = np.empty(n_sub, dtype=np.int64)
+
+    start = 0
+    for g in range(group_end.shape[0]):
+        n_touched = 0
+        for pos in range(start, group_end[g]):
+            row = order[pos]
+            _fill_cells(codes, row, sizes, strides, cells)
+            x = values[row]
+            missing = np.isnan(x)
+            for m in range(n_sub):
+                c = cells[m]
+                counts[c, 0] += 1
+                if missing:
+                    counts[c, 4] += 1
+                    if stamp[c] != g:
+                        stamp[c] = g
+                        acc[c] = 0.0
+                        acc_n[c] = 0
+                        touched[n_touched] = c
+                        n_touched += 1
+                    continue
+                counts[c, 1] += 1
+                if x < 0.0:
+                    counts[c, 3] += 1
+                floats[c, 0] += x
+                floats[c, 1] += abs(x)
+                floats[c, 2] += x * x
+                if x < floats[c, 3]:
+                    floats[c, 3] = x
+                if x > floats[c, 4]:
+                    floats[c, 4] = x
+                if stamp[c] != g:
+                    stamp[c] = g
+                    acc[c] = 0.0
+                    acc_n[c] = 0
+                    touched[n_touched] = c
+                    n_touched += 1
+                acc[c] += x
+                acc_n[c] += 1
+        # Flush this contributor's per-cell totals.
+        for t in range(n_touched):
+            c = touched[t]
+            if acc_n[c] > 0:
+                counts[c, 2] += 1
+                _push_top(top, c, acc[c])
+        start = group_end[g]
+    return counts, floats, top

@@ -1,0 +1,51 @@
+"""Rule implementations and the shipped presets.
+
+``RULES`` maps each rule id (the ids of the design's rule table) to its function
+and parameter class. ``PRESET_DIR`` holds the shipped rule sets as TOML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sdc.rules.base import CellEvidence, RuleResult
+from sdc.rules.dominance import NKParams, PPercentParams, PQParams, nk_dominance, p_percent, pq
+from sdc.rules.model import DofParams, dof
+from sdc.rules.frequency import ThresholdParams, ZerosParams, threshold, zeros
+from sdc.rules.quality import MissingParams, NegativeParams, missing, negative
+from sdc.rules.statistic import StatisticParams, statistic
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule id bound to its function and its parameter class."""
+
+    rule_id: str
+    func: Callable[[Any, Any], RuleResult]
+    params: type
+
+    def __call__(self, ev: CellEvidence, params: Any) -> RuleResult:
+        return self.func(ev, params)
+
+
+RULES: dict[str, RuleSpec] = {
+    spec.rule_id: spec
+    for spec in (
+        RuleSpec("threshold", threshold, ThresholdParams),
+        RuleSpec("zeros", zeros, ZerosParams),
+        RuleSpec("nk-dominance", nk_dominance, NKParams),
+        RuleSpec("p-percent", p_percent, PPercentParams),
+        RuleSpec("pq", pq, PQParams),
+        RuleSpec("negative", negative, NegativeParams),
+        RuleSpec("missing", missing, MissingParams),
+        RuleSpec("statistic", statistic, StatisticParams),
+        RuleSpec("dof", dof, DofParams),
+    )
+}
+
+__all__ = ["PRESET_DIR", "RULES", "CellEvidence", "RuleResult", "RuleSpec"]

@@ -1,0 +1,86 @@
+"""Rules on how many contribute to a cell: threshold (minimum cell count) and zeros."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sdc.rules.base import CellEvidence, RuleResult, full
+
+
+@dataclass(frozen=True)
+class ThresholdParams:
+    """Unsafe when 0 < N < ``t``; N is the number of distinct contributors."""
+
+    t: int = field(default=10, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class ZerosParams:
+    """Empty cells: ``outcome`` "fail" (zeros are disclosive) or "review" (a person decides
+    whether the zero is structural, i.e. an impossible combination)."""
+
+    outcome: str = field(default="fail", metadata={"choices": ("fail", "review")})
+
+
+def threshold(ev: CellEvidence, params: ThresholdParams) -> RuleResult:
+    """Minimum number of contributors per cell.
+
+    Counts distinct contributors with a non-missing value (records when no
+    contributor column is given); a cell nobody contributes to is left to the
+    ``zeros`` rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> ev = SimpleNamespace(contributors=np.array([0, 3, 10, 12]))
+    >>> threshold(ev, ThresholdParams(t=10)).fail.tolist()
+    [False, True, False, False]
+    """
+    n = ev.contributors
+    t = params.t
+    return RuleResult(
+        rule="threshold",
+        fail=(n > 0) & (n < t),
+        review=np.zeros(n.shape[0], dtype=bool),
+        measured=n.astype(np.float64),
+        limit=full(n.shape[0], t),
+        measure="contributors",
+        fail_text=(
+            "{measured} contributor(s) in the cell; at least {limit} are required "
+            "(threshold rule: unsafe when 0 < N < {limit})"
+        ),
+    )
+
+
+def zeros(ev: CellEvidence, params: ZerosParams) -> RuleResult:
+    """Empty cells, which reveal that nobody has this combination.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> ev = SimpleNamespace(records=np.array([0, 5]))
+    >>> zeros(ev, ZerosParams()).fail.tolist()
+    [True, False]
+    >>> zeros(ev, ZerosParams(outcome="review")).review.tolist()
+    [True, False]
+    """
+    empty = ev.records == 0
+    none = np.zeros(empty.shape[0], dtype=bool)
+    text = (
+        "the cell is empty (0 records); a zero reveals that no one in the population has "
+        "this combination unless it is structurally impossible"
+    )
+    return RuleResult(
+        rule="zeros",
+        fail=empty if params.outcome == "fail" else none,
+        review=empty if params.outcome == "review" else none,
+        measured=ev.records.astype(np.float64),
+        limit=full(empty.shape[0], 0),
+        measure="records",
+        fail_text=text,
+        review_text=text + "; declare it structural if so",
+    )

@@ -1,0 +1,24 @@
+"""The exceptions sdc raises, in one place.
+
+``SdcInputError`` subclasses ``ValueError`` so that existing ``except ValueError``
+handlers keep working; the CLI turns any ``SdcInputError`` into exit code 2 with
+its one-line message.
+"""
+
+from __future__ import annotations
+
+
+class SdcError(Exception):
+    """Base class of every error raised by sdc."""
+
+
+class SdcInputError(SdcError, ValueError):
+    """A user input (argument, data, file, rule set) the engine cannot accept."""
+
+
+class SdcRuleSetError(SdcInputError):
+    """A rule set (TOML file or preset) that is malformed or inconsistent."""
+
+
+class SdcEvidenceError(SdcInputError):
+    """Evidence that is inconsistent with itself or with the table it describes."""
