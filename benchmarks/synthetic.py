@@ -70,9 +70,7 @@ def _labels_series(prefix: str, codes: np.ndarray, n_levels: int) -> pd.Series:
     return pd.Series(level_labels(prefix, n_levels)[codes], name=prefix)
 
 
-def make_microdata(
-    n_rows: int, seed: int = 0, n_contributors: int | None = None
-) -> pd.DataFrame:
+def make_microdata(n_rows: int, seed: int = 0, n_contributors: int | None = None) -> pd.DataFrame:
     """Generate the benchmark microdata.
 
     Columns:
@@ -207,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output .parquet path")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--contributors", type=int, default=None, help="distinct contributor ids")
-    parser.add_argument(
-        "--small-cells", action="store_true", help="use make_small_cells instead"
-    )
+    parser.add_argument("--small-cells", action="store_true", help="use make_small_cells instead")
     parser.add_argument("--negatives", action="store_true", help="small-cells: negate ~5%%")
     parser.add_argument("--missing", action="store_true", help="small-cells: ~5%% NaN values")
     parser.add_argument(

@@ -19,7 +19,7 @@ from numba import njit
 
 # Field names of the per-cell evidence arrays, in the order the kernel returns them.
 EVIDENCE_COUNT_FIELDS = ("records", "nonmissing", "contributors", "negatives", "missing")
-EVIDENCE_FLOAT_FIELDS = ("sum", "abs_sum", "sum_sq", "min", "max")
+EVIDENCE_FLOAT_FIELDS = ("sum", "abs_sum", "min", "max")
 
 
 def cell_strides(sizes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -103,7 +103,7 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
     Returns
     -------
     counts : (n_cells, 5) int64 in the order of ``EVIDENCE_COUNT_FIELDS``.
-    floats : (n_cells, 5) float64 in the order of ``EVIDENCE_FLOAT_FIELDS``
+    floats : (n_cells, 4) float64 in the order of ``EVIDENCE_FLOAT_FIELDS``
         (min/max are +inf/-inf where a cell has no non-missing value).
     top : (n_cells, top_k) float64, descending, -inf where fewer contributors.
     """
@@ -114,9 +114,9 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
         strides[d] = strides[d + 1] * (sizes[d + 1] + 1)
 
     counts = np.zeros((n_cells, 5), dtype=np.int64)
-    floats = np.zeros((n_cells, 5), dtype=np.float64)
-    floats[:, 3] = np.inf
-    floats[:, 4] = -np.inf
+    floats = np.zeros((n_cells, 4), dtype=np.float64)
+    floats[:, 2] = np.inf
+    floats[:, 3] = -np.inf
     top = np.full((n_cells, top_k), -np.inf)
 
     # Per-contributor scratch: stamp[c] = group that last touched cell c.
@@ -157,11 +157,10 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
                     counts[c, 3] += 1
                 floats[c, 0] += x
                 floats[c, 1] += abs(x)
-                floats[c, 2] += x * x
-                if x < floats[c, 3]:
+                if x < floats[c, 2]:
+                    floats[c, 2] = x
+                if x > floats[c, 3]:
                     floats[c, 3] = x
-                if x > floats[c, 4]:
-                    floats[c, 4] = x
                 if stamp[c] != g:
                     stamp[c] = g
                     acc[c] = 0.0

@@ -11,8 +11,11 @@ class ProtectionParams:
 
     ``suppress`` masks failing cells. ``redact-round`` (OpenSAFELY) redacts counts at
     or below ``redact_at_or_below`` and rounds every other count to the nearest
-    ``round_to``.
+    ``round_to``. ``apply``: protect every table as it is made (a session may still
+    choose with ``suppress=``); otherwise tables are reported as computed.
     """
+
+    apply: bool = False
 
     method: str = field(default="suppress", metadata={"choices": ("suppress", "redact-round")})
     redact_at_or_below: int = field(default=7, metadata={"min": 0})

@@ -1,0 +1,65 @@
+"""Grouping columns to integer codes, at the edge.
+
+Levels are sorted (numbers numerically, text alphabetically); a missing value in a
+grouping column becomes its own level, ``MISSING_LABEL``, placed last, so that no
+record is silently dropped (``pandas.crosstab`` drops such rows). Categorical
+columns keep every declared category, used or not, in their declared order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING_LABEL = "<missing>"
+
+
+def sort_levels(labels: Sequence[Any]) -> list[Any]:
+    """Sorted levels, the missing label last; mixed types sort by their text."""
+    present = [x for x in labels if not _is_missing_label(x)]
+    try:
+        ordered = sorted(set(present))
+    except TypeError:
+        ordered = sorted(set(present), key=lambda x: (type(x).__name__, str(x)))
+    if len(present) != len(labels):
+        ordered.append(MISSING_LABEL)
+    return ordered
+
+
+def _is_missing_label(x: Any) -> bool:
+    return isinstance(x, str) and x == MISSING_LABEL
+
+
+def factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes (int64, 0..L-1) and level labels of one grouping column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> codes, labels = factorize(pd.Series(["b", "a", None, "b"]))
+    >>> codes.tolist(), labels
+    ([1, 0, 2, 1], ['a', 'b', '<missing>'])
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = list(series.cat.categories)
+        codes = series.cat.codes.to_numpy(dtype=np.int64).copy()
+        if (codes < 0).any():
+            codes[codes < 0] = len(cats)
+            cats.append(MISSING_LABEL)
+        return np.ascontiguousarray(codes), [_python(c) for c in cats]
+    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    labels = [_python(u) for u in uniques]
+    if (codes < 0).any():
+        codes = codes.copy()
+        codes[codes < 0] = len(labels)
+        labels.append(MISSING_LABEL)
+    return np.ascontiguousarray(codes), labels
+
+
+def _python(x: Any) -> Any:
+    """numpy scalars to Python scalars, so labels serialise and compare plainly."""
+    return x.item() if isinstance(x, np.generic) else x

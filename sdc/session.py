@@ -1,0 +1,205 @@
+"""The researcher's entry point: make checked tables, then write them out for the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc._validation import column_list, input_error, require_columns
+from sdc.ruleset import RuleSet
+from sdc.statistics import AGGFUNC_ALIASES
+from sdc.table_output import TableOutput
+from sdc.tabulate import tabulate
+
+
+def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
+    if aggfunc is None:
+        if has_values:
+            raise input_error("aggfunc", func, "given when values are given", None,
+                              "pandas.crosstab needs both, e.g. aggfunc='mean'.")  # fmt: skip
+        return "count"
+    if not isinstance(aggfunc, str) or aggfunc not in AGGFUNC_ALIASES:
+        raise input_error(
+            "aggfunc", func, f"one of {sorted(AGGFUNC_ALIASES)}", aggfunc,
+            "Make one table per statistic.",
+        )  # fmt: skip
+    stat = AGGFUNC_ALIASES[aggfunc]
+    if stat != "count" and not has_values:
+        raise input_error("values", func, f"given for aggfunc={aggfunc!r}", None)
+    return stat
+
+
+def _as_series(obj: Any, default: str, func: str, arg: str) -> pd.Series:
+    if isinstance(obj, pd.Series):
+        return obj.rename(obj.name if obj.name is not None else default).reset_index(drop=True)
+    if isinstance(obj, (np.ndarray, list, tuple, pd.Index)):
+        return pd.Series(np.asarray(obj), name=default)
+    raise input_error(arg, func, "a pandas Series, array or list", type(obj).__name__)
+
+
+def _series_list(obj: Any, prefix: str, func: str, arg: str) -> list[pd.Series]:
+    if obj is None:
+        return []
+    if isinstance(obj, (list, tuple)) and obj and not np.isscalar(obj[0]):
+        return [_as_series(o, f"{prefix}_{i}", func, arg) for i, o in enumerate(obj)]
+    return [_as_series(obj, f"{prefix}_0", func, arg)]
+
+
+class Session:
+    """Make checked tables under one rule set, then ``finalise`` them for the output checker.
+
+    ``rules`` is a preset name ("default", "acro", "opensafely", "datashield"), a
+    TOML path or a :class:`~sdc.ruleset.RuleSet`. ``suppress`` chooses whether
+    outputs are released protected (failing cells masked); ``None`` follows the
+    rule set's ``[protection] apply``.
+
+    Examples
+    --------
+    >>> import pandas as pd, sdc
+    >>> df = pd.DataFrame({"region": list("NNNNNNNNNNNNSS"), "cost": range(14)})
+    >>> s = sdc.Session(rules="acro")
+    >>> t = s.pivot_table(df, index="region", values="cost", aggfunc="mean")
+    >>> t.table
+                 mean
+    region
+    N        5.5
+    S       12.5
+    >>> t.status.value
+    'fail'
+    """
+
+    def __init__(self, rules: str | Path | RuleSet = "default", *, suppress: bool | None = None):
+        self.rules = rules
+        self.suppress = suppress
+        self.ruleset_ = RuleSet.load(rules)
+        self.outputs: dict[str, TableOutput] = {}
+
+    def _name(self, name: str | None, func: str) -> str:
+        if name is None:
+            name = f"output_{len(self.outputs)}"
+            while name in self.outputs:
+                name += "_"
+        if not isinstance(name, str) or not name or any(ch in name for ch in '/\\:*?"<>|'):
+            raise input_error("name", func, "a non-empty name usable as a file name", name)
+        if name in self.outputs:
+            raise input_error("name", func, "a name not used yet in this session", name,
+                              "Use remove_output first to replace it.")  # fmt: skip
+        return name
+
+    def _protect(self) -> bool:
+        return self.ruleset_.protection.apply if self.suppress is None else bool(self.suppress)
+
+    def crosstab(
+        self,
+        index: Any,
+        columns: Any = None,
+        values: Any = None,
+        aggfunc: str | None = None,
+        *,
+        margins: bool = False,
+        contributor: Any = None,
+        name: str | None = None,
+    ) -> TableOutput:
+        """A checked ``pandas.crosstab``: Series (or lists of Series) as rows and columns.
+
+        ``contributor`` (a Series of ids: patient, practice, holding) makes the
+        threshold count distinct contributors and dominance use per-contributor totals.
+        """
+        func = "Session.crosstab"
+        rows = _series_list(index, "row", func, "index")
+        cols = _series_list(columns, "col", func, "columns")
+        if not rows:
+            raise input_error("index", func, "at least one Series", index)
+        parts = rows + cols
+        value_s = _as_series(values, "value", func, "values") if values is not None else None
+        contrib_s = (
+            _as_series(contributor, "contributor", func, "contributor")
+            if contributor is not None
+            else None
+        )
+        extra = [s for s in (value_s, contrib_s) if s is not None]
+        lengths = {len(s) for s in parts + extra}
+        if len(lengths) != 1:
+            raise input_error("index/columns/values", func, "of equal length", sorted(lengths))
+        frame = pd.concat(parts, axis=1, keys=[s.name for s in parts])
+        statistic = _statistic(aggfunc, value_s is not None, func)
+        value_col = contrib_col = None
+        if value_s is not None:
+            value_col = str(value_s.name) if value_s.name not in frame.columns else "__value"
+            frame[value_col] = value_s.to_numpy()
+        if contrib_s is not None:
+            contrib_col = "__contributor"
+            frame[contrib_col] = contrib_s.to_numpy()
+        return self._add(
+            frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
+            statistic, contrib_col, margins, name, func,
+        )  # fmt: skip
+
+    def pivot_table(
+        self,
+        data: pd.DataFrame,
+        values: str | None = None,
+        index: str | Sequence[str] | None = None,
+        columns: str | Sequence[str] | None = None,
+        aggfunc: str = "mean",
+        *,
+        margins: bool = False,
+        contributor: str | None = None,
+        name: str | None = None,
+    ) -> TableOutput:
+        """A checked ``pandas.pivot_table`` over column names of ``data``."""
+        func = "Session.pivot_table"
+        if not isinstance(data, pd.DataFrame):
+            raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
+        rows = column_list(index, "index", func)
+        cols = column_list(columns, "columns", func)
+        if not rows and not cols:
+            raise input_error("index", func, "at least one column (index or columns)", index)
+        require_columns(data, rows + cols, "index/columns", func)
+        value_col = None
+        if values is not None:
+            if not isinstance(values, str):
+                raise input_error("values", func, "one column name", values)
+            require_columns(data, [values], "values", func)
+            value_col = values
+        statistic = _statistic(aggfunc, value_col is not None, func)
+        if contributor is not None:
+            if not isinstance(contributor, str):
+                raise input_error("contributor", func, "one column name", contributor)
+            require_columns(data, [contributor], "contributor", func)
+        needed = list(dict.fromkeys(rows + cols + [c for c in (value_col, contributor) if c]))
+        if not rows:
+            rows, cols = cols, []
+        return self._add(
+            data[needed], rows, cols, value_col, statistic, contributor, margins, name, func
+        )
+
+    def _add(self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func):
+        if not isinstance(margins, bool):
+            raise input_error("margins", func, "True or False", margins)
+        out = tabulate(
+            frame, rows, cols, values=value_col, statistic=statistic, contributor=contrib_col,
+            margins=margins, ruleset=self.ruleset_, name=self._name(name, func),
+            protect=self._protect(), func=func,
+        )  # fmt: skip
+        self.outputs[out.name] = out
+        return out
+
+    def remove_output(self, name: str) -> None:
+        """Drop an output from the session so it is not finalised."""
+        if name not in self.outputs:
+            raise input_error("name", "Session.remove_output", "an output of this session", name)
+        del self.outputs[name]
+
+    def finalise(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write every output, the evidence the gate needs, a manifest and the report.
+
+        See :func:`sdc.bundle.write_bundle` for the layout.
+        """
+        from sdc.bundle import write_bundle
+
+        return write_bundle(Path(path), list(self.outputs.values()), self.ruleset_, overwrite)

@@ -1,0 +1,199 @@
+"""A checked table: its values, verdict, per-cell findings and protected version."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc.check import TableCheck
+from sdc.labels import cell_labels, long_frame, wide_frame
+from sdc.protect import Release, protect
+from sdc.verdict import Status
+
+
+def _json_number(x: float) -> float | int | None:
+    if not np.isfinite(x):
+        return None
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
+
+
+class TableOutput:
+    """One research output of kind "frequency table" or "magnitude table".
+
+    Holds per-cell numbers only, never the rows it was computed from.
+    ``protected_applied`` says whether the released version is the protected one
+    (failing cells suppressed, or redacted and rounded) or the table as computed.
+
+    Examples
+    --------
+    >>> import pandas as pd, sdc
+    >>> df = pd.DataFrame({"region": ["N"] * 12 + ["S"] * 4, "sex": ["F", "M"] * 8})
+    >>> t = sdc.Session(rules="default").crosstab(df.region, df.sex)
+    >>> t.status
+    <Status.FAIL: 'fail'>
+    >>> t.findings[["region", "sex", "rule", "measured", "limit"]]
+      region sex       rule  measured  limit
+    0      S   F  threshold       2.0   10.0
+    1      S   M  threshold       2.0   10.0
+    """
+
+    def __init__(
+        self, name: str, check: TableCheck, values: np.ndarray, value_name: str,
+        protected_applied: bool,
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.check = check
+        self.values = values
+        self.value_name = value_name
+        self.protected_applied = protected_applied
+
+    @property
+    def statistic(self) -> str:
+        return self.check.statistic
+
+    @property
+    def kind(self) -> str:
+        return "magnitude table" if self.check.evidence.has_values else "frequency table"
+
+    @property
+    def model(self):  # noqa: ANN201 - TableModel
+        return self.check.evidence.model
+
+    @cached_property
+    def protected(self) -> Release:
+        """The table with primary protection applied, and the verdict on releasing it."""
+        return protect(self.check, self.values)
+
+    @property
+    def status(self) -> Status:
+        """The verdict on the version that would be released."""
+        return self.protected.status if self.protected_applied else self.check.status
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        if self.protected_applied:
+            return self.protected.reasons
+        reasons = list(self.check.errors)
+        n_fail, n_review = int(self.check.fail.sum()), int(self.check.review.sum())
+        if n_fail:
+            reasons.append(f"{n_fail} cell(s) fail a rule; see the findings")
+        if n_review:
+            reasons.append(f"{n_review} cell(s) need review; see the findings")
+        return tuple(reasons)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The table as computed, shaped like ``pandas.crosstab``."""
+        return wide_frame(self.model, self.values, self.value_name, self.statistic == "count")
+
+    @property
+    def protected_table(self) -> pd.DataFrame:
+        """The table with failing cells masked (NaN), and rounded where the rule set says."""
+        return wide_frame(
+            self.model, self.protected.values, self.value_name, self.statistic == "count"
+        )
+
+    @property
+    def released_values(self) -> np.ndarray:
+        return self.protected.values if self.protected_applied else self.values
+
+    def released_long(self) -> pd.DataFrame:
+        """The released version, one row per published cell (what ``finalise`` writes)."""
+        return long_frame(self.model, self.released_values, self.value_name)
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        """One row per (published cell, rule) that fails or needs review, with its reason."""
+        published = self.model.published_mask
+        frames = []
+        for r in self.check.results:
+            hit = np.flatnonzero((r.fail | r.review) & published)
+            if not hit.size:
+                continue
+            f = cell_labels(self.model, hit)
+            f["rule"] = r.rule
+            f["outcome"] = np.where(r.fail[hit], "fail", "review")
+            f["measured"] = r.measured[hit]
+            f["limit"] = r.limit[hit]
+            f["message"] = [r.message(int(c)) for c in hit]
+            f["_cell"] = hit
+            frames.append(f)
+        cols = [*self.model.dims, "rule", "outcome", "measured", "limit", "message"]
+        if not frames:
+            return pd.DataFrame(columns=cols)
+        out = pd.concat(frames, ignore_index=True).sort_values(["_cell", "rule"], kind="stable")
+        return out[cols].reset_index(drop=True)
+
+    def to_report(self) -> dict[str, Any]:
+        """This output's entry in the JSON report (no row-level data, no contributions)."""
+        model, ev = self.model, self.check.evidence
+        cells = np.flatnonzero(model.published_mask)
+        fails: dict[int, list[str]] = {int(c): [] for c in cells}
+        reviews: dict[int, list[str]] = {int(c): [] for c in cells}
+        for r in self.check.results:
+            for c in np.flatnonzero(r.fail & model.published_mask):
+                fails[int(c)].append(r.rule)
+            for c in np.flatnonzero(r.review & model.published_mask):
+                reviews[int(c)].append(r.rule)
+        released = self.released_values
+        suppressed = self.protected.suppressed if self.protected_applied else None
+        cell_entries = []
+        for c in cells:
+            ci = int(c)
+            cell_entries.append(
+                {
+                    "labels": {k: str(v) for k, v in model.labels(ci).items()},
+                    "value": _json_number(released[ci]),
+                    "n": int(ev.contributors[ci]),
+                    "records": int(ev.records[ci]),
+                    "suppressed": bool(suppressed[ci]) if suppressed is not None else False,
+                    "failed_rules": fails[ci],
+                    "review_rules": reviews[ci],
+                }
+            )
+        findings = [
+            {
+                "rule": row["rule"],
+                "outcome": row["outcome"],
+                "cell": {d: str(row[d]) for d in model.dims},
+                "measured": _json_number(row["measured"]),
+                "limit": _json_number(row["limit"]),
+                "message": row["message"],
+            }
+            for row in self.findings.to_dict("records")
+        ]
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "statistic": self.statistic,
+            "status": self.status.value,
+            "reasons": list(self.reasons),
+            "dims": list(model.dims),
+            "margins": model.margins,
+            "protected": self.protected_applied,
+            "rounded_to": self.protected.rounded_to if self.protected_applied else None,
+            "cells": cell_entries,
+            "findings": findings,
+        }
+
+    def summary(self) -> str:
+        """A short text account of the verdict with numbered reasons."""
+        lines = [
+            f"{self.name}: {self.kind}, statistic {self.statistic!r}, "
+            f"{int(self.model.published_mask.sum())} cells -> {self.status.value.upper()}"
+        ]
+        for i, reason in enumerate(self.reasons, 1):
+            lines.append(f"  [{i}] {reason}")
+        f = self.findings
+        for row in f.head(10).to_dict("records"):
+            where = ", ".join(f"{d}={row[d]}" for d in self.model.dims)
+            lines.append(f"    - {row['outcome']} {row['rule']} at ({where}): {row['message']}")
+        if len(f) > 10:
+            lines.append(f"    ... and {len(f) - 10} more finding(s)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<TableOutput {self.name!r} {self.kind} {self.statistic} status={self.status.value}>"

@@ -1,0 +1,56 @@
+"""From microdata columns to a checked table: factorise, one evidence pass, rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sdc._validation import input_error, numeric_values
+from sdc.check import check_evidence
+from sdc.evidence import compute_evidence
+from sdc.factorize import factorize
+from sdc.ruleset import RuleSet
+from sdc.statistics import cell_values
+from sdc.table_model import TableModel
+from sdc.table_output import TableOutput
+
+
+def tabulate(
+    frame: pd.DataFrame,
+    rows: list[str],
+    columns: list[str],
+    *,
+    values: str | None,
+    statistic: str,
+    contributor: str | None,
+    margins: bool,
+    ruleset: RuleSet,
+    name: str,
+    protect: bool,
+    func: str,
+) -> TableOutput:
+    """Compute and check one table; ``frame`` holds exactly the columns named (validated)."""
+    dims = rows + columns
+    if frame.shape[0] == 0:
+        raise input_error("data", func, "non-empty", "0 rows", "There is nothing to tabulate.")
+    if len(set(dims)) != len(dims):
+        raise input_error("index/columns", func, "distinct columns", dims)
+    coded = [factorize(frame[d]) for d in dims]
+    codes = np.ascontiguousarray(np.column_stack([c for c, _ in coded]), dtype=np.int64)
+    model = TableModel(tuple(dims), tuple(tuple(lv) for _, lv in coded), len(rows), margins)
+    vals = numeric_values(frame[values], "values", func) if values is not None else None
+    contrib = None
+    if contributor is not None:
+        ids = frame[contributor]
+        if ids.isna().any():
+            raise input_error(
+                "contributor", func, "a column without missing ids",
+                f"{int(ids.isna().sum())} missing id(s) in {contributor!r}",
+                "Every record must be attributed to a contributor.",
+            )  # fmt: skip
+        contrib, _ = factorize(ids)
+    ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
+    check = check_evidence(ev, statistic, ruleset)
+    table_values = cell_values(ev, statistic, codes, vals)
+    value_name = values if values is not None and statistic != "count" else statistic
+    return TableOutput(name, check, table_values, value_name, protect)
