@@ -15,7 +15,7 @@ enter a cell's top-k. Everything else is a plain accumulation.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 # Field names of the per-cell evidence arrays, in the order the kernel returns them.
 EVIDENCE_COUNT_FIELDS = ("records", "nonmissing", "contributors", "negatives", "missing")
@@ -82,11 +82,17 @@ def _push_top(top, cell, x):
     top[cell, j] = x
 
 
-@njit(
-    "Tuple((int64[:, ::1], float64[:, ::1], float64[:, ::1]))"
-    "(int64[:, ::1], int64[::1], float64[::1], int64[::1], int64[::1], int64, int64)",
-    cache=True,
-)
+def _evidence_signature(values_readonly: bool):  # noqa: ANN202 - a numba signature
+    i8_1 = types.Array(types.int64, 1, "C")
+    i8_2 = types.Array(types.int64, 2, "C")
+    f8_1 = types.Array(types.float64, 1, "C", readonly=values_readonly)
+    f8_2 = types.Array(types.float64, 2, "C")
+    out = types.Tuple((i8_2, f8_2, f8_2))
+    return out(i8_2, i8_1, f8_1, i8_1, i8_1, types.int64, types.int64)
+
+
+# Compiled for writable and read-only value arrays (pandas may hand out read-only views).
+@njit([_evidence_signature(False), _evidence_signature(True)], cache=True)
 def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
     """Evidence for every cell of the cube in one pass over the rows.
 

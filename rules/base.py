@@ -25,6 +25,7 @@ class CellEvidence(Protocol):
     abs_sum: np.ndarray  # float64: sum of absolute values
     top: np.ndarray  # float64 (cells, k): largest per-contributor totals, 0 where absent
     statistic: str  # the statistic the table publishes ("count", "mean", ...)
+    has_contributor: bool  # False: every record is its own contributor
 
 
 @dataclass(frozen=True)

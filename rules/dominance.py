@@ -80,8 +80,8 @@ def nk_dominance(ev: CellEvidence, params: NKParams) -> RuleResult:
         limit=full(total.shape[0], params.k),
         measure="share of the largest contributors",
         fail_text=(
-            f"the {params.n} largest contributor(s) hold {{measured}} of the cell total; "
-            f"unsafe when their share {cmp} {{limit}} (({params.n}, {params.k}) dominance rule)"
+            f"the share of the {params.n} largest contributor(s) in the cell total is "
+            f"{{measured}}; unsafe when it is {cmp} {{limit}} (({params.n}, {params.k}) dominance)"
         ),
         review_text=_NEGATIVE_TEXT,
         extra={"negatives": ev.negatives},
@@ -93,6 +93,8 @@ def _p_rule(ev: CellEvidence, ratio: float, rule: str, label: str) -> RuleResult
     x1 = np.maximum(_top(ev, 0), 0.0)
     x2 = np.maximum(_top(ev, 1), 0.0)
     remainder = total - x1 - x2
+    # x1 + x2 and X are summed in different orders: treat rounding noise as 0.
+    remainder = np.where(np.abs(remainder) <= 1e-12 * ev.abs_sum, 0.0, remainder)
     with np.errstate(divide="ignore", invalid="ignore"):
         measured = np.where(x1 > 0, remainder / np.where(x1 > 0, x1, 1.0), np.nan)
     # An all-zero cell has no largest contributor to protect: it passes.

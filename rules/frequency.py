@@ -35,12 +35,13 @@ def threshold(ev: CellEvidence, params: ThresholdParams) -> RuleResult:
     --------
     >>> import numpy as np
     >>> from types import SimpleNamespace
-    >>> ev = SimpleNamespace(contributors=np.array([0, 3, 10, 12]))
+    >>> ev = SimpleNamespace(contributors=np.array([0, 3, 10, 12]), has_contributor=True)
     >>> threshold(ev, ThresholdParams(t=10)).fail.tolist()
     [False, True, False, False]
     """
     n = ev.contributors
     t = params.t
+    unit = "contributor(s)" if ev.has_contributor else "record(s)"
     return RuleResult(
         rule="threshold",
         fail=(n > 0) & (n < t),
@@ -49,7 +50,7 @@ def threshold(ev: CellEvidence, params: ThresholdParams) -> RuleResult:
         limit=full(n.shape[0], t),
         measure="contributors",
         fail_text=(
-            "{measured} contributor(s) in the cell; at least {limit} are required "
+            "{measured} " + unit + " in the cell; at least {limit} are required "
             "(threshold rule: unsafe when 0 < N < {limit})"
         ),
     )

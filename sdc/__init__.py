@@ -1,12 +1,11 @@
 """sdc-engine: statistical disclosure control and output checking for research outputs."""
 
+from sdc._version import __version__
 from sdc.exceptions import SdcError, SdcEvidenceError, SdcInputError, SdcRuleSetError
 from sdc.ruleset import RuleSet, preset_names
 from sdc.session import Session
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
-
-__version__ = "0.1.0"
 
 __all__ = [
     "RuleSet",

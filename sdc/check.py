@@ -26,13 +26,14 @@ class RuleView:
     abs_sum: np.ndarray
     top: np.ndarray
     statistic: str
+    has_contributor: bool
 
     @classmethod
     def of(cls, ev: TableEvidence, statistic: str) -> RuleView:
         return cls(
             records=ev.records, nonmissing=ev.nonmissing, contributors=ev.contributors,
             negatives=ev.negatives, missing=ev.missing, sum=ev.sum, abs_sum=ev.abs_sum,
-            top=ev.top_or_zero(), statistic=statistic,
+            top=ev.top_or_zero(), statistic=statistic, has_contributor=ev.has_contributor,
         )  # fmt: skip
 
 

@@ -42,13 +42,14 @@ class TableOutput:
 
     def __init__(
         self, name: str, check: TableCheck, values: np.ndarray, value_name: str,
-        protected_applied: bool,
+        protected_applied: bool, release: Release | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.check = check
         self.values = values
         self.value_name = value_name
         self.protected_applied = protected_applied
+        self._release = release
 
     @property
     def statistic(self) -> str:
@@ -64,8 +65,12 @@ class TableOutput:
 
     @cached_property
     def protected(self) -> Release:
-        """The table with primary protection applied, and the verdict on releasing it."""
-        return protect(self.check, self.values)
+        """The table with primary protection applied, and the verdict on releasing it.
+
+        A gate passes the release it read from a file; otherwise the rule set's
+        protection is applied to the computed values.
+        """
+        return self._release if self._release is not None else protect(self.check, self.values)
 
     @property
     def status(self) -> Status:

@@ -1,0 +1,149 @@
+"""The ``sdc`` command: exit 0 pass, 1 fail, 3 review, 2 invalid input or usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from sdc.exceptions import SdcInputError
+from sdc.verdict import Status
+
+EXIT_INVALID = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"sdc: error: {message} (see 'sdc --help')", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID)
+
+
+def _columns(text: str | None) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else []
+
+
+def _emit(report: dict[str, Any], as_json: bool, tables: str = "") -> int:
+    from sdc.report import text_report
+
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        if tables:
+            print(tables)
+        print(text_report(report))
+    return Status(report["status"]).exit_code
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from sdc.gate import check_folder
+
+    return _emit(check_folder(args.folder, args.rules), args.json)
+
+
+def _cmd_crosstab(args: argparse.Namespace) -> int:
+    from sdc.io import read_microdata
+    from sdc.report import build_report
+    from sdc.session import Session
+
+    rows, cols = _columns(args.index), _columns(args.columns)
+    if not rows:
+        raise SdcInputError("`--index` of `sdc crosstab` must name at least one column.")
+    if (args.values is None) != (args.aggfunc is None):
+        raise SdcInputError("`--values` and `--aggfunc` of `sdc crosstab` go together.")
+    text_cols = rows + cols + ([args.contributor] if args.contributor else [])
+    frame = read_microdata(args.data, text_cols, args.values)
+    s = Session(rules=args.rules, suppress=args.suppress)
+    out = s.pivot_table(
+        frame, index=rows, columns=cols or None, values=args.values,
+        aggfunc=args.aggfunc or "count", margins=args.margins, contributor=args.contributor,
+        name=args.name,
+    )  # fmt: skip
+    if args.out:
+        s.finalise(args.out)
+    shown = out.protected_table if out.protected_applied else out.table
+    return _emit(build_report([out], s.ruleset_), args.json, shown.to_string())
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from sdc.ruleset import RuleSet, preset_names
+
+    if args.action == "list":
+        for name in preset_names():
+            print(f"{name}: {RuleSet.load(name).description}")
+    else:
+        if not args.name:
+            raise SdcInputError("`sdc rules show` needs a preset name or a TOML path.")
+        print(RuleSet.load(args.name).to_toml(), end="")
+    return 0
+
+
+def _cmd_example(args: argparse.Namespace) -> int:
+    from sdc.example import run_example
+    from sdc.report import build_report
+
+    s = run_example(args.rules)
+    tables = "\n\n".join(f"{name}\n{o.table.to_string()}" for name, o in s.outputs.items())
+    report = build_report(list(s.outputs.values()), s.ruleset_)
+    code = _emit(report, args.json, tables + "\n")
+    return 0 if not args.strict else code
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sdc", description="Statistical disclosure control for research outputs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("check", help="re-check a folder written by Session.finalise")
+    c.add_argument("folder")
+    c.add_argument("--rules", default=None, help="gate rule set (default: the manifest's)")
+    c.add_argument("--json", action="store_true", help="print the JSON report")
+    c.set_defaults(func=_cmd_check)
+
+    x = sub.add_parser("crosstab", help="compute and check a table from a microdata file")
+    x.add_argument("data", help="CSV, TSV or Parquet file")
+    x.add_argument("--index", required=True, help="row columns, comma-separated")
+    x.add_argument("--columns", default=None, help="column columns, comma-separated")
+    x.add_argument("--values", default=None, help="numeric column to aggregate")
+    x.add_argument("--aggfunc", default=None, help="count, sum, mean, median, std, var, ...")
+    x.add_argument("--contributor", default=None, help="contributor id column (patient, ...)")
+    x.add_argument("--margins", action="store_true", help="add totals")
+    x.add_argument("--rules", default="default", help="preset name or TOML path")
+    x.add_argument("--suppress", action=argparse.BooleanOptionalAction, default=None,
+                   help="release the protected table (default: as the rule set says)")
+    x.add_argument("--name", default="table", help="output name")
+    x.add_argument("--out", default=None, help="also write the finalised folder here")
+    x.add_argument("--json", action="store_true", help="print the JSON report")
+    x.set_defaults(func=_cmd_crosstab)
+
+    r = sub.add_parser("rules", help="list presets or show an effective rule set")
+    r.add_argument("action", choices=["list", "show"])
+    r.add_argument("name", nargs="?")
+    r.set_defaults(func=_cmd_rules)
+
+    e = sub.add_parser("example", help="check two tables from the bundled example data")
+    e.add_argument("--rules", default="default")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--strict", action="store_true", help="exit with the verdict's code")
+    e.set_defaults(func=_cmd_example)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SdcInputError as exc:
+        print(f"sdc: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("sdc: interrupted", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:  # fail closed: an internal error is never a pass
+        print(f"sdc: internal error ({type(exc).__name__}): {exc}; verdict: fail", file=sys.stderr)
+        return Status.FAIL.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

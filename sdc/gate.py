@@ -1,0 +1,148 @@
+"""Check an output folder written by ``Session.finalise``: what an egress gate runs.
+
+The gate trusts nothing it reads: the manifest and evidence are validated, each
+released table must agree with its evidence, the rules are re-applied (the
+gate's own rule set, or the one recorded in the manifest), and files the
+manifest does not describe are sent to review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc.bundle import read_evidence_json, read_manifest, unlisted_files
+from sdc.check import check_evidence
+from sdc.evidence import TableEvidence
+from sdc.exceptions import SdcInputError
+from sdc.protect import Release, assess
+from sdc.report import build_report, other_entry
+from sdc.ruleset import STATISTICS, RuleSet
+from sdc.statistics import from_evidence
+from sdc.table_model import TOTAL_LABEL
+from sdc.table_output import TableOutput
+from sdc.verdict import Status
+
+_VERIFIABLE = {"count", "sum", "mean", "min", "max"}
+
+
+def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
+    """Per-cell released values (NaN = suppressed) from a table CSV, matched by labels."""
+    model = ev.model
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise SdcInputError(f"table file {path.name!r} is missing.") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SdcInputError(f"table file {path.name!r} cannot be read ({exc}).") from None
+    expected_cols = [*model.dims, value_name]
+    if list(frame.columns) != expected_cols:
+        raise SdcInputError(
+            f"table file {path.name!r} must have the columns {expected_cols}; "
+            f"got {list(frame.columns)}."
+        )
+    cells = np.flatnonzero(model.published_mask)
+    label_text = [
+        np.array([str(x) for x in (*lv, TOTAL_LABEL)], dtype=object) for lv in model.levels
+    ]
+    position = {
+        tuple(label_text[d][model.coords[c, d]] for d in range(len(model.dims))): int(c)
+        for c in cells
+    }
+    if len(frame) != len(position):
+        raise SdcInputError(
+            f"table file {path.name!r} has {len(frame)} rows; its evidence describes "
+            f"{len(position)} published cells."
+        )
+    out = np.full(model.n_cells, np.nan)
+    seen = set()
+    for key, text in zip(
+        frame[list(model.dims)].itertuples(index=False, name=None), frame[value_name]
+    ):
+        cell = position.get(tuple(key))
+        if cell is None or cell in seen:
+            raise SdcInputError(
+                f"table file {path.name!r} has a row for cell {key!r} that its evidence "
+                "does not describe (or describes once only)."
+            )
+        seen.add(cell)
+        if text.strip() == "":
+            continue
+        try:
+            out[cell] = float(text)
+        except ValueError:
+            raise SdcInputError(
+                f"table file {path.name!r}: value {text!r} at {key!r} is not a number."
+            ) from None
+    return out
+
+
+def _consistency(ev: TableEvidence, statistic: str, released: np.ndarray, rounded_to: Any) -> str:
+    """Why the released values disagree with the evidence ('' when they agree)."""
+    if statistic not in _VERIFIABLE:
+        return ""
+    expected = from_evidence(ev, statistic)
+    if rounded_to:
+        expected = np.floor(expected / rounded_to + 0.5) * rounded_to
+    shown = ~np.isnan(released)
+    ok = np.isclose(released[shown], expected[shown], rtol=1e-9, atol=1e-9, equal_nan=True)
+    if ok.all():
+        return ""
+    bad = np.flatnonzero(shown)[~ok][0]
+    return (
+        f"the released value {released[bad]:g} at {ev.model.labels(int(bad))} disagrees with "
+        f"the evidence ({expected[bad]:g}): the table was changed after it was checked"
+    )
+
+
+def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> TableOutput:
+    if entry["statistic"] not in STATISTICS:
+        raise SdcInputError(f"output {entry['name']!r}: unknown statistic {entry['statistic']!r}.")
+    ev = TableEvidence.from_dict(read_evidence_json(folder / entry["evidence"]))
+    released = _read_release(folder / entry["file"], ev, str(entry["value_name"]))
+    rounded_to = entry["rounded_to"]
+    if rounded_to is not None and (not isinstance(rounded_to, int) or rounded_to < 1):
+        raise SdcInputError(f"output {entry['name']!r}: rounded_to must be a positive integer.")
+    check = check_evidence(ev, entry["statistic"], ruleset)
+    suppressed = np.isnan(released) & ev.model.published_mask & (ev.nonmissing > 0)
+    status, reasons = assess(check, suppressed)
+    mismatch = _consistency(ev, entry["statistic"], released, rounded_to)
+    if mismatch:
+        status, reasons = Status.FAIL, (mismatch, *reasons)
+    release = Release(released, suppressed, rounded_to, status, reasons)
+    return TableOutput(entry["name"], check, released, str(entry["value_name"]), True, release)
+
+
+def check_folder(folder: str | Path, rules: str | Path | RuleSet | None = None) -> dict[str, Any]:
+    """Re-check every output of a finalised folder; returns the JSON report.
+
+    ``rules`` is the gate's rule set; by default the one recorded in the manifest.
+    A table that cannot be checked is ``fail`` with the reason; a file the manifest
+    does not describe is ``review``.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    ruleset = (
+        RuleSet.from_dict(manifest["rules"], source="manifest")
+        if rules is None
+        else RuleSet.load(rules)
+    )
+    outputs: list[TableOutput] = []
+    others: list[dict[str, Any]] = []
+    for entry in manifest["outputs"]:
+        try:
+            outputs.append(_check_entry(folder, entry, ruleset))
+        except SdcInputError as exc:
+            others.append(other_entry(str(entry["name"]), str(entry["kind"]), Status.FAIL, str(exc)))
+    for name in unlisted_files(folder, manifest):
+        others.append(
+            other_entry(
+                name, "unknown file", Status.REVIEW,
+                "this file is not described by the manifest, so no automatic check applies; "
+                "a person must look at it or it must be removed",
+            )  # fmt: skip
+        )
+    return build_report(outputs, ruleset, others)

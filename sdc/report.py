@@ -1,0 +1,67 @@
+"""The JSON report (versioned, with a shipped JSON Schema) and its text rendering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sdc.ruleset import RuleSet
+from sdc.table_output import TableOutput
+from sdc.verdict import Status
+
+REPORT_SCHEMA_VERSION = "1.0"
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema the report follows (``sdc/schemas/report-v1.json``)."""
+    path = Path(__file__).parent / "schemas" / "report-v1.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def other_entry(name: str, kind: str, status: Status, reason: str) -> dict[str, Any]:
+    """A report entry for something that is not a checked table (an unknown file, an error)."""
+    return {
+        "name": name, "kind": kind, "statistic": None, "status": status.value,
+        "reasons": [reason], "dims": [], "margins": False, "protected": False,
+        "rounded_to": None, "cells": [], "findings": [],
+    }  # fmt: skip
+
+
+def build_report(
+    outputs: list[TableOutput], ruleset: RuleSet, others: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The report over all outputs; its status is the most severe of theirs."""
+    entries = [o.to_report() for o in outputs] + list(others or [])
+    status = Status.worst(Status(e["status"]) for e in entries) if entries else Status.FAIL
+    counts = {s.value: sum(e["status"] == s.value for e in entries) for s in Status}
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "status": status.value,
+        "rules": {"name": ruleset.name, "source": ruleset.source},
+        "summary": counts,
+        "outputs": entries,
+    }
+
+
+def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
+    """A person-readable account: overall verdict, then each output with numbered reasons."""
+    lines = [
+        f"sdc report: {report['status'].upper()} (rules: {report['rules']['name']})",
+        "  " + ", ".join(f"{v} {k}" for k, v in report["summary"].items()),
+        "",
+    ]
+    for out in report["outputs"]:
+        head = f"{out['name']}: {out['kind']}"
+        if out["statistic"]:
+            head += f", statistic {out['statistic']!r}, {len(out['cells'])} cells"
+        lines.append(f"{head} -> {out['status'].upper()}")
+        for i, reason in enumerate(out["reasons"], 1):
+            lines.append(f"  [{i}] {reason}")
+        for f in out["findings"][:max_findings]:
+            where = ", ".join(f"{k}={v}" for k, v in f["cell"].items())
+            lines.append(f"    - {f['outcome']} {f['rule']} at ({where}): {f['message']}")
+        if len(out["findings"]) > max_findings:
+            lines.append(f"    ... and {len(out['findings']) - max_findings} more finding(s)")
+        lines.append("")
+    return "\n".join(lines)

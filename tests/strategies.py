@@ -1,0 +1,145 @@
+"""Hypothesis strategies for microdata: the shapes real research extracts take.
+
+Grouping columns are skewed (one level is hot), text or integer, with one to many
+levels; values mix missing, negative, zero and integer-valued numbers; a
+contributor (person, firm) usually owns several rows spread over several cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from hypothesis import strategies as st
+
+#: Characters of generated text levels: lowercase, a space and non-ASCII letters,
+#: so no level can be mistaken for the total ("All") or the missing label.
+_ALPHABET = "abyz é_Ä"
+
+VALUE = "value"
+CONTRIBUTOR = "person"
+MANY_LEVELS = 60
+
+
+@dataclass(frozen=True)
+class Microdata:
+    """One generated extract and the table to make of it."""
+
+    frame: pd.DataFrame
+    dims: list[str]
+    value: str | None
+    contributor: str | None
+    top_k: int
+    #: Values are integers (or missing), so sums and per-contributor totals are exact.
+    exact: bool
+
+    def __repr__(self) -> str:
+        # The whole frame, so that a failing example can be pasted back in.
+        return (
+            f"make_case({self.frame.to_dict(orient='list')!r}, dims={self.dims!r}, "
+            f"value={self.value!r}, contributor={self.contributor!r}, top_k={self.top_k})"
+        )
+
+
+def make_case(
+    columns: dict[str, list[Any]],
+    dims: list[str],
+    value: str | None = None,
+    contributor: str | None = None,
+    top_k: int = 3,
+) -> Microdata:
+    """A case from plain columns, for pinned examples."""
+    frame = pd.DataFrame(columns)
+    exact = value is None or all(
+        x is None or (isinstance(x, float) and math.isnan(x)) or float(x).is_integer()
+        for x in columns[value]
+    )
+    return Microdata(frame, dims, value, contributor, top_k, exact)
+
+
+@st.composite
+def _level_pool(draw: st.DrawFn, n_levels: int) -> list[Any]:
+    """Distinct labels of one grouping column, text or integer."""
+    if draw(st.booleans()):
+        if n_levels > 6:
+            return [f"g{i:02d}" for i in range(n_levels)]
+        text = st.text(alphabet=_ALPHABET, max_size=3)
+        return draw(st.lists(text, min_size=n_levels, max_size=n_levels, unique=True))
+    if n_levels > 6:
+        start = draw(st.integers(-1000, 1000))
+        return list(range(start, start + 7 * n_levels, 7))
+    ints = st.integers(-(10**6), 10**6)
+    return draw(st.lists(ints, min_size=n_levels, max_size=n_levels, unique=True))
+
+
+def _skewed(n: int) -> st.SearchStrategy[int]:
+    """An index below ``n`` that is 0 (the hot level) about half the time."""
+    return st.one_of(st.just(0), st.integers(0, n - 1))
+
+
+@st.composite
+def _grouping_column(draw: st.DrawFn, n_levels: int, n_rows: int) -> list[Any]:
+    pool = draw(_level_pool(n_levels))
+    picks = draw(st.lists(_skewed(n_levels), min_size=n_rows, max_size=n_rows))
+    column = [pool[i] for i in picks]
+    if isinstance(pool[0], str) and draw(st.booleans()):
+        # Missing grouping values: the engine keeps them as a level of their own.
+        rare = st.sampled_from([False, False, False, True])
+        holes = draw(st.lists(rare, min_size=n_rows, max_size=n_rows))
+        column = [None if h else x for x, h in zip(column, holes)]
+    return column
+
+
+_INTEGER_VALUES = st.one_of(
+    st.integers(-100, 1000).map(float), st.just(math.nan), st.just(0.0), st.just(-1.0)
+)
+_FLOAT_VALUES = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.just(math.nan),
+    st.integers(-5, 5).map(float),
+)
+
+
+@st.composite
+def microdata(draw: st.DrawFn, contributor: bool | None = None) -> Microdata:
+    """A microdata frame with 1-3 grouping columns, optional values and contributor.
+
+    ``contributor`` forces a contributor column (True) or its absence (False).
+    """
+    k = draw(st.integers(1, 3))
+    many = k <= 2 and draw(st.integers(0, 3)) == 0
+    max_rows = 150 if many else 40
+    n_rows = draw(st.integers(1, max_rows))
+    sizes = [draw(st.sampled_from([1, 1, 2, 3, 4, 6])) for _ in range(k)]
+    if many:
+        sizes[0] = MANY_LEVELS
+    dims = [f"d{i}" for i in range(k)]
+    columns: dict[str, list[Any]] = {
+        d: draw(_grouping_column(size, n_rows)) for d, size in zip(dims, sizes)
+    }
+
+    mode = draw(st.sampled_from(["count", "integer", "float", "all_missing"]))
+    value = None if mode == "count" else VALUE
+    if mode == "integer":
+        columns[VALUE] = draw(st.lists(_INTEGER_VALUES, min_size=n_rows, max_size=n_rows))
+    elif mode == "float":
+        columns[VALUE] = draw(st.lists(_FLOAT_VALUES, min_size=n_rows, max_size=n_rows))
+    elif mode == "all_missing":
+        columns[VALUE] = [math.nan] * n_rows
+
+    has_contributor = draw(st.booleans()) if contributor is None else contributor
+    who = None
+    if has_contributor:
+        who = CONTRIBUTOR
+        n_people = draw(st.integers(1, 8))
+        ids: list[Any] = (
+            [f"p{i}" for i in range(n_people)] if draw(st.booleans()) else list(range(n_people))
+        )
+        picks = draw(st.lists(_skewed(n_people), min_size=n_rows, max_size=n_rows))
+        columns[CONTRIBUTOR] = [ids[i] for i in picks]
+
+    top_k = draw(st.integers(2, 4))
+    frame = pd.DataFrame(columns)
+    return Microdata(frame, dims, value, who, top_k, exact=mode != "float")
