@@ -82,7 +82,7 @@ def _push_top(top, cell, x):
     top[cell, j] = x
 
 
-def _evidence_signature(values_readonly: bool):  # noqa: ANN202 - a numba signature
+def _evidence_signature(values_readonly: bool):
     i8_1 = types.Array(types.int64, 1, "C")
     i8_2 = types.Array(types.int64, 2, "C")
     f8_1 = types.Array(types.float64, 1, "C", readonly=values_readonly)

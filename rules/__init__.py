@@ -13,8 +13,8 @@ from typing import Any
 
 from sdc.rules.base import CellEvidence, RuleResult
 from sdc.rules.dominance import NKParams, PPercentParams, PQParams, nk_dominance, p_percent, pq
-from sdc.rules.model import DofParams, dof
 from sdc.rules.frequency import ThresholdParams, ZerosParams, threshold, zeros
+from sdc.rules.model import DofParams, dof
 from sdc.rules.quality import MissingParams, NegativeParams, missing, negative
 from sdc.rules.statistic import StatisticParams, statistic
 

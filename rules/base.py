@@ -62,11 +62,12 @@ def _fmt(x: object) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     if isinstance(x, (float, np.floating)):
-        if np.isnan(x):
+        f = float(x)
+        if np.isnan(f):
             return "n/a"
-        if float(x).is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        return f"{float(x):.4g}"
+        if f.is_integer() and abs(f) < 1e15:
+            return str(int(f))
+        return f"{f:.4g}"
     return str(x)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from sdc.rules.base import CellEvidence, RuleResult, full
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from sdc.rules.base import CellEvidence, RuleResult, full
 
 
@@ -23,9 +22,7 @@ class MissingParams:
     outcome: str = field(default="review", metadata={"choices": ("fail", "review")})
 
 
-def _count_rule(
-    rule: str, count: np.ndarray, outcome: str, measure: str, text: str
-) -> RuleResult:
+def _count_rule(rule: str, count: np.ndarray, outcome: str, measure: str, text: str) -> RuleResult:
     hit = count > 0
     none = np.zeros(hit.shape[0], dtype=bool)
     return RuleResult(

@@ -147,4 +147,3 @@ def unlisted_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
         str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() or p.is_symlink()
     )
     return [f for f in found if f not in known]
-

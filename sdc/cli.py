@@ -109,8 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--contributor", default=None, help="contributor id column (patient, ...)")
     x.add_argument("--margins", action="store_true", help="add totals")
     x.add_argument("--rules", default="default", help="preset name or TOML path")
-    x.add_argument("--suppress", action=argparse.BooleanOptionalAction, default=None,
-                   help="release the protected table (default: as the rule set says)")
+    x.add_argument(
+        "--suppress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="release the protected table (default: as the rule set says)",
+    )
     x.add_argument("--name", default="table", help="output name")
     x.add_argument("--out", default=None, help="also write the finalised folder here")
     x.add_argument("--json", action="store_true", help="print the JSON report")

@@ -88,11 +88,14 @@ class TableEvidence:
         }  # fmt: skip
         if not isinstance(d, dict) or set(d) != expected:
             keys = sorted(set(d) ^ expected) if isinstance(d, dict) else d
-            raise SdcEvidenceError(f"evidence must have exactly the keys {sorted(expected)}; "
-                                   f"differs in {keys}.")
+            raise SdcEvidenceError(
+                f"evidence must have exactly the keys {sorted(expected)}; differs in {keys}."
+            )
         try:
             model = TableModel(
-                tuple(d["dims"]), tuple(tuple(lv) for lv in d["levels"]), int(d["n_rows"]),
+                tuple(d["dims"]),
+                tuple(tuple(lv) for lv in d["levels"]),
+                int(d["n_rows"]),
                 bool(d["margins"]),
             )
             n = model.n_cells
@@ -116,8 +119,13 @@ class TableEvidence:
         arrays["min"] = np.where(np.isnan(arrays["min"]), np.inf, arrays["min"])
         arrays["max"] = np.where(np.isnan(arrays["max"]), -np.inf, arrays["max"])
         top = np.where(np.isnan(top), -np.inf, top)
-        ev = cls(model=model, top=top, has_values=bool(d["has_values"]),
-                 has_contributor=bool(d["has_contributor"]), **arrays)
+        ev = cls(
+            model=model,
+            top=top,
+            has_values=bool(d["has_values"]),
+            has_contributor=bool(d["has_contributor"]),
+            **arrays,
+        )
         ev.validate()
         return ev
 
@@ -137,7 +145,9 @@ class TableEvidence:
         for name in ("records", "nonmissing", "missing", "negatives"):
             arr = getattr(self, name)
             if not np.array_equal(x.T @ arr[inner], arr[published]):
-                raise SdcEvidenceError(f"evidence `{name}` of a margin is not the sum of its cells.")
+                raise SdcEvidenceError(
+                    f"evidence `{name}` of a margin is not the sum of its cells."
+                )
 
 
 def _nan_to_none(values: list) -> list:
@@ -221,11 +231,14 @@ def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
     if a.model.dims != b.model.dims or a.model.margins != b.model.margins:
         raise SdcEvidenceError("only evidence of the same dimensions can be merged.")
     if (a.has_values, a.has_contributor, a.top_k) != (b.has_values, b.has_contributor, b.top_k):
-        raise SdcEvidenceError("only evidence of the same kind (values, contributor, top_k) merges.")
+        raise SdcEvidenceError(
+            "only evidence of the same kind (values, contributor, top_k) merges."
+        )
     if a.model.levels == b.model.levels:
         model = a.model
     else:
-        levels = [sort_levels([*la, *lb]) for la, lb in zip(a.model.levels, b.model.levels)]
+        pairs = zip(a.model.levels, b.model.levels, strict=True)
+        levels = [sort_levels([*la, *lb]) for la, lb in pairs]
         model = a.model.with_levels(levels)
     ra, rb = _remap(a, model), _remap(b, model)
     merged = {name: ra[name] + rb[name] for name in _COUNTS + ("sum", "abs_sum")}
@@ -247,7 +260,9 @@ def merge_all(parts: Iterable[TableEvidence]) -> TableEvidence:
     return result
 
 
-def partition_by_contributor(frame: pd.DataFrame, contributor: str, n_parts: int) -> list[pd.DataFrame]:
+def partition_by_contributor(
+    frame: pd.DataFrame, contributor: str, n_parts: int
+) -> list[pd.DataFrame]:
     """Split rows into ``n_parts`` so that each contributor's rows stay together.
 
     Evidence computed per part then merges exactly: this is the routing the
@@ -256,4 +271,3 @@ def partition_by_contributor(frame: pd.DataFrame, contributor: str, n_parts: int
     ids = pd.util.hash_pandas_object(frame[contributor], index=False).to_numpy()
     part = (ids % np.uint64(n_parts)).astype(np.int64)
     return [frame[part == i] for i in range(n_parts)]
-

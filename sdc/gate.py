@@ -60,7 +60,7 @@ def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
     out = np.full(model.n_cells, np.nan)
     seen = set()
     for key, text in zip(
-        frame[list(model.dims)].itertuples(index=False, name=None), frame[value_name]
+        frame[list(model.dims)].itertuples(index=False, name=None), frame[value_name], strict=True
     ):
         cell = position.get(tuple(key))
         if cell is None or cell in seen:
@@ -136,11 +136,15 @@ def check_folder(folder: str | Path, rules: str | Path | RuleSet | None = None) 
         try:
             outputs.append(_check_entry(folder, entry, ruleset))
         except SdcInputError as exc:
-            others.append(other_entry(str(entry["name"]), str(entry["kind"]), Status.FAIL, str(exc)))
+            others.append(
+                other_entry(str(entry["name"]), str(entry["kind"]), Status.FAIL, str(exc))
+            )
     for name in unlisted_files(folder, manifest):
         others.append(
             other_entry(
-                name, "unknown file", Status.REVIEW,
+                name,
+                "unknown file",
+                Status.REVIEW,
                 "this file is not described by the manifest, so no automatic check applies; "
                 "a person must look at it or it must be removed",
             )  # fmt: skip

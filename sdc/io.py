@@ -21,7 +21,9 @@ def _is_parquet(path: Path) -> bool:
         return fh.read(4) == _PARQUET_MAGIC
 
 
-def read_microdata(path: str | Path, text_columns: list[str], value_column: str | None) -> pd.DataFrame:
+def read_microdata(
+    path: str | Path, text_columns: list[str], value_column: str | None
+) -> pd.DataFrame:
     """The named columns of a microdata file (format told from its bytes, then its suffix)."""
     path = Path(path)
     wanted = list(dict.fromkeys([*text_columns, *([value_column] if value_column else [])]))

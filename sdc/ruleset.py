@@ -139,7 +139,9 @@ class RuleSet:
         for stat, rule_ids in stats_raw.items():
             where = _where(source, "statistics", stat)
             if stat not in STATISTICS:
-                raise SdcRuleSetError(f"{where}: unknown statistic; known: {', '.join(STATISTICS)}.")
+                raise SdcRuleSetError(
+                    f"{where}: unknown statistic; known: {', '.join(STATISTICS)}."
+                )
             if not isinstance(rule_ids, list) or not all(isinstance(r, str) for r in rule_ids):
                 raise SdcRuleSetError(f"{where} must be a list of rule ids; got {rule_ids!r}.")
             bad = [r for r in rule_ids if r not in RULES]
@@ -177,7 +179,7 @@ class RuleSet:
         return max(3, int(self.params["nk-dominance"].n))
 
     def to_dict(self) -> dict[str, Any]:
-        """The effective rule set as plain data (no ``extends``): round-trips via :meth:`from_dict`."""
+        """The effective rule set as plain data (no ``extends``); :meth:`from_dict` reads it."""
         out: dict[str, Any] = {"name": self.name, "description": self.description}
         for rid, p in self.params.items():
             out[rid] = _plain(dataclasses.asdict(p))
@@ -187,7 +189,10 @@ class RuleSet:
 
     def to_toml(self) -> str:
         """The effective rule set as TOML text."""
-        lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}"]
+        lines = [
+            f"name = {_toml_value(self.name)}",
+            f"description = {_toml_value(self.description)}",
+        ]
         for section, values in self.to_dict().items():
             if isinstance(values, dict):
                 lines.append(f"\n[{section}]")
@@ -243,7 +248,9 @@ def _resolve(raw: dict[str, Any], source: str, seen: tuple[str, ...]) -> dict[st
     if parent_spec is None:
         return raw
     if not isinstance(parent_spec, str):
-        raise SdcRuleSetError(f"{source}: extends must be a preset name or path; got {parent_spec!r}.")
+        raise SdcRuleSetError(
+            f"{source}: extends must be a preset name or path; got {parent_spec!r}."
+        )
     if parent_spec not in preset_names() and not Path(parent_spec).is_absolute():
         parent_spec = str(Path(source).parent / parent_spec)
     merged = _load_raw(parent_spec, seen)

@@ -35,7 +35,8 @@ def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
 
 def _as_series(obj: Any, default: str, func: str, arg: str) -> pd.Series:
     if isinstance(obj, pd.Series):
-        return obj.rename(obj.name if obj.name is not None else default).reset_index(drop=True)
+        name = str(obj.name) if obj.name is not None else default
+        return obj.reset_index(drop=True).rename(name)
     if isinstance(obj, (np.ndarray, list, tuple, pd.Index)):
         return pd.Series(np.asarray(obj), name=default)
     raise input_error(arg, func, "a pandas Series, array or list", type(obj).__name__)
@@ -64,7 +65,7 @@ class Session:
     >>> s = sdc.Session(rules="acro")
     >>> t = s.pivot_table(df, index="region", values="cost", aggfunc="mean")
     >>> t.table
-                 mean
+            cost
     region
     N        5.5
     S       12.5

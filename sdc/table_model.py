@@ -84,7 +84,7 @@ class TableModel:
 
     @cached_property
     def inner_mask(self) -> np.ndarray:
-        return ~self.total_mask.any(axis=1)
+        return np.asarray(~self.total_mask.any(axis=1))
 
     @cached_property
     def published_mask(self) -> np.ndarray:
@@ -110,9 +110,7 @@ class TableModel:
         k = len(self.dims)
         rows, cols = [], []
         inner_coords = self.coords[inner]
-        strides = np.array(
-            [int(np.prod(self.shape[d + 1 :])) for d in range(k)], dtype=np.int64
-        )
+        strides = np.array([int(np.prod(self.shape[d + 1 :])) for d in range(k)], dtype=np.int64)
         for subset in range(1 << k):
             target = inner_coords.copy()
             for d in range(k):

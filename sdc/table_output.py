@@ -30,7 +30,7 @@ class TableOutput:
     Examples
     --------
     >>> import pandas as pd, sdc
-    >>> df = pd.DataFrame({"region": ["N"] * 12 + ["S"] * 4, "sex": ["F", "M"] * 8})
+    >>> df = pd.DataFrame({"region": ["N"] * 24 + ["S"] * 4, "sex": ["F", "M"] * 14})
     >>> t = sdc.Session(rules="default").crosstab(df.region, df.sex)
     >>> t.status
     <Status.FAIL: 'fail'>
@@ -60,7 +60,7 @@ class TableOutput:
         return "magnitude table" if self.check.evidence.has_values else "frequency table"
 
     @property
-    def model(self):  # noqa: ANN201 - TableModel
+    def model(self):
         return self.check.evidence.model
 
     @cached_property
@@ -201,4 +201,6 @@ class TableOutput:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<TableOutput {self.name!r} {self.kind} {self.statistic} status={self.status.value}>"
+        return (
+            f"<TableOutput {self.name!r} {self.kind} {self.statistic} status={self.status.value}>"
+        )

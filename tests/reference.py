@@ -56,7 +56,7 @@ def reference_evidence(
     counts 1; without ``contributor`` each record is its own contributor.
     """
     keys = [f"_dim{i}" for i in range(len(dims))]
-    data = pd.DataFrame({key: _labels(frame[d]) for key, d in zip(keys, dims)})
+    data = pd.DataFrame({key: _labels(frame[d]) for key, d in zip(keys, dims, strict=True)})
     if value is None:
         data["_value"] = 1.0
     else:
@@ -72,13 +72,13 @@ def reference_evidence(
 
     result: dict[Key, Cell] = {}
     for totals in itertools.product((False, True), repeat=len(dims)):
-        choices = [[TOTAL_LABEL] if t else lv for t, lv in zip(totals, levels)]
+        choices = [[TOTAL_LABEL] if t else lv for t, lv in zip(totals, levels, strict=True)]
         for combo in itertools.product(*choices):
             result[_as_key(combo)] = empty_cell(top_k)
         if data.empty:
             continue
         view = data.copy()
-        for key, t in zip(keys, totals):
+        for key, t in zip(keys, totals, strict=True):
             if t:
                 view[key] = TOTAL_LABEL
         _fill(result, view, keys, top_k)

@@ -88,7 +88,7 @@ def _grouping_column(draw: st.DrawFn, n_levels: int, n_rows: int) -> list[Any]:
         # Missing grouping values: the engine keeps them as a level of their own.
         rare = st.sampled_from([False, False, False, True])
         holes = draw(st.lists(rare, min_size=n_rows, max_size=n_rows))
-        column = [None if h else x for x, h in zip(column, holes)]
+        column = [None if h else x for x, h in zip(column, holes, strict=True)]
     return column
 
 
@@ -117,7 +117,7 @@ def microdata(draw: st.DrawFn, contributor: bool | None = None) -> Microdata:
         sizes[0] = MANY_LEVELS
     dims = [f"d{i}" for i in range(k)]
     columns: dict[str, list[Any]] = {
-        d: draw(_grouping_column(size, n_rows)) for d, size in zip(dims, sizes)
+        d: draw(_grouping_column(size, n_rows)) for d, size in zip(dims, sizes, strict=True)
     }
 
     mode = draw(st.sampled_from(["count", "integer", "float", "all_missing"]))
