@@ -138,6 +138,34 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
     touched = np.empty(max_group * n_sub, dtype=np.int64)
     cells = np.empty(n_sub, dtype=np.int64)
 
+    if group_end.shape[0] == codes.shape[0]:
+        # Every record is its own contributor: no per-contributor totals to gather.
+        for pos in range(order.shape[0]):
+            row = order[pos]
+            _fill_cells(codes, row, sizes, strides, cells)
+            x = values[row]
+            if np.isnan(x):
+                for m in range(n_sub):
+                    counts[cells[m], 0] += 1
+                    counts[cells[m], 4] += 1
+                continue
+            negative = 1 if x < 0.0 else 0
+            ax = abs(x)
+            for m in range(n_sub):
+                c = cells[m]
+                counts[c, 0] += 1
+                counts[c, 1] += 1
+                counts[c, 2] += 1
+                counts[c, 3] += negative
+                floats[c, 0] += x
+                floats[c, 1] += ax
+                if x < floats[c, 2]:
+                    floats[c, 2] = x
+                if x > floats[c, 3]:
+                    floats[c, 3] = x
+                _push_top(top, c, x)
+        return counts, floats, top
+
     start = 0
     for g in range(group_end.shape[0]):
         n_touched = 0

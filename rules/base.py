@@ -49,10 +49,23 @@ class RuleResult:
 
     def message(self, cell: int) -> str:
         """The sentence for ``cell``, which must be failing or under review."""
-        template = self.fail_text if self.fail[cell] else self.review_text
-        values = {"measured": self.measured[cell], "limit": self.limit[cell]}
-        values.update({k: v[cell] for k, v in self.extra.items()})
-        return template.format(**{k: _fmt(v) for k, v in values.items()})
+        return self.messages(np.array([cell]))[0]
+
+    def messages(self, cells: np.ndarray) -> list[str]:
+        """Sentences for many cells; each distinct set of numbers is formatted once."""
+        names = ["measured", "limit", *self.extra]
+        columns = [self.fail[cells], self.measured[cells], self.limit[cells]]
+        columns += [v[cells] for v in self.extra.values()]
+        cache: dict[tuple, str] = {}
+        out = []
+        for key in zip(*(c.tolist() for c in columns), strict=True):
+            text = cache.get(key)
+            if text is None:
+                template = self.fail_text if key[0] else self.review_text
+                text = template.format(**{n: _fmt(v) for n, v in zip(names, key[1:], strict=True)})
+                cache[key] = text
+            out.append(text)
+        return out
 
 
 def _fmt(x: object) -> str:

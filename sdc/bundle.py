@@ -15,7 +15,11 @@ disagree with their evidence are errors or ``fail`` verdicts, never passes.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,28 +32,46 @@ from sdc.table_output import TableOutput
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = "1.0"
-REPORT_FILES = ("report.json", "report.txt")
 _OUTPUT_KEYS = {
     "name", "kind", "statistic", "value_name", "file", "evidence", "protected",
     "rounded_to", "status",
 }  # fmt: skip
-_MANIFEST_KEYS = {"schema_version", "producer", "created", "rules", "outputs"}
+_MANIFEST_KEYS = {"schema_version", "producer", "created", "rules", "outputs", "digests"}
+_ENTRY_TYPES = {
+    "name": str, "kind": str, "statistic": str, "value_name": str, "file": str,
+    "evidence": str, "protected": bool, "status": str,
+}  # fmt: skip
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def write_bundle(
     folder: Path, outputs: list[TableOutput], ruleset: RuleSet, overwrite: bool = False
 ) -> Path:
-    """Write outputs, evidence, manifest and report into ``folder``; refuse to overwrite.
+    """Write outputs, evidence, manifest and report into ``folder``.
 
-    Every file is rendered in memory first, so an error leaves no half-written folder.
+    The folder is assembled beside its destination and moved into place whole, so an
+    error leaves nothing half-written. ``overwrite`` replaces only a folder that an
+    earlier ``finalise`` wrote (it has a manifest); any other non-empty folder is refused.
     """
     if not outputs:
         raise SdcInputError("`finalise` needs at least one output; the session has none.")
-    if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise SdcInputError(
-            f"`path` of `Session.finalise` must be a new or empty folder; got {str(folder)!r}, "
-            "which has files. Choose another folder or pass overwrite=True."
-        )
+    if folder.exists() and not folder.is_dir():
+        raise SdcInputError(f"`path` of `Session.finalise` must be a folder; {str(folder)!r} "
+                            "is a file.")  # fmt: skip
+    if folder.is_dir() and any(folder.iterdir()):
+        if not overwrite:
+            raise SdcInputError(
+                f"`path` of `Session.finalise` must be a new or empty folder; got "
+                f"{str(folder)!r}, which has files. Choose another folder or pass overwrite=True."
+            )
+        if not (folder / MANIFEST).is_file():
+            raise SdcInputError(
+                f"overwrite=True replaces only a folder written by finalise; {str(folder)!r} "
+                f"has no {MANIFEST}, so it is left alone."
+            )
     files: dict[str, str] = {}
     entries = []
     for out in outputs:
@@ -78,12 +100,25 @@ def write_bundle(
         "outputs": entries,
     }
     report = build_report(outputs, ruleset)
-    files[MANIFEST] = json.dumps(manifest, indent=2)
     files["report.json"] = json.dumps(report, indent=2)
     files["report.txt"] = text_report(report)
-    (folder / "evidence").mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        (folder / rel).write_text(text, encoding="utf-8")
+    manifest["digests"] = {rel: sha256(text.encode("utf-8")) for rel, text in files.items()}
+    files[MANIFEST] = json.dumps(manifest, indent=2)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            (staging / "evidence").mkdir()
+            for rel, text in files.items():
+                (staging / rel).write_text(text, encoding="utf-8")
+            if folder.exists():
+                shutil.rmtree(folder) if any(folder.iterdir()) else folder.rmdir()
+            os.replace(staging, folder)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+    except OSError as exc:
+        raise SdcInputError(f"cannot write the output folder {str(folder)!r}: {exc}.") from None
     return folder
 
 
@@ -109,12 +144,27 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         )
     if not isinstance(manifest["outputs"], list) or not manifest["outputs"]:
         raise SdcInputError(f"{MANIFEST} lists no outputs.")
+    digests = manifest["digests"]
+    if not isinstance(digests, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in digests.items()
+    ):
+        raise SdcInputError(f"{MANIFEST} digests must map file names to SHA-256 digests.")
+    if not isinstance(manifest["rules"], dict):
+        raise SdcInputError(f"{MANIFEST} rules must be a table of rule settings.")
     names = set()
     for i, entry in enumerate(manifest["outputs"]):
         if not isinstance(entry, dict) or set(entry) != _OUTPUT_KEYS:
             got = sorted(entry) if isinstance(entry, dict) else entry
             raise SdcInputError(f"{MANIFEST} output {i} must have exactly the keys "
                                 f"{sorted(_OUTPUT_KEYS)}; got {got}.")  # fmt: skip
+        for key, kind in _ENTRY_TYPES.items():
+            if not isinstance(entry[key], kind):
+                raise SdcInputError(f"{MANIFEST} output {i}: {key} must be of type "
+                                    f"{kind.__name__}; got {entry[key]!r}.")  # fmt: skip
+        r = entry["rounded_to"]
+        if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
+            raise SdcInputError(f"{MANIFEST} output {i}: rounded_to must be null or a positive "
+                                f"integer; got {r!r}.")  # fmt: skip
         for key in ("file", "evidence"):
             rel = Path(str(entry[key]))
             if rel.is_absolute() or ".." in rel.parts:
@@ -138,9 +188,19 @@ def read_evidence_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def changed_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Listed files whose content no longer matches the digest written by finalise."""
+    changed = []
+    for rel, digest in manifest["digests"].items():
+        path = folder / rel
+        if ".." in Path(rel).parts or not path.is_file() or sha256(path.read_bytes()) != digest:
+            changed.append(rel)
+    return changed
+
+
 def unlisted_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
     """Files in the folder that the manifest does not describe (each needs a person)."""
-    known = {MANIFEST, *REPORT_FILES}
+    known = {MANIFEST, *manifest["digests"]}
     for entry in manifest["outputs"]:
         known.update({str(Path(entry["file"])), str(Path(entry["evidence"]))})
     found = sorted(

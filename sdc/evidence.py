@@ -223,6 +223,16 @@ def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
     return out
 
 
+def _union_levels(la: tuple, lb: tuple) -> list:
+    """Levels of both: the longer order where it contains the other's in the same order
+    (keeps declared categorical orders), otherwise the canonical sorted order."""
+    for small, big in ((la, lb), (lb, la)):
+        members = set(small)
+        if [x for x in big if x in members] == list(small):
+            return list(big)
+    return sort_levels([*la, *lb])
+
+
 def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
     """Evidence of the union of two disjoint row sets (no contributor in both).
 
@@ -238,7 +248,7 @@ def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
         model = a.model
     else:
         pairs = zip(a.model.levels, b.model.levels, strict=True)
-        levels = [sort_levels([*la, *lb]) for la, lb in pairs]
+        levels = [_union_levels(la, lb) for la, lb in pairs]
         model = a.model.with_levels(levels)
     ra, rb = _remap(a, model), _remap(b, model)
     merged = {name: ra[name] + rb[name] for name in _COUNTS + ("sum", "abs_sum")}

@@ -61,5 +61,12 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 
 def _python(x: Any) -> Any:
-    """numpy scalars to Python scalars, so labels serialise and compare plainly."""
-    return x.item() if isinstance(x, np.generic) else x
+    """Labels as plain str/int/float/bool, so they serialise and compare plainly.
+
+    Anything else (timestamps, decimals, ...) becomes its text.
+    """
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, (str, bool, int, float)):
+        return x
+    return x.isoformat() if hasattr(x, "isoformat") else str(x)

@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sdc.bundle import read_evidence_json, read_manifest, unlisted_files
+from sdc.bundle import MANIFEST as MANIFEST_NAME
+from sdc.bundle import changed_files, read_evidence_json, read_manifest, unlisted_files
 from sdc.check import check_evidence
 from sdc.evidence import TableEvidence
 from sdc.exceptions import SdcInputError
 from sdc.protect import Release, assess
 from sdc.report import build_report, other_entry
-from sdc.ruleset import STATISTICS, RuleSet
+from sdc.ruleset import STATISTICS, RuleSet, preset_names
 from sdc.statistics import from_evidence
 from sdc.table_model import TOTAL_LABEL
 from sdc.table_output import TableOutput
@@ -104,14 +105,29 @@ def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Table
     ev = TableEvidence.from_dict(read_evidence_json(folder / entry["evidence"]))
     released = _read_release(folder / entry["file"], ev, str(entry["value_name"]))
     rounded_to = entry["rounded_to"]
-    if rounded_to is not None and (not isinstance(rounded_to, int) or rounded_to < 1):
-        raise SdcInputError(f"output {entry['name']!r}: rounded_to must be a positive integer.")
-    check = check_evidence(ev, entry["statistic"], ruleset)
-    suppressed = np.isnan(released) & ev.model.published_mask & (ev.nonmissing > 0)
+    statistic = entry["statistic"]
+    check = check_evidence(ev, statistic, ruleset)
+    # NaN is the natural value where nothing is measured (std needs two values).
+    measurable = ev.nonmissing >= (2 if statistic in ("std", "var") else 1)
+    suppressed = np.isnan(released) & ev.model.published_mask & measurable
     status, reasons = assess(check, suppressed)
-    mismatch = _consistency(ev, entry["statistic"], released, rounded_to)
-    if mismatch:
-        status, reasons = Status.FAIL, (mismatch, *reasons)
+    problems = [_consistency(ev, statistic, released, rounded_to)]
+    protection = ruleset.protection
+    if protection.method == "redact-round" and statistic == "count":
+        if rounded_to != protection.round_to:
+            problems.append(
+                f"the rule set requires counts rounded to the nearest {protection.round_to}; "
+                f"this table is recorded as rounded to {rounded_to}"
+            )
+        small = (ev.records > 0) & (ev.records <= protection.redact_at_or_below)
+        if (small & ev.model.published_mask & ~suppressed).any():
+            problems.append(
+                f"the rule set requires counts of {protection.redact_at_or_below} or fewer to "
+                "be redacted; some are published"
+            )
+    problems = [p for p in problems if p]
+    if problems:
+        status, reasons = Status.FAIL, (*problems, *reasons)
     release = Release(released, suppressed, rounded_to, status, reasons)
     return TableOutput(entry["name"], check, released, str(entry["value_name"]), True, release)
 
@@ -125,20 +141,40 @@ def check_folder(folder: str | Path, rules: str | Path | RuleSet | None = None) 
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    ruleset = (
-        RuleSet.from_dict(manifest["rules"], source="manifest")
-        if rules is None
-        else RuleSet.load(rules)
-    )
-    outputs: list[TableOutput] = []
     others: list[dict[str, Any]] = []
+    if rules is None:
+        ruleset = RuleSet.from_dict(manifest["rules"], source="manifest")
+        if ruleset.name not in preset_names() or (
+            RuleSet.load(ruleset.name).to_dict() != ruleset.to_dict()
+        ):
+            others.append(
+                other_entry(
+                    MANIFEST_NAME,
+                    "rule set",
+                    Status.REVIEW,
+                    f"the manifest's rule set {ruleset.name!r} is not an unmodified shipped "
+                    "preset, and the researcher chose it; the gate applied it as written. "
+                    "Choose the gate's own rule set with --rules",
+                )  # fmt: skip
+            )
+    else:
+        ruleset = RuleSet.load(rules)
+    changed = set(changed_files(folder, manifest))
+    outputs: list[TableOutput] = []
     for entry in manifest["outputs"]:
+        edited = sorted(changed & {entry["file"], entry["evidence"]})
+        if edited:
+            reason = f"{edited[0]} was changed or removed after finalise (its digest differs)"
+            others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, reason))
+            continue
         try:
             outputs.append(_check_entry(folder, entry, ruleset))
         except SdcInputError as exc:
-            others.append(
-                other_entry(str(entry["name"]), str(entry["kind"]), Status.FAIL, str(exc))
-            )
+            others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, str(exc)))
+    listed = {name for e in manifest["outputs"] for name in (e["file"], e["evidence"])}
+    for name in sorted(changed - listed):
+        reason = f"{name} was changed or removed after finalise (its digest differs)"
+        others.append(other_entry(name, "file", Status.FAIL, reason))
     for name in unlisted_files(folder, manifest):
         others.append(
             other_entry(

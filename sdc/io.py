@@ -36,12 +36,14 @@ def read_microdata(
             frame = frame[wanted]
         else:
             sep = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
-            header = pd.read_csv(path, sep=sep, nrows=0)
-            _require(header, wanted, path)
+            # All columns are read (no usecols), so a row with extra fields is an error
+            # instead of being cut silently.
             frame = pd.read_csv(
-                path, sep=sep, usecols=wanted, dtype=str, keep_default_na=False,
-                na_values=[""], encoding="utf-8",
+                path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                encoding="utf-8",
             )  # fmt: skip
+            _require(frame, wanted, path)
+            frame = frame[wanted]
             if value_column:
                 frame[value_column] = _to_number(frame[value_column], path)
     except SdcInputError:

@@ -36,11 +36,14 @@ def wide_frame(
     return frame.astype("Int64") if integer else frame
 
 
-def long_frame(model: TableModel, cell_values: np.ndarray, name: str) -> pd.DataFrame:
+def long_frame(
+    model: TableModel, cell_values: np.ndarray, name: str, integer: bool = False
+) -> pd.DataFrame:
     """One row per published cell: a column per dimension (labels) and the value."""
     cells = np.flatnonzero(model.published_mask)
     frame = cell_labels(model, cells)
-    frame[name] = cell_values[cells]
+    values = pd.Series(cell_values[cells])
+    frame[name] = values.astype("Int64") if integer else values
     return frame
 
 

@@ -9,6 +9,7 @@ keys, wrong types and impossible values are errors, never ignored.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +23,10 @@ from sdc.rules import PRESET_DIR, RULES
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
 STATISTICS = ("count", "sum", "mean", "median", "std", "var", "min", "max", "mode")
 
-_TOP_KEYS = {"name", "description", "extends", "statistics", "protection", *RULES}
+_TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
+
+#: Rules that apply to tables (``dof`` applies to models and regressions).
+TABLE_RULES = tuple(r for r in RULES if r != "dof")
 
 
 def preset_names() -> list[str]:
@@ -54,6 +58,8 @@ def _coerce(value: Any, f: dataclasses.Field, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SdcRuleSetError(f"{where} must be a number; got {value!r}.")
         value = float(value)
+        if not math.isfinite(value):
+            raise SdcRuleSetError(f"{where} must be a finite number; got {value!r}.")
     elif kind == "str":
         if not isinstance(value, str):
             raise SdcRuleSetError(f"{where} must be a string; got {value!r}.")
@@ -144,10 +150,11 @@ class RuleSet:
                 )
             if not isinstance(rule_ids, list) or not all(isinstance(r, str) for r in rule_ids):
                 raise SdcRuleSetError(f"{where} must be a list of rule ids; got {rule_ids!r}.")
-            bad = [r for r in rule_ids if r not in RULES]
+            bad = [r for r in rule_ids if r not in TABLE_RULES]
             if bad:
                 raise SdcRuleSetError(
-                    f"{where}: unknown rule id {bad[0]!r}; known: {', '.join(RULES)}."
+                    f"{where}: {bad[0]!r} is not a rule for tables; known: "
+                    f"{', '.join(TABLE_RULES)}."
                 )
             statistics[stat] = tuple(rule_ids)
         missing = [s for s in STATISTICS if s not in statistics]
@@ -159,6 +166,12 @@ class RuleSet:
         for key in ("name", "description"):
             if key in raw and not isinstance(raw[key], str):
                 raise SdcRuleSetError(f"{source}: {key} must be a string; got {raw[key]!r}.")
+        refused = [x for x in params["statistic"].refused if x not in STATISTICS]
+        if refused:
+            raise SdcRuleSetError(
+                f"{_where(source, 'statistic', 'refused')}: unknown statistic {refused[0]!r}; "
+                f"known: {', '.join(STATISTICS)}."
+            )
         protection = _params(ProtectionParams, raw.get("protection", {}), source, "protection")
         return cls(
             name=str(raw.get("name", Path(source).stem)),
@@ -211,7 +224,16 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # A TOML basic string: escape the backslash, the quote and every control character.
+    out = []
+    for ch in str(v):
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _parse(text: str, source: str) -> dict[str, Any]:

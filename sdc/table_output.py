@@ -107,7 +107,9 @@ class TableOutput:
 
     def released_long(self) -> pd.DataFrame:
         """The released version, one row per published cell (what ``finalise`` writes)."""
-        return long_frame(self.model, self.released_values, self.value_name)
+        return long_frame(
+            self.model, self.released_values, self.value_name, self.statistic == "count"
+        )
 
     @cached_property
     def findings(self) -> pd.DataFrame:
@@ -123,7 +125,7 @@ class TableOutput:
             f["outcome"] = np.where(r.fail[hit], "fail", "review")
             f["measured"] = r.measured[hit]
             f["limit"] = r.limit[hit]
-            f["message"] = [r.message(int(c)) for c in hit]
+            f["message"] = r.messages(hit)
             f["_cell"] = hit
             frames.append(f)
         cols = [*self.model.dims, "rule", "outcome", "measured", "limit", "message"]
@@ -151,7 +153,8 @@ class TableOutput:
             cell_entries.append(
                 {
                     "labels": {k: str(v) for k, v in model.labels(ci).items()},
-                    "value": _json_number(released[ci]),
+                    # A failing cell's value is withheld even from the report.
+                    "value": None if self.check.fail[ci] else _json_number(released[ci]),
                     "n": int(ev.contributors[ci]),
                     "records": int(ev.records[ci]),
                     "suppressed": bool(suppressed[ci]) if suppressed is not None else False,

@@ -8,10 +8,10 @@ import pandas as pd
 from sdc._validation import input_error, numeric_values
 from sdc.check import check_evidence
 from sdc.evidence import compute_evidence
-from sdc.factorize import factorize
+from sdc.factorize import MISSING_LABEL, factorize
 from sdc.ruleset import RuleSet
 from sdc.statistics import cell_values
-from sdc.table_model import TableModel
+from sdc.table_model import TOTAL_LABEL, TableModel
 from sdc.table_output import TableOutput
 
 
@@ -36,6 +36,15 @@ def tabulate(
     if len(set(dims)) != len(dims):
         raise input_error("index/columns", func, "distinct columns", dims)
     coded = [factorize(frame[d]) for d in dims]
+    for d, (_, labels) in zip(dims, coded, strict=True):
+        clash = TOTAL_LABEL if margins and TOTAL_LABEL in labels else None
+        if clash is None and labels.count(MISSING_LABEL) > 1:
+            clash = MISSING_LABEL
+        if clash is not None:
+            raise input_error(
+                "index/columns", func, f"free of the reserved label {clash!r}",
+                f"column {d!r} has a level {clash!r}", "Rename that level first.",
+            )  # fmt: skip
     codes = np.ascontiguousarray(np.column_stack([c for c, _ in coded]), dtype=np.int64)
     model = TableModel(tuple(dims), tuple(tuple(lv) for _, lv in coded), len(rows), margins)
     vals = numeric_values(frame[values], "values", func) if values is not None else None

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 from hypothesis import strategies as st
 
-#: Characters of generated text levels: lowercase, a space and non-ASCII letters,
-#: so no level can be mistaken for the total ("All") or the missing label.
-_ALPHABET = "abyz é_Ä"
+#: Text levels: empty, spaces, non-ASCII and prefixes of one another; none can be
+#: mistaken for the total ("All") or the missing label.
+_TEXT_LEVELS = ("", "a", "b", "ab", "a b", "b_", "z", "zz", "é", "Äz", "é a", "_")
 
 VALUE = "value"
 CONTRIBUTOR = "person"
@@ -63,15 +63,16 @@ def make_case(
 def _level_pool(draw: st.DrawFn, n_levels: int) -> list[Any]:
     """Distinct labels of one grouping column, text or integer."""
     if draw(st.booleans()):
-        if n_levels > 6:
+        if n_levels > len(_TEXT_LEVELS):
             return [f"g{i:02d}" for i in range(n_levels)]
-        text = st.text(alphabet=_ALPHABET, max_size=3)
-        return draw(st.lists(text, min_size=n_levels, max_size=n_levels, unique=True))
-    if n_levels > 6:
-        start = draw(st.integers(-1000, 1000))
-        return list(range(start, start + 7 * n_levels, 7))
-    ints = st.integers(-(10**6), 10**6)
-    return draw(st.lists(ints, min_size=n_levels, max_size=n_levels, unique=True))
+        return draw(st.permutations(_TEXT_LEVELS))[:n_levels]
+    # Distinct integers without rejection: a start and positive gaps, then shuffled.
+    start = draw(st.integers(-(10**6), 10**6))
+    gaps = draw(st.lists(st.integers(1, 10**4), min_size=n_levels - 1, max_size=n_levels - 1))
+    pool = [start]
+    for gap in gaps:
+        pool.append(pool[-1] + gap)
+    return draw(st.permutations(pool))
 
 
 def _skewed(n: int) -> st.SearchStrategy[int]:

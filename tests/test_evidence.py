@@ -113,6 +113,11 @@ def assert_identical(a: TableEvidence, b: TableEvidence) -> None:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+def contributor_of(case: Microdata) -> str:
+    assert case.contributor is not None, "the case needs a contributor column"
+    return case.contributor
+
+
 def split(case: Microdata, assignment: list[int], n_parts: int) -> list[pd.DataFrame]:
     """Rows split by ``assignment``, routed by contributor when the case has one."""
     if case.contributor is not None:
@@ -167,7 +172,7 @@ def test_single_contributor_owning_a_cell_is_its_whole_total() -> None:
 @example(case=ALL_MISSING, n_parts=3)
 def test_merge_of_contributor_routed_parts_is_exact(case: Microdata, n_parts: int) -> None:
     whole = evidence_of(case)
-    parts = partition_by_contributor(case.frame, case.contributor, n_parts)
+    parts = partition_by_contributor(case.frame, contributor_of(case), n_parts)
     merged = merge_all(evidence_of(case, part) for part in parts)
     assert merged.model.levels == whole.model.levels
     assert_same(cells(merged), cells(whole), case.exact)
@@ -175,7 +180,9 @@ def test_merge_of_contributor_routed_parts_is_exact(case: Microdata, n_parts: in
 
 @given(case=microdata(contributor=False), data=st.data())
 @example(case=EMPTY_CELLS, data=None)
-def test_merge_of_any_split_is_exact_without_contributor(case: Microdata, data: Any) -> None:
+def test_merge_of_any_split_is_exact_without_contributor(
+    case: Microdata, data: st.DataObject | None
+) -> None:
     n_parts = 2 if data is None else data.draw(st.integers(2, 4), label="n_parts")
     assignment = [0, 1, 1] if data is None else data.draw(assignments(case, n_parts))
     merged = merge_all(evidence_of(case, part) for part in split(case, assignment, n_parts))
@@ -185,7 +192,7 @@ def test_merge_of_any_split_is_exact_without_contributor(case: Microdata, data: 
 
 
 @given(case=microdata(), data=st.data())
-def test_merge_is_commutative_and_associative(case: Microdata, data: Any) -> None:
+def test_merge_is_commutative_and_associative(case: Microdata, data: st.DataObject) -> None:
     a, b, c = (evidence_of(case, part) for part in split(case, data.draw(assignments(case, 3)), 3))
     assert_identical(merge(a, b), merge(b, a))
     left, right = merge(merge(a, b), c), merge(a, merge(b, c))
@@ -194,18 +201,19 @@ def test_merge_is_commutative_and_associative(case: Microdata, data: Any) -> Non
 
 
 @given(case=microdata(contributor=True), n_parts=st.integers(2, 4), data=st.data())
-def test_merge_needs_contributor_routing(case: Microdata, n_parts: int, data: Any) -> None:
+def test_merge_needs_contributor_routing(
+    case: Microdata, n_parts: int, data: st.DataObject
+) -> None:
     """A contributor with records in two parts is counted twice by a plain merge.
 
     Distinct contributors and per-contributor totals do not add up across parts that
     share a contributor, which is why rows are routed by contributor before evidence
     is computed per part.
     """
-    frame = case.frame
+    frame, contributor = case.frame, contributor_of(case)
     rows = st.integers(0, len(frame) - 1)
-    who = frame[case.contributor].iloc[0]
     extra = frame.iloc[[data.draw(rows), data.draw(rows)]].copy()
-    extra[case.contributor] = who
+    extra[contributor] = frame[contributor].iloc[0]
     if case.value is not None:
         extra[case.value] = [1.0, 2.0]
     extra.index = pd.RangeIndex(len(frame), len(frame) + 2)
@@ -213,7 +221,7 @@ def test_merge_needs_contributor_routing(case: Microdata, n_parts: int, data: An
     whole = evidence_of(whole_case)
 
     # Route the original rows, then put the contributor's two new records in two parts.
-    parts = partition_by_contributor(frame, case.contributor, n_parts)
+    parts = partition_by_contributor(frame, contributor, n_parts)
     home = next(i for i, part in enumerate(parts) if frame.index[0] in part.index)
     parts[home] = pd.concat([parts[home], extra.iloc[[0]]])
     away = (home + 1) % n_parts
@@ -224,9 +232,23 @@ def test_merge_needs_contributor_routing(case: Microdata, n_parts: int, data: An
     counted = cells(naive)[grand_total]["contributors"]
     assert counted == cells(whole)[grand_total]["contributors"] + 1
 
-    routed_parts = partition_by_contributor(whole_case.frame, case.contributor, n_parts)
+    routed_parts = partition_by_contributor(whole_case.frame, contributor, n_parts)
     routed = merge_all(evidence_of(whole_case, part) for part in routed_parts)
     assert_same(cells(routed), cells(whole), case.exact)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="merge unites differing level sets with sort_levels, which re-sorts the declared "
+    "categories of a categorical column alphabetically",
+)
+def test_merge_keeps_declared_category_order() -> None:
+    bands = pd.CategoricalDtype(["low", "mid", "high"], ordered=True)
+    case = make_case({"band": ["high", "low", None, "mid"]}, dims=["band"])
+    case = replace(case, frame=case.frame.astype({"band": bands}))
+    # Only the second chunk has a missing band, so the chunks' level sets differ.
+    merged = merge(evidence_of(case, case.frame.iloc[:2]), evidence_of(case, case.frame.iloc[2:]))
+    assert merged.model.levels == evidence_of(case).model.levels
 
 
 # --- manifest round trip -----------------------------------------------------------------
@@ -243,19 +265,19 @@ def test_dict_round_trip_is_identity(case: Microdata) -> None:
     assert (back.has_values, back.has_contributor) == (ev.has_values, ev.has_contributor)
 
 
-def _margin_off_by_one(d: dict[str, Any], data: Any) -> str | None:
+def _margin_off_by_one(d: dict[str, Any], data: st.DataObject) -> str | None:
     # The grand total is the last cell (every dimension at its total code).
     d["records"][-1] += 1
     d["nonmissing"][-1] += 1
     return "margin"
 
 
-def _key_missing(d: dict[str, Any], data: Any) -> str | None:
+def _key_missing(d: dict[str, Any], data: st.DataObject) -> str | None:
     del d[data.draw(st.sampled_from(sorted(d)), label="key")]
     return "keys"
 
 
-def _wrong_length(d: dict[str, Any], data: Any) -> str | None:
+def _wrong_length(d: dict[str, Any], data: st.DataObject) -> str | None:
     name = data.draw(st.sampled_from([*COUNTS, *FLOATS, "top"]), label="field")
     if data.draw(st.booleans(), label="shorter"):
         d[name] = d[name][:-1]
@@ -264,19 +286,21 @@ def _wrong_length(d: dict[str, Any], data: Any) -> str | None:
     return None
 
 
-def _ragged_top(d: dict[str, Any], data: Any) -> str | None:
+def _ragged_top(d: dict[str, Any], data: st.DataObject) -> str | None:
     d["top"][0] = d["top"][0][:-1]
     return None
 
 
-Tampering = Callable[[dict[str, Any], Any], str | None]
+Tampering = Callable[[dict[str, Any], st.DataObject], str | None]
 TAMPERINGS: list[Tampering] = [
     _margin_off_by_one, _key_missing, _wrong_length, _ragged_top,
 ]  # fmt: skip
 
 
 @given(case=microdata(), tamper=st.sampled_from(TAMPERINGS), data=st.data())
-def test_from_dict_rejects_tampered_evidence(case: Microdata, tamper: Tampering, data: Any) -> None:
+def test_from_dict_rejects_tampered_evidence(
+    case: Microdata, tamper: Tampering, data: st.DataObject
+) -> None:
     d = evidence_of(case).to_dict()
     match = tamper(d, data)
     with pytest.raises(SdcEvidenceError, match=match):

@@ -109,7 +109,18 @@ def rss_now_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident set size of this process in MiB.
+
+    Linux's VmHWM starts afresh at exec; ru_maxrss would include the parent's peak when
+    this runner is started from a process that holds the data.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 

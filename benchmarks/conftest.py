@@ -1,0 +1,6 @@
+"""Benchmarks import the generator beside them; the package itself comes from the install."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
