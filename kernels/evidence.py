@@ -102,6 +102,7 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
     sizes : (k,) int64, number of levels per dimension.
     values : (n,) float64, the measured value (NaN = missing). Frequency tables pass 1.0.
     order : (n,) int64, row visiting order; rows of one contributor are contiguous.
+        Empty: every record is its own contributor, rows are visited in order.
     group_end : (g,) int64, exclusive end (in ``order``) of each contributor group.
     n_cells : int, prod(sizes + 1).
     top_k : int, how many largest per-contributor totals to keep per cell.
@@ -138,10 +139,9 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
     touched = np.empty(max_group * n_sub, dtype=np.int64)
     cells = np.empty(n_sub, dtype=np.int64)
 
-    if group_end.shape[0] == codes.shape[0]:
+    if order.shape[0] == 0:
         # Every record is its own contributor: no per-contributor totals to gather.
-        for pos in range(order.shape[0]):
-            row = order[pos]
+        for row in range(codes.shape[0]):
             _fill_cells(codes, row, sizes, strides, cells)
             x = values[row]
             if np.isnan(x):

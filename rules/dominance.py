@@ -65,7 +65,7 @@ def nk_dominance(ev: CellEvidence, params: NKParams) -> RuleResult:
     """
     total = ev.sum
     top_n = ev.top[:, : params.n].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         share = np.where(total > 0, top_n / np.where(total > 0, total, 1.0), 0.0)
     over = share >= params.k if params.inclusive else share > params.k
     over &= total > 0
@@ -94,7 +94,7 @@ def _p_rule(ev: CellEvidence, ratio: float, rule: str, label: str) -> RuleResult
     remainder = total - x1 - x2
     # x1 + x2 and X are summed in different orders: treat rounding noise as 0.
     remainder = np.where(np.abs(remainder) <= 1e-12 * ev.abs_sum, 0.0, remainder)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         measured = np.where(x1 > 0, remainder / np.where(x1 > 0, x1, 1.0), np.nan)
     # An all-zero cell has no largest contributor to protect: it passes.
     unsafe = (x1 > 0) & (remainder < ratio * x1)

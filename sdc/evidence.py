@@ -139,12 +139,21 @@ class TableEvidence:
             raise SdcEvidenceError("evidence has more contributors than non-missing records.")
         if not np.isfinite(self.sum).all():
             raise SdcEvidenceError("evidence has a non-finite cell sum.")
-        x = self.model.model_matrix()
-        inner = np.flatnonzero(self.model.inner_mask)
-        published = np.flatnonzero(self.model.published_mask)
+        # Every margin is checked, published or not: build the matrix over all cells.
+        full = TableModel(self.model.dims, self.model.levels, self.model.n_rows, margins=True)
+        x = full.model_matrix()
+        inner = np.flatnonzero(full.inner_mask)
         for name in ("records", "nonmissing", "missing", "negatives"):
             arr = getattr(self, name)
-            if not np.array_equal(x.T @ arr[inner], arr[published]):
+            if not np.array_equal(x.T @ arr[inner], arr):
+                raise SdcEvidenceError(
+                    f"evidence `{name}` of a margin is not the sum of its cells."
+                )
+        # Sums are floats added in different orders: equal to within 1e-9 of the |x| total.
+        tolerance = 1e-9 * (x.T @ self.abs_sum[inner]) + 1e-12
+        for name in ("sum", "abs_sum"):
+            arr = getattr(self, name)
+            if (np.abs(x.T @ arr[inner] - arr) > tolerance).any():
                 raise SdcEvidenceError(
                     f"evidence `{name}` of a margin is not the sum of its cells."
                 )
@@ -172,8 +181,8 @@ def compute_evidence(
     n = codes.shape[0]
     vals = np.ones(n) if values is None else np.ascontiguousarray(values, dtype=np.float64)
     if contributor is None:
-        order = np.arange(n, dtype=np.int64)
-        group_end = np.arange(1, n + 1, dtype=np.int64)
+        order = np.empty(0, dtype=np.int64)  # the kernel's "one contributor per record"
+        group_end = np.empty(0, dtype=np.int64)
     else:
         from sdc.kernels import contributor_order
 

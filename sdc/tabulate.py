@@ -45,7 +45,9 @@ def tabulate(
                 "index/columns", func, f"free of the reserved label {clash!r}",
                 f"column {d!r} has a level {clash!r}", "Rename that level first.",
             )  # fmt: skip
-    codes = np.ascontiguousarray(np.column_stack([c for c, _ in coded]), dtype=np.int64)
+    codes = np.empty((frame.shape[0], len(dims)), dtype=np.int64)
+    for j, (c, _) in enumerate(coded):
+        codes[:, j] = c
     model = TableModel(tuple(dims), tuple(tuple(lv) for _, lv in coded), len(rows), margins)
     vals = numeric_values(frame[values], "values", func) if values is not None else None
     contrib = None

@@ -1,4 +1,4 @@
-"""Shared test set-up: Hypothesis profiles and the import path of the test helpers.
+"""Shared test set-up: the Hypothesis profiles.
 
 Profiles: "dev" (default) explores freshly each run; "ci" (when the ``CI``
 environment variable is set) is derandomized so a run is reproducible. Neither
@@ -9,16 +9,8 @@ would make the first example's timing meaningless.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
-
-# Tests import their helpers as ``tests.reference`` / ``tests.strategies``; the
-# importlib import mode adds nothing to sys.path, so put the project root there.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 settings.register_profile(
     "dev",

@@ -29,6 +29,14 @@ def _labels(series: pd.Series) -> pd.Series:
     return out.where(series.notna().to_numpy(), MISSING_LABEL)
 
 
+def _levels(series: pd.Series, labels: pd.Series) -> list[Any]:
+    """Observed labels; a categorical column has all its declared categories, used or not."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return list(pd.unique(labels))
+    declared = [_plain(c) for c in series.cat.categories]
+    return declared + ([MISSING_LABEL] if series.isna().any() else [])
+
+
 def empty_cell(top_k: int) -> Cell:
     """The evidence of a cell without records."""
     return {
@@ -51,8 +59,9 @@ def reference_evidence(
 ) -> dict[Key, Cell]:
     """Evidence of every cell (margins included) keyed by its labels, ``TOTAL_LABEL`` for a total.
 
-    The cells are every combination of observed levels on every subset of ``dims``,
-    so cells without records appear with zero counts. Without ``value`` each record
+    The cells are every combination of levels (observed ones, or the declared
+    categories of a categorical column) on every subset of ``dims``, so cells
+    without records appear with zero counts. Without ``value`` each record
     counts 1; without ``contributor`` each record is its own contributor.
     """
     keys = [f"_dim{i}" for i in range(len(dims))]
@@ -68,7 +77,7 @@ def reference_evidence(
     data["_missing"] = data["_value"].isna()
     data["_negative"] = data["_value"] < 0
     data["_abs"] = data["_value"].abs()
-    levels = [list(pd.unique(data[key])) for key in keys]
+    levels = [_levels(frame[d], data[key]) for d, key in zip(dims, keys, strict=True)]
 
     result: dict[Key, Cell] = {}
     for totals in itertools.product((False, True), repeat=len(dims)):

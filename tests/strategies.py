@@ -1,14 +1,15 @@
 """Hypothesis strategies for microdata: the shapes real research extracts take.
 
 Grouping columns are skewed (one level is hot), text or integer, with one to many
-levels; values mix missing, negative, zero and integer-valued numbers; a
-contributor (person, firm) usually owns several rows spread over several cells.
+levels, some categorical with a declared order; values mix missing, negative,
+zero and integer-valued numbers; a contributor (person, firm) usually owns
+several rows spread over several cells.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -34,13 +35,24 @@ class Microdata:
     top_k: int
     #: Values are integers (or missing), so sums and per-contributor totals are exact.
     exact: bool
+    #: Declared categories (in their order, used or not) of the categorical columns.
+    categories: dict[str, list[Any]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # The whole frame, so that a failing example can be pasted back in.
+        columns = self.frame.astype(object).where(self.frame.notna(), None)
         return (
-            f"make_case({self.frame.to_dict(orient='list')!r}, dims={self.dims!r}, "
-            f"value={self.value!r}, contributor={self.contributor!r}, top_k={self.top_k})"
+            f"make_case({columns.to_dict(orient='list')!r}, dims={self.dims!r}, "
+            f"value={self.value!r}, contributor={self.contributor!r}, top_k={self.top_k}, "
+            f"categories={self.categories!r})"
         )
+
+
+def _frame(columns: dict[str, list[Any]], categories: dict[str, list[Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(columns)
+    for name, cats in categories.items():
+        frame[name] = frame[name].astype(pd.CategoricalDtype(cats))
+    return frame
 
 
 def make_case(
@@ -49,14 +61,16 @@ def make_case(
     value: str | None = None,
     contributor: str | None = None,
     top_k: int = 3,
+    categories: dict[str, list[Any]] | None = None,
 ) -> Microdata:
     """A case from plain columns, for pinned examples."""
-    frame = pd.DataFrame(columns)
+    categories = categories or {}
     exact = value is None or all(
         x is None or (isinstance(x, float) and math.isnan(x)) or float(x).is_integer()
         for x in columns[value]
     )
-    return Microdata(frame, dims, value, contributor, top_k, exact)
+    frame = _frame(columns, categories)
+    return Microdata(frame, dims, value, contributor, top_k, exact, categories)
 
 
 @st.composite
@@ -81,7 +95,8 @@ def _skewed(n: int) -> st.SearchStrategy[int]:
 
 
 @st.composite
-def _grouping_column(draw: st.DrawFn, n_levels: int, n_rows: int) -> list[Any]:
+def _grouping_column(draw: st.DrawFn, n_levels: int, n_rows: int) -> tuple[list[Any], list[Any]]:
+    """The column's level pool and its values."""
     pool = draw(_level_pool(n_levels))
     picks = draw(st.lists(_skewed(n_levels), min_size=n_rows, max_size=n_rows))
     column = [pool[i] for i in picks]
@@ -90,7 +105,7 @@ def _grouping_column(draw: st.DrawFn, n_levels: int, n_rows: int) -> list[Any]:
         rare = st.sampled_from([False, False, False, True])
         holes = draw(st.lists(rare, min_size=n_rows, max_size=n_rows))
         column = [None if h else x for x, h in zip(column, holes, strict=True)]
-    return column
+    return pool, column
 
 
 _INTEGER_VALUES = st.one_of(
@@ -117,9 +132,13 @@ def microdata(draw: st.DrawFn, contributor: bool | None = None) -> Microdata:
     if many:
         sizes[0] = MANY_LEVELS
     dims = [f"d{i}" for i in range(k)]
-    columns: dict[str, list[Any]] = {
-        d: draw(_grouping_column(size, n_rows)) for d, size in zip(dims, sizes, strict=True)
-    }
+    columns: dict[str, list[Any]] = {}
+    categories: dict[str, list[Any]] = {}
+    for d, size in zip(dims, sizes, strict=True):
+        pool, columns[d] = draw(_grouping_column(size, n_rows))
+        if draw(st.integers(0, 3)) == 0:
+            # Categorical: the pool's (unsorted) order is declared, unused levels included.
+            categories[d] = pool
 
     mode = draw(st.sampled_from(["count", "integer", "float", "all_missing"]))
     value = None if mode == "count" else VALUE
@@ -142,5 +161,5 @@ def microdata(draw: st.DrawFn, contributor: bool | None = None) -> Microdata:
         columns[CONTRIBUTOR] = [ids[i] for i in picks]
 
     top_k = draw(st.integers(2, 4))
-    frame = pd.DataFrame(columns)
-    return Microdata(frame, dims, value, who, top_k, exact=mode != "float")
+    frame = _frame(columns, categories)
+    return Microdata(frame, dims, value, who, top_k, mode != "float", categories)
