@@ -177,14 +177,14 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
             for m in range(n_sub):
                 c = cells[m]
                 counts[c, 0] += 1
+                if stamp[c] != g:  # first record of this contributor in the cell
+                    stamp[c] = g
+                    acc[c] = 0.0
+                    acc_n[c] = 0
+                    touched[n_touched] = c
+                    n_touched += 1
                 if missing:
                     counts[c, 4] += 1
-                    if stamp[c] != g:
-                        stamp[c] = g
-                        acc[c] = 0.0
-                        acc_n[c] = 0
-                        touched[n_touched] = c
-                        n_touched += 1
                     continue
                 counts[c, 1] += 1
                 if x < 0.0:
@@ -195,12 +195,6 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
                     floats[c, 2] = x
                 if x > floats[c, 3]:
                     floats[c, 3] = x
-                if stamp[c] != g:
-                    stamp[c] = g
-                    acc[c] = 0.0
-                    acc_n[c] = 0
-                    touched[n_touched] = c
-                    n_touched += 1
                 acc[c] += x
                 acc_n[c] += 1
         # Flush this contributor's per-cell totals.
