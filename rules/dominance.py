@@ -123,6 +123,7 @@ def p_percent(ev: CellEvidence, params: PPercentParams) -> RuleResult:
     >>> import numpy as np
     >>> from types import SimpleNamespace
     >>> ev = SimpleNamespace(sum=np.array([100.0, 100.0, 0.0]), negatives=np.array([0, 0, 0]),
+    ...     abs_sum=np.array([100.0, 100.0, 0.0]),
     ...     top=np.array([[95.0, 1.0], [40.0, 30.0], [0.0, 0.0]]))
     >>> p_percent(ev, PPercentParams(p=0.1)).fail.tolist()
     [True, False, False]
@@ -138,7 +139,7 @@ def pq(ev: CellEvidence, params: PQParams) -> RuleResult:
     >>> import numpy as np
     >>> from types import SimpleNamespace
     >>> ev = SimpleNamespace(sum=np.array([100.0]), negatives=np.array([0]),
-    ...     top=np.array([[80.0, 10.0]]))
+    ...     abs_sum=np.array([100.0]), top=np.array([[80.0, 10.0]]))
     >>> pq(ev, PQParams(p=0.1, q=0.5)).fail.tolist()   # 10 < 0.2 * 80
     [True]
     """

@@ -12,9 +12,16 @@ import sdc
 
 
 def _modules() -> list[str]:
-    return sorted(
-        m.name for m in pkgutil.walk_packages(sdc.__path__, prefix="sdc.") if m.name != "sdc.cli"
-    ) + ["sdc"]
+    """Every module of sdc, sdc.rules and sdc.kernels (walked one by one, because an
+    editable install maps the two subpackages from their own folders)."""
+    import sdc.kernels
+    import sdc.rules
+
+    names = {"sdc", "sdc.rules", "sdc.kernels"}
+    for pkg in (sdc, sdc.rules, sdc.kernels):
+        names.update(m.name for m in pkgutil.walk_packages(pkg.__path__, prefix=pkg.__name__ + "."))
+    names.discard("sdc.cli")
+    return sorted(names)
 
 
 @pytest.mark.parametrize("name", _modules())
