@@ -13,9 +13,12 @@ from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
 
-@dataclass(frozen=True)
+@dataclass
 class RuleView:
-    """What rules read: the evidence arrays, absent contributors as 0, plus the statistic."""
+    """What rules read: the evidence arrays, absent contributors as 0, plus the statistic.
+
+    Not frozen, so that it satisfies the ``CellEvidence`` protocol's plain attributes.
+    """
 
     records: np.ndarray
     nonmissing: np.ndarray
