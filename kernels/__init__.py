@@ -7,7 +7,6 @@ numpy/pandas twin in ``tests/reference.py`` and a Hypothesis equality test.
 from sdc.kernels.evidence import (
     EVIDENCE_COUNT_FIELDS,
     EVIDENCE_FLOAT_FIELDS,
-    cell_strides,
     contributor_order,
     table_evidence,
 )
@@ -15,7 +14,6 @@ from sdc.kernels.evidence import (
 __all__ = [
     "EVIDENCE_COUNT_FIELDS",
     "EVIDENCE_FLOAT_FIELDS",
-    "cell_strides",
     "contributor_order",
     "table_evidence",
 ]

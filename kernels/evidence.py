@@ -22,19 +22,6 @@ EVIDENCE_COUNT_FIELDS = ("records", "nonmissing", "contributors", "negatives", "
 EVIDENCE_FLOAT_FIELDS = ("sum", "abs_sum", "min", "max")
 
 
-def cell_strides(sizes: np.ndarray) -> tuple[np.ndarray, int]:
-    """Mixed-radix strides of the cube with one extra "total" level per dimension.
-
-    The last dimension varies fastest, as in a C-ordered array of shape
-    ``sizes + 1``.
-    """
-    extent = np.asarray(sizes, dtype=np.int64) + 1
-    strides = np.ones(len(extent), dtype=np.int64)
-    for d in range(len(extent) - 2, -1, -1):
-        strides[d] = strides[d + 1] * extent[d + 1]
-    return strides, int(np.prod(extent)) if len(extent) else 1
-
-
 @njit("int64[::1](int64[::1], int64)", cache=True)
 def contributor_order(contrib: np.ndarray, n_contrib: int) -> np.ndarray:
     """Stable counting sort of row indices by contributor code (codes in [0, n_contrib))."""

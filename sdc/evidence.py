@@ -209,7 +209,7 @@ def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
     """Evidence arrays of ``ev`` laid out in the (larger) cube of ``model``."""
     k = len(model.dims)
     new_cell = np.zeros(ev.n_cells, dtype=np.int64)
-    strides = np.array([int(np.prod(model.shape[d + 1 :])) for d in range(k)], dtype=np.int64)
+    strides = model.strides
     for d in range(k):
         position = {label: i for i, label in enumerate(model.levels[d])}
         old_to_new = np.array(

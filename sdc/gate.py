@@ -19,11 +19,11 @@ from sdc.bundle import changed_files, read_evidence_json, read_manifest, unliste
 from sdc.check import check_evidence
 from sdc.evidence import TableEvidence
 from sdc.exceptions import SdcInputError
+from sdc.labels import cell_labels
 from sdc.protect import Release, assess
 from sdc.report import build_report, other_entry
 from sdc.ruleset import STATISTICS, RuleSet, preset_names
 from sdc.statistics import from_evidence
-from sdc.table_model import TOTAL_LABEL
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
@@ -46,12 +46,9 @@ def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
             f"got {list(frame.columns)}."
         )
     cells = np.flatnonzero(model.published_mask)
-    label_text = [
-        np.array([str(x) for x in (*lv, TOTAL_LABEL)], dtype=object) for lv in model.levels
-    ]
+    labels = cell_labels(model, cells).astype(str)
     position = {
-        tuple(label_text[d][model.coords[c, d]] for d in range(len(model.dims))): int(c)
-        for c in cells
+        key: int(c) for key, c in zip(labels.itertuples(index=False, name=None), cells, strict=True)
     }
     if len(frame) != len(position):
         raise SdcInputError(

@@ -43,7 +43,7 @@ def _cell_ids(codes: np.ndarray, ev: TableEvidence, subset: int) -> np.ndarray:
     """Cell index of every row in the margin that totals over the dimensions in ``subset``."""
     model = ev.model
     k = codes.shape[1]
-    strides = np.array([int(np.prod(model.shape[d + 1 :])) for d in range(k)], dtype=np.int64)
+    strides = model.strides
     cell = np.zeros(codes.shape[0], dtype=np.int64)
     for d in range(k):
         col = np.full(codes.shape[0], model.sizes[d]) if subset >> d & 1 else codes[:, d]

@@ -72,6 +72,12 @@ class TableModel:
         return int(np.prod(self.shape))
 
     @cached_property
+    def strides(self) -> np.ndarray:
+        """Mixed-radix strides of the cube (C order): cell = coords @ strides."""
+        shape = self.shape
+        return np.array([int(np.prod(shape[d + 1 :])) for d in range(len(shape))], dtype=np.int64)
+
+    @cached_property
     def coords(self) -> np.ndarray:
         """(n_cells, k) level code of every cell; ``L_d`` marks the total."""
         grids = np.indices(self.shape).reshape(len(self.shape), -1).T
@@ -110,13 +116,12 @@ class TableModel:
         k = len(self.dims)
         rows, cols = [], []
         inner_coords = self.coords[inner]
-        strides = np.array([int(np.prod(self.shape[d + 1 :])) for d in range(k)], dtype=np.int64)
         for subset in range(1 << k):
             target = inner_coords.copy()
             for d in range(k):
                 if subset >> d & 1:
                     target[:, d] = self.sizes[d]
-            cell = target @ strides
+            cell = target @ self.strides
             keep = col_of[cell] >= 0
             rows.append(np.flatnonzero(keep))
             cols.append(col_of[cell[keep]])

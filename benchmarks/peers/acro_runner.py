@@ -96,16 +96,22 @@ class _Capture:
         acro_tables.collate_risk_assessments = collate
 
 
-def rss_now_mb() -> float:
-    """Current resident set size in MiB (Linux /proc; falls back to peak RSS)."""
+def _proc_status_mb(field: str) -> float | None:
+    """A memory field of /proc/self/status in MiB, or None where there is no /proc."""
     try:
         with open("/proc/self/status", encoding="ascii") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
+
+
+def rss_now_mb() -> float:
+    """Current resident set size in MiB (Linux /proc; falls back to peak RSS)."""
+    now = _proc_status_mb("VmRSS")
+    return now if now is not None else peak_rss_mb()
 
 
 def peak_rss_mb() -> float:
@@ -114,13 +120,9 @@ def peak_rss_mb() -> float:
     Linux's VmHWM starts afresh at exec; ru_maxrss would include the parent's peak when
     this runner is started from a process that holds the data.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
+    peak_hwm = _proc_status_mb("VmHWM")
+    if peak_hwm is not None:
+        return peak_hwm
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
