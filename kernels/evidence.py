@@ -1,9 +1,10 @@
 """One-pass table evidence for every cell and every margin.
 
-A table over k grouping columns with L_d levels each is laid out as a dense
-cube of prod(L_d + 1) cells: level index L_d on dimension d stands for "all
-levels" (the margin). Each record therefore touches 2**k cells, one per subset
-of dimensions it is aggregated over, the grand total included.
+A table over k grouping columns is laid out as a dense cube (see
+``sdc.table_model``): on each dimension a record's leaf code belongs to a few
+cube codes (itself, the total, the hierarchy groups holding it), listed in a
+padded member table. A record touches the cartesian product of its member
+codes: 2**k cells for plain margins, grand total included.
 
 Contributor evidence (distinct contributors, the k largest per-contributor
 totals) needs all of a contributor's records together: rows are visited in
@@ -39,21 +40,41 @@ def contributor_order(contrib: np.ndarray, n_contrib: int) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def _fill_cells(codes, row, sizes, strides, cells):
-    """Write the 2**k cell indices touched by ``row`` into ``cells``."""
-    k = sizes.shape[0]
-    base = 0
+def _fill_cells(codes, row, offsets, n_members, leaf_offsets, pairs_only, cells):
+    """Write the cells touched by ``row`` into ``cells``; return how many.
+
+    ``offsets[m, j]`` is the j-th member code of leaf row m times its dimension's
+    stride. Plain margins (every leaf in itself and the total: ``pairs_only``)
+    take the subset walk: subset s is s-without-its-lowest-bit plus one more
+    dimension at its total. Hierarchies expand the product over dimensions in
+    place, back to front so each partial index is read before it is overwritten.
+    """
+    k = leaf_offsets.shape[0]
+    if pairs_only:
+        base = 0
+        for d in range(k):
+            base += offsets[leaf_offsets[d] + codes[row, d], 0]
+        cells[0] = base
+        n = 1 << k
+        for s in range(1, n):
+            low = s & (-s)
+            d = 0
+            while (low >> d) != 1:
+                d += 1
+            m = leaf_offsets[k - 1 - d] + codes[row, k - 1 - d]
+            cells[s] = cells[s ^ low] + offsets[m, 1] - offsets[m, 0]
+        return n
+    n = 1
+    cells[0] = 0
     for d in range(k):
-        base += codes[row, d] * strides[d]
-    cells[0] = base
-    for m in range(1, cells.shape[0]):
-        low = m & (-m)
-        d = 0
-        while (low >> d) != 1:
-            d += 1
-        # The subset m is m-without-its-lowest-bit plus dimension d set to "total".
-        prev = m ^ low
-        cells[m] = cells[prev] + (sizes[k - 1 - d] - codes[row, k - 1 - d]) * strides[k - 1 - d]
+        m = leaf_offsets[d] + codes[row, d]
+        cnt = n_members[m]
+        for i in range(n - 1, -1, -1):
+            base = cells[i]
+            for j in range(cnt):
+                cells[i * cnt + j] = base + offsets[m, j]
+        n *= cnt
+    return n
 
 
 @njit(cache=True, inline="always")
@@ -75,23 +96,25 @@ def _evidence_signature(values_readonly: bool):
     f8_1 = types.Array(types.float64, 1, "C", readonly=values_readonly)
     f8_2 = types.Array(types.float64, 2, "C")
     out = types.Tuple((i8_2, f8_2, f8_2))
-    return out(i8_2, i8_1, f8_1, i8_1, i8_1, types.int64, types.int64)
+    return out(i8_2, i8_2, i8_1, i8_1, f8_1, i8_1, i8_1, types.int64, types.int64)
 
 
 # Compiled for writable and read-only value arrays (pandas may hand out read-only views).
 @njit([_evidence_signature(False), _evidence_signature(True)], cache=True)
-def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
+def table_evidence(codes, members, leaf_offsets, strides, values, order, group_end, n_cells, top_k):
     """Evidence for every cell of the cube in one pass over the rows.
 
     Parameters
     ----------
-    codes : (n, k) int64, level code of each row on each dimension.
-    sizes : (k,) int64, number of levels per dimension.
+    codes : (n, k) int64, leaf code of each row on each dimension.
+    members : (sum L_d, m) int64, cube codes per leaf, -1 padded (``TableModel.member_table``).
+    leaf_offsets : (k,) int64, first row of ``members`` for each dimension.
+    strides : (k,) int64, cube strides (C order).
     values : (n,) float64, the measured value (NaN = missing). Frequency tables pass 1.0.
     order : (n,) int64, row visiting order; rows of one contributor are contiguous.
         Empty: every record is its own contributor, rows are visited in order.
     group_end : (g,) int64, exclusive end (in ``order``) of each contributor group.
-    n_cells : int, prod(sizes + 1).
+    n_cells : int, number of cells of the cube.
     top_k : int, how many largest per-contributor totals to keep per cell.
 
     Returns
@@ -101,11 +124,29 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
         (min/max are +inf/-inf where a cell has no non-missing value).
     top : (n_cells, top_k) float64, descending, -inf where fewer contributors.
     """
-    k = sizes.shape[0]
-    n_sub = 1 << k
-    strides = np.ones(k, dtype=np.int64)
-    for d in range(k - 2, -1, -1):
-        strides[d] = strides[d + 1] * (sizes[d + 1] + 1)
+    k = strides.shape[0]
+    n_members = np.zeros(members.shape[0], dtype=np.int64)
+    for m in range(members.shape[0]):
+        while n_members[m] < members.shape[1] and members[m, n_members[m]] >= 0:
+            n_members[m] += 1
+    offsets = np.zeros(members.shape, dtype=np.int64)
+    for d in range(k):
+        end = members.shape[0] if d == k - 1 else leaf_offsets[d + 1]
+        for m in range(leaf_offsets[d], end):
+            for j in range(n_members[m]):
+                offsets[m, j] = members[m, j] * strides[d]
+    pairs_only = True
+    for m in range(n_members.shape[0]):
+        if n_members[m] != 2:
+            pairs_only = False
+    # Upper bound on cells per record: product of the widest member lists.
+    n_sub = 1
+    for d in range(k):
+        end = members.shape[0] if d == k - 1 else leaf_offsets[d + 1]
+        widest = 0
+        for m in range(leaf_offsets[d], end):
+            widest = max(widest, n_members[m])
+        n_sub *= widest
 
     counts = np.zeros((n_cells, 5), dtype=np.int64)
     floats = np.zeros((n_cells, 4), dtype=np.float64)
@@ -129,16 +170,16 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
     if order.shape[0] == 0:
         # Every record is its own contributor: no per-contributor totals to gather.
         for row in range(codes.shape[0]):
-            _fill_cells(codes, row, sizes, strides, cells)
+            n_hit = _fill_cells(codes, row, offsets, n_members, leaf_offsets, pairs_only, cells)
             x = values[row]
             if np.isnan(x):
-                for m in range(n_sub):
+                for m in range(n_hit):
                     counts[cells[m], 0] += 1
                     counts[cells[m], 4] += 1
                 continue
             negative = 1 if x < 0.0 else 0
             ax = abs(x)
-            for m in range(n_sub):
+            for m in range(n_hit):
                 c = cells[m]
                 counts[c, 0] += 1
                 counts[c, 1] += 1
@@ -158,10 +199,10 @@ def table_evidence(codes, sizes, values, order, group_end, n_cells, top_k):
         n_touched = 0
         for pos in range(start, group_end[g]):
             row = order[pos]
-            _fill_cells(codes, row, sizes, strides, cells)
+            n_hit = _fill_cells(codes, row, offsets, n_members, leaf_offsets, pairs_only, cells)
             x = values[row]
             missing = np.isnan(x)
-            for m in range(n_sub):
+            for m in range(n_hit):
                 c = cells[m]
                 counts[c, 0] += 1
                 if stamp[c] != g:  # first record of this contributor in the cell

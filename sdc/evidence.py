@@ -68,6 +68,10 @@ class TableEvidence:
             "levels": [list(lv) for lv in self.model.levels],
             "n_rows": self.model.n_rows,
             "margins": self.model.margins,
+            "groups": [
+                [[g, list(leaves)] for g, leaves in self.model.dim_groups(d)]
+                for d in range(len(self.model.dims))
+            ],
             "has_values": self.has_values,
             "has_contributor": self.has_contributor,
         }
@@ -83,7 +87,7 @@ class TableEvidence:
     def from_dict(cls, d: dict[str, Any]) -> TableEvidence:
         """Rebuild and validate evidence read from a manifest; any inconsistency is an error."""
         expected = {
-            "dims", "levels", "n_rows", "margins", "has_values", "has_contributor",
+            "dims", "levels", "n_rows", "margins", "groups", "has_values", "has_contributor",
             *_COUNTS, *_FLOATS, "top",
         }  # fmt: skip
         if not isinstance(d, dict) or set(d) != expected:
@@ -92,11 +96,16 @@ class TableEvidence:
                 f"evidence must have exactly the keys {sorted(expected)}; differs in {keys}."
             )
         try:
+            groups = tuple(
+                tuple((str(g), tuple(leaves)) for g, leaves in dim_groups)
+                for dim_groups in d["groups"]
+            )
             model = TableModel(
                 tuple(d["dims"]),
                 tuple(tuple(lv) for lv in d["levels"]),
                 int(d["n_rows"]),
                 bool(d["margins"]),
+                groups if any(groups) else (),
             )
             n = model.n_cells
             arrays: dict[str, np.ndarray] = {}
@@ -140,7 +149,8 @@ class TableEvidence:
         if not np.isfinite(self.sum).all():
             raise SdcEvidenceError("evidence has a non-finite cell sum.")
         # Every margin is checked, published or not: build the matrix over all cells.
-        full = TableModel(self.model.dims, self.model.levels, self.model.n_rows, margins=True)
+        m = self.model
+        full = TableModel(m.dims, m.levels, m.n_rows, margins=True, groups=m.groups)
         x = full.model_matrix()
         inner = np.flatnonzero(full.inner_mask)
         for name in ("records", "nonmissing", "missing", "negatives"):
@@ -192,7 +202,8 @@ def compute_evidence(
         group_end = np.cumsum(np.bincount(contrib, minlength=n_contrib)).astype(np.int64)
         group_end = group_end[np.diff(np.concatenate(([0], group_end))) > 0]
     counts, floats, top = table_evidence(
-        np.ascontiguousarray(codes, dtype=np.int64), model.sizes, vals, order,
+        np.ascontiguousarray(codes, dtype=np.int64), model.member_table, model.leaf_offsets,
+        model.strides, vals, order,
         np.ascontiguousarray(group_end), model.n_cells, max(int(top_k), 2),
     )  # fmt: skip
     return TableEvidence(
@@ -212,8 +223,10 @@ def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
     strides = model.strides
     for d in range(k):
         position = {label: i for i, label in enumerate(model.levels[d])}
+        n_groups = len(model.dim_groups(d))
         old_to_new = np.array(
-            [position[label] for label in ev.model.levels[d]] + [len(model.levels[d])],
+            [position[label] for label in ev.model.levels[d]]
+            + [len(model.levels[d]) + g for g in range(1 + n_groups)],
             dtype=np.int64,
         )
         new_cell += old_to_new[ev.model.coords[:, d]] * strides[d]
@@ -249,6 +262,8 @@ def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
     """
     if a.model.dims != b.model.dims or a.model.margins != b.model.margins:
         raise SdcEvidenceError("only evidence of the same dimensions can be merged.")
+    if a.model.groups != b.model.groups:
+        raise SdcEvidenceError("only evidence with the same hierarchy groups can be merged.")
     if (a.has_values, a.has_contributor, a.top_k) != (b.has_values, b.has_contributor, b.top_k):
         raise SdcEvidenceError(
             "only evidence of the same kind (values, contributor, top_k) merges."

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sdc.table_model import TOTAL_LABEL, TableModel
+from sdc.table_model import TableModel
 
 
 def _axis(model: TableModel, dims: range) -> pd.Index:
     names = [model.dims[d] for d in dims]
     if model.margins:
-        levels = [list(model.levels[d]) + [TOTAL_LABEL] for d in dims]
+        levels = [model.dim_labels(d) for d in dims]
     else:
         levels = [list(model.levels[d]) for d in dims]
     if len(levels) == 1:
@@ -51,6 +51,6 @@ def cell_labels(model: TableModel, cells: np.ndarray) -> pd.DataFrame:
     """Labels of the given cells, a column per dimension."""
     data = {}
     for d, dim in enumerate(model.dims):
-        labels = np.array(list(model.levels[d]) + [TOTAL_LABEL], dtype=object)
+        labels = np.array(model.dim_labels(d), dtype=object)
         data[dim] = labels[model.coords[cells, d]]
     return pd.DataFrame(data)

@@ -104,11 +104,14 @@ class Session:
         margins: bool = False,
         contributor: Any = None,
         name: str | None = None,
+        hierarchies: dict[str, Any] | None = None,
     ) -> TableOutput:
         """A checked ``pandas.crosstab``: Series (or lists of Series) as rows and columns.
 
         ``contributor`` (a Series of ids: patient, practice, holding) makes the
         threshold count distinct contributors and dominance use per-contributor totals.
+        ``hierarchies`` maps a dimension to its subtotals (see :mod:`sdc.hierarchy`);
+        they are published with the margins.
         """
         func = "Session.crosstab"
         rows = _series_list(index, "row", func, "index")
@@ -137,7 +140,7 @@ class Session:
             frame[contrib_col] = contrib_s.to_numpy()
         return self._add(
             frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
-            statistic, contrib_col, margins, name, func,
+            statistic, contrib_col, margins, name, func, hierarchies,
         )  # fmt: skip
 
     def pivot_table(
@@ -151,8 +154,9 @@ class Session:
         margins: bool = False,
         contributor: str | None = None,
         name: str | None = None,
+        hierarchies: dict[str, Any] | None = None,
     ) -> TableOutput:
-        """A checked ``pandas.pivot_table`` over column names of ``data``."""
+        """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``)."""
         func = "Session.pivot_table"
         if not isinstance(data, pd.DataFrame):
             raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
@@ -176,16 +180,20 @@ class Session:
         if not rows:
             rows, cols = cols, []
         return self._add(
-            data[needed], rows, cols, value_col, statistic, contributor, margins, name, func
-        )
+            data[needed], rows, cols, value_col, statistic, contributor, margins, name, func,
+            hierarchies,
+        )  # fmt: skip
 
-    def _add(self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func):
+    def _add(
+        self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func,
+        hierarchies=None,
+    ):  # fmt: skip
         if not isinstance(margins, bool):
             raise input_error("margins", func, "True or False", margins)
         out = tabulate(
             frame, rows, cols, values=value_col, statistic=statistic, contributor=contrib_col,
             margins=margins, ruleset=self.ruleset_, name=self._name(name, func),
-            protect=self._protect(), func=func,
+            protect=self._protect(), func=func, hierarchies=hierarchies,
         )  # fmt: skip
         self.outputs[out.name] = out
         return out

@@ -7,6 +7,9 @@ pass per subset of dimensions over the rows.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -39,25 +42,31 @@ def from_evidence(ev: TableEvidence, statistic: str) -> np.ndarray:
     raise KeyError(statistic)
 
 
-def _cell_ids(codes: np.ndarray, ev: TableEvidence, subset: int) -> np.ndarray:
-    """Cell index of every row in the margin that totals over the dimensions in ``subset``."""
+def _member_slots(codes: np.ndarray, ev: TableEvidence) -> Iterator[np.ndarray]:
+    """Cell index of every row for each combination of member slots (-1: no such cell).
+
+    Slot j of dimension d is the j-th code a leaf aggregates into (itself, the
+    total, its groups); every cell a row belongs to comes out exactly once.
+    """
     model = ev.model
+    table, offsets, strides = model.member_table, model.leaf_offsets, model.strides
     k = codes.shape[1]
-    strides = model.strides
-    cell = np.zeros(codes.shape[0], dtype=np.int64)
-    for d in range(k):
-        col = np.full(codes.shape[0], model.sizes[d]) if subset >> d & 1 else codes[:, d]
-        cell += col * strides[d]
-    return cell
+    for slots in itertools.product(range(table.shape[1]), repeat=k):
+        cell = np.zeros(codes.shape[0], dtype=np.int64)
+        for d in range(k):
+            code = table[offsets[d] + codes[:, d], slots[d]]
+            cell = np.where((code < 0) | (cell < 0), -1, cell + code * strides[d])
+        yield cell
 
 
 def grouped(codes: np.ndarray, values: np.ndarray, ev: TableEvidence, statistic: str) -> np.ndarray:
-    """Cell values of a non-additive statistic by one grouped pass per margin subset."""
+    """Cell values of a non-additive statistic by one grouped pass per member-slot combination."""
     out = np.full(ev.n_cells, np.nan)
-    series = pd.Series(values)
-    for subset in range(1 << codes.shape[1]):
-        cells = _cell_ids(codes, ev, subset)
-        g = series.groupby(cells)
+    for cells in _member_slots(codes, ev):
+        keep = cells >= 0
+        if not keep.any():
+            continue
+        g = pd.Series(values[keep]).groupby(cells[keep])
         if statistic == "median":
             agg = g.median()
         elif statistic in ("std", "var"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -9,10 +11,36 @@ from sdc._validation import input_error, numeric_values
 from sdc.check import check_evidence
 from sdc.evidence import compute_evidence
 from sdc.factorize import MISSING_LABEL, factorize
+from sdc.hierarchy import resolve
 from sdc.ruleset import RuleSet
 from sdc.statistics import cell_values
 from sdc.table_model import TOTAL_LABEL, TableModel
 from sdc.table_output import TableOutput
+
+
+def _groups(
+    hierarchies: dict[str, Any] | None,
+    dims: list[str],
+    levels: tuple[tuple[Any, ...], ...],
+    margins: bool,
+    func: str,
+) -> tuple:
+    """Resolve ``{dimension: hierarchy}`` into the model's per-dimension groups."""
+    if hierarchies is None:
+        return ()
+    if not isinstance(hierarchies, dict):
+        raise input_error("hierarchies", func, "a dict {dimension: hierarchy}", hierarchies)
+    unknown = sorted(map(str, set(hierarchies) - set(dims)))
+    if unknown:
+        raise input_error("hierarchies", func, f"keyed by the table's dimensions {dims}", unknown)
+    if hierarchies and not margins:
+        raise input_error("margins", func, "True when hierarchies are given", margins,
+                          "Subtotals are margins: publish them with margins=True.")  # fmt: skip
+    groups = tuple(
+        resolve(hierarchies[d], levels[i], d) if d in hierarchies else ()
+        for i, d in enumerate(dims)
+    )
+    return groups if any(groups) else ()
 
 
 def tabulate(
@@ -28,6 +56,7 @@ def tabulate(
     name: str,
     protect: bool,
     func: str,
+    hierarchies: dict[str, Any] | None = None,
 ) -> TableOutput:
     """Compute and check one table; ``frame`` holds exactly the columns named (validated)."""
     dims = rows + columns
@@ -48,7 +77,9 @@ def tabulate(
     codes = np.empty((frame.shape[0], len(dims)), dtype=np.int64)
     for j, (c, _) in enumerate(coded):
         codes[:, j] = c
-    model = TableModel(tuple(dims), tuple(tuple(lv) for _, lv in coded), len(rows), margins)
+    levels = tuple(tuple(lv) for _, lv in coded)
+    groups = _groups(hierarchies, dims, levels, margins, func)
+    model = TableModel(tuple(dims), levels, len(rows), margins, groups)
     vals = numeric_values(frame[values], "values", func) if values is not None else None
     contrib = None
     if contributor is not None:
