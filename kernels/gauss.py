@@ -1,0 +1,467 @@
+"""Secondary suppression by greedy Gaussian elimination (Langsrud's method), sparse and exact.
+
+A table is z = X^T y: column j of X marks the inner cells published cell j sums.
+Candidates are visited in order of preference to publish. A candidate is
+published unless that would put a primary cell in the span of the published
+columns (the primary could be recomputed); then it becomes a secondary
+suppression. The greedy result depends only on the order, not on pivots.
+
+Instead of reducing columns (which fills in densely once margins are
+published), we keep the *parametrisation* of the tables consistent with what
+is published so far: every inner cell i is a row ``y_i = W_i . a`` over free
+parameters a (at the start W = I). Publishing a column c fixes the linear form
+``v = c^T W``; one parameter k with ``v_k != 0`` is eliminated by substituting
+it into every row that uses it. A cell is determined exactly when its row is
+empty. A primary p would be determined by publishing c exactly when its row is
+parallel to v. Parameters are chosen to keep rows short (fewest users first),
+which for tables with margins keeps rows at a handful of entries.
+
+Rows are exact rationals: integer numerators with one positive denominator per
+row. If a number outgrows 2**40 the kernel stops and reports overflow; the
+caller then suppresses every undecided candidate (the safe side).
+
+Singletons: a cell known to a single contributor. With singleton protection a
+candidate is also refused if, after publishing it, some primary row is
+parallel to a (different) singleton's row, i.e. that contributor could
+recover the primary from its own value. Parallel rows are found by a hash of
+the normalised row; a hash collision can only add a suppression, never hide one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+#: Column states: decided by the kernel, preset by the caller, or left alone.
+PUBLISHED, PRIMARY, SECONDARY, IGNORED, UNDECIDED = 0, 1, 2, 3, 4
+_LIMIT = 1 << 40
+_EMPTY_HASH = 0
+
+
+@njit(cache=True)
+def _gcd(a, b):
+    a, b = abs(a), abs(b)
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True)
+def _row_hash(idx, num, start, length):
+    """Hash of the row's direction: numerators over their gcd, first entry positive."""
+    if length == 0:
+        return _EMPTY_HASH
+    g = 0
+    for t in range(start, start + length):
+        g = _gcd(g, num[t])
+    sign = 1 if num[start] > 0 else -1
+    h = np.uint64(1469598103934665603)
+    for t in range(start, start + length):
+        h = (h ^ np.uint64(idx[t] + 1)) * np.uint64(1099511628211)
+        h = (h ^ np.uint64((num[t] // g) * sign + (1 << 42))) * np.uint64(1099511628211)
+    out = np.int64(h & np.uint64(0x7FFFFFFFFFFFFFFF))
+    return out if out != _EMPTY_HASH else 1
+
+
+@njit(cache=True)
+def _grow(arr, need):
+    if need <= arr.shape[0]:
+        return arr
+    size = arr.shape[0] * 2
+    while size < need:
+        size *= 2
+    out = np.empty(size, dtype=arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+@njit(cache=True)
+def _add_count(d, h, delta):
+    if h == _EMPTY_HASH:
+        return
+    c = d.get(h, 0) + delta
+    if c == 0:
+        d.pop(h)
+    else:
+        d[h] = c
+
+
+@njit(cache=True)
+def gauss_suppress(
+    col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons
+):
+    """Decide every candidate in ``order``; returns (status, overflowed, n_done).
+
+    col_ptr/col_idx : CSC of X (inner cells of each published column).
+    order : candidate columns, most wanted published first.
+    status : (n_pub,) int8, PRIMARY marked on input; candidates get PUBLISHED/SECONDARY.
+    singleton : (n_inner,) bool, cells known to one contributor.
+    forced : (n_pub,) bool, candidates published without any check.
+    """
+    n_pub = col_ptr.shape[0] - 1
+    # --- tracked rows: inner cells, then one virtual row per aggregate primary ---
+    is_unit = np.zeros(n_pub, dtype=np.bool_)
+    n_virtual = 0
+    for j in range(n_pub):
+        if col_ptr[j + 1] - col_ptr[j] == 1:
+            is_unit[j] = True
+        elif status[j] == PRIMARY:
+            n_virtual += 1
+    n_rows = n_inner + n_virtual
+    row_primary = np.zeros(n_rows, dtype=np.bool_)
+    row_single = np.zeros(n_rows, dtype=np.bool_)
+    for i in range(n_inner):
+        row_single[i] = singleton[i] and protect_singletons
+    nnz0 = n_inner
+    for j in range(n_pub):
+        if status[j] == PRIMARY and not is_unit[j]:
+            nnz0 += col_ptr[j + 1] - col_ptr[j]
+    cap0 = max(2 * nnz0, 16)
+    r_idx = np.empty(cap0, dtype=np.int64)
+    r_num = np.empty(cap0, dtype=np.int64)
+    r_start = np.empty(n_rows, dtype=np.int64)
+    r_len = np.empty(n_rows, dtype=np.int64)
+    r_cap = np.empty(n_rows, dtype=np.int64)
+    r_den = np.ones(n_rows, dtype=np.int64)
+    top = 0
+    for i in range(n_inner):
+        r_start[i] = top
+        r_len[i] = 1
+        r_cap[i] = 2
+        r_idx[top] = i
+        r_num[top] = 1
+        top += 2
+        if top > r_idx.shape[0] - 2:
+            r_idx = _grow(r_idx, top + 2)
+            r_num = _grow(r_num, top + 2)
+    v_row = n_inner
+    for j in range(n_pub):
+        if status[j] != PRIMARY:
+            continue
+        if is_unit[j]:
+            row_primary[col_idx[col_ptr[j]]] = True
+            continue
+        length = col_ptr[j + 1] - col_ptr[j]
+        r_idx = _grow(r_idx, top + length)
+        r_num = _grow(r_num, top + length)
+        r_start[v_row] = top
+        r_len[v_row] = length
+        r_cap[v_row] = length
+        ids = np.sort(col_idx[col_ptr[j] : col_ptr[j + 1]])
+        for t in range(length):
+            r_idx[top + t] = ids[t]
+            r_num[top + t] = 1
+        top += length
+        row_primary[v_row] = True
+        v_row += 1
+    # --- parameter -> rows using it (may hold stale entries; checked on use) ---
+    p_start = np.empty(n_inner, dtype=np.int64)
+    p_len = np.zeros(n_inner, dtype=np.int64)
+    p_cap = np.empty(n_inner, dtype=np.int64)
+    for r in range(n_rows):
+        for t in range(r_start[r], r_start[r] + r_len[r]):
+            p_len[r_idx[t]] += 1
+    ptop = 0
+    for k in range(n_inner):
+        p_start[k] = ptop
+        p_cap[k] = p_len[k] + 2
+        ptop += p_cap[k]
+        p_len[k] = 0
+    p_rows = np.empty(max(ptop, 16), dtype=np.int64)
+    for r in range(n_rows):
+        for t in range(r_start[r], r_start[r] + r_len[r]):
+            k = r_idx[t]
+            p_rows[p_start[k] + p_len[k]] = r
+            p_len[k] += 1
+    # --- hashes of primary / singleton rows ---
+    r_hash = np.zeros(n_rows, dtype=np.int64)
+    prim_h = Dict.empty(key_type=types.int64, value_type=types.int64)
+    sing_h = Dict.empty(key_type=types.int64, value_type=types.int64)
+    both_h = Dict.empty(key_type=types.int64, value_type=types.int64)
+    for r in range(n_rows):
+        if row_primary[r] or row_single[r]:
+            h = _row_hash(r_idx, r_num, r_start[r], r_len[r])
+            r_hash[r] = h
+            if row_primary[r]:
+                _add_count(prim_h, h, 1)
+            if row_single[r]:
+                _add_count(sing_h, h, 1)
+            if row_primary[r] and row_single[r]:
+                _add_count(both_h, h, 1)
+    # --- scratch ---
+    acc = np.zeros(n_inner, dtype=np.int64)
+    acc_on = np.zeros(n_inner, dtype=np.bool_)
+    touched = np.empty(n_inner, dtype=np.int64)
+    v_idx = np.empty(16, dtype=np.int64)
+    v_num = np.empty(16, dtype=np.int64)
+    stamp = np.full(n_rows, -1, dtype=np.int64)
+    users = np.empty(16, dtype=np.int64)
+    new_idx = np.empty(16, dtype=np.int64)
+    new_num = np.empty(16, dtype=np.int64)
+    new_start = np.empty(16, dtype=np.int64)
+    new_len = np.empty(16, dtype=np.int64)
+    new_den = np.empty(16, dtype=np.int64)
+    new_hash = np.empty(16, dtype=np.int64)
+    alive = np.ones(n_inner, dtype=np.bool_)
+
+    for step in range(order.shape[0]):
+        c = order[step]
+        # v = c^T W over a common denominator.
+        nv = 0
+        lcm = 1
+        for t in range(col_ptr[c], col_ptr[c + 1]):
+            d = r_den[col_idx[t]]
+            lcm = lcm // _gcd(lcm, d) * d
+        if lcm > _LIMIT:
+            return status, True, step
+        for t in range(col_ptr[c], col_ptr[c + 1]):
+            i = col_idx[t]
+            scale = lcm // r_den[i]
+            for u in range(r_start[i], r_start[i] + r_len[i]):
+                k = r_idx[u]
+                if not acc_on[k]:
+                    acc_on[k] = True
+                    touched[nv] = k
+                    nv += 1
+                acc[k] += r_num[u] * scale
+        m = 0
+        v_idx = _grow(v_idx, nv)
+        v_num = _grow(v_num, nv)
+        for q in range(nv):
+            k = touched[q]
+            if acc[k] != 0:
+                v_idx[m] = k
+                v_num[m] = acc[k]
+                m += 1
+            acc[k] = 0
+            acc_on[k] = False
+        nv = m
+        if nv == 0:  # already determined by what is published
+            status[c] = PUBLISHED
+            continue
+        order_v = np.argsort(v_idx[:nv])
+        vi = v_idx[:nv][order_v].copy()
+        vn = v_num[:nv][order_v].copy()
+        g = 0
+        for q in range(nv):
+            g = _gcd(g, vn[q])
+        for q in range(nv):
+            vn[q] //= g
+        # Pivot: the parameter with the fewest users, preferring unit coefficients.
+        best = -1
+        best_score = np.int64(1) << 62
+        for q in range(nv):
+            score = p_len[vi[q]] * (1 if abs(vn[q]) == 1 else 4)
+            if score < best_score:
+                best_score = score
+                best = q
+        k = vi[best]
+        vk = vn[best]
+        # Rows that use k (deduplicated, coefficient checked).
+        n_users = 0
+        users = _grow(users, p_len[k])
+        for t in range(p_start[k], p_start[k] + p_len[k]):
+            r = p_rows[t]
+            if stamp[r] == step:
+                continue
+            stamp[r] = step
+            for u in range(r_start[r], r_start[r] + r_len[r]):
+                if r_idx[u] == k:
+                    users[n_users] = r
+                    n_users += 1
+                    break
+        # New rows: new = (r * vk - r_k * v) / (den_r * vk), gcd-reduced.
+        new_start = _grow(new_start, n_users)
+        new_len = _grow(new_len, n_users)
+        new_den = _grow(new_den, n_users)
+        new_hash = _grow(new_hash, n_users)
+        total_len = 0
+        for q in range(n_users):
+            total_len += r_len[users[q]] + nv
+        new_idx = _grow(new_idx, total_len)
+        new_num = _grow(new_num, total_len)
+        pos = 0
+        overflow = False
+        for q in range(n_users):
+            r = users[q]
+            rk = 0
+            for u in range(r_start[r], r_start[r] + r_len[r]):
+                if r_idx[u] == k:
+                    rk = r_num[u]
+                    break
+            a = r_start[r]
+            a_end = a + r_len[r]
+            b = 0
+            new_start[q] = pos
+            while a < a_end or b < nv:
+                if b >= nv or (a < a_end and r_idx[a] < vi[b]):
+                    idx = r_idx[a]
+                    val = r_num[a] * vk
+                    a += 1
+                elif a >= a_end or vi[b] < r_idx[a]:
+                    idx = vi[b]
+                    val = -rk * vn[b]
+                    b += 1
+                else:
+                    idx = r_idx[a]
+                    val = r_num[a] * vk - rk * vn[b]
+                    a += 1
+                    b += 1
+                if val != 0:
+                    if abs(val) > _LIMIT:
+                        overflow = True
+                    new_idx[pos] = idx
+                    new_num[pos] = val
+                    pos += 1
+            length = pos - new_start[q]
+            den = r_den[r] * vk
+            if den < 0:
+                den = -den
+                for u in range(new_start[q], pos):
+                    new_num[u] = -new_num[u]
+            g = den
+            for u in range(new_start[q], pos):
+                g = _gcd(g, new_num[u])
+            if g > 1:
+                for u in range(new_start[q], pos):
+                    new_num[u] //= g
+                den //= g
+            if den > _LIMIT:
+                overflow = True
+            new_len[q] = length
+            new_den[q] = den
+            if row_primary[r] or row_single[r]:
+                new_hash[q] = _row_hash(new_idx, new_num, new_start[q], length)
+        if overflow:
+            return status, True, step
+        # Would a primary become determined, or recoverable by a singleton's contributor?
+        refuse = False
+        if not forced[c]:
+            for q in range(n_users):
+                r = users[q]
+                if row_primary[r] and new_len[q] == 0:
+                    refuse = True
+                    break
+            if not refuse and protect_singletons:
+                refuse = _singleton_clash(
+                    users, n_users, new_hash, r_hash, row_primary, row_single, prim_h, sing_h,
+                    both_h,
+                )
+        if refuse:
+            status[c] = SECONDARY
+            continue
+        status[c] = PUBLISHED
+        # Commit: write the new rows, register new parameter users, retire k.
+        for q in range(n_users):
+            r = users[q]
+            length = new_len[q]
+            if length > r_cap[r]:
+                cap = 2 * length
+                r_idx = _grow(r_idx, top + cap)
+                r_num = _grow(r_num, top + cap)
+                r_start[r] = top
+                r_cap[r] = cap
+                top += cap
+            old_start = r_start[r]
+            for u in range(length):
+                r_idx[old_start + u] = new_idx[new_start[q] + u]
+                r_num[old_start + u] = new_num[new_start[q] + u]
+            r_len[r] = length
+            r_den[r] = new_den[q]
+            if row_primary[r] or row_single[r]:
+                h_old, h_new = r_hash[r], new_hash[q]
+                if row_primary[r]:
+                    _add_count(prim_h, h_old, -1)
+                    _add_count(prim_h, h_new, 1)
+                if row_single[r]:
+                    _add_count(sing_h, h_old, -1)
+                    _add_count(sing_h, h_new, 1)
+                if row_primary[r] and row_single[r]:
+                    _add_count(both_h, h_old, -1)
+                    _add_count(both_h, h_new, 1)
+                r_hash[r] = h_new
+        for q in range(nv):
+            kk = vi[q]
+            if kk == k:
+                continue
+            for qq in range(n_users):
+                r = users[qq]
+                # r uses kk after the update unless it cancelled; stale entries are harmless.
+                if p_len[kk] == p_cap[kk]:
+                    cap = 2 * p_cap[kk] + 2
+                    p_rows = _grow(p_rows, ptop + cap)
+                    for t in range(p_len[kk]):
+                        p_rows[ptop + t] = p_rows[p_start[kk] + t]
+                    p_start[kk] = ptop
+                    p_cap[kk] = cap
+                    ptop += cap
+                p_rows[p_start[kk] + p_len[kk]] = r
+                p_len[kk] += 1
+        p_len[k] = 0
+        alive[k] = False
+        # Compact parameter lists that grew stale (keep them proportional to real use).
+        for q in range(nv):
+            kk = vi[q]
+            if kk != k and p_len[kk] > 64:
+                _compact(kk, p_rows, p_start, p_len, r_idx, r_start, r_len, stamp, step)
+    return status, False, order.shape[0]
+
+
+@njit(cache=True)
+def _compact(k, p_rows, p_start, p_len, r_idx, r_start, r_len, stamp, step):
+    """Drop duplicate and stale users of parameter k."""
+    w = p_start[k]
+    for t in range(p_start[k], p_start[k] + p_len[k]):
+        r = p_rows[t]
+        if stamp[r] == -2 - step:
+            continue
+        uses = False
+        for u in range(r_start[r], r_start[r] + r_len[r]):
+            if r_idx[u] == k:
+                uses = True
+                break
+        if uses:
+            stamp[r] = -2 - step
+            p_rows[w] = r
+            w += 1
+    # Reset the marks so later steps' stamps are unaffected.
+    for t in range(p_start[k], w):
+        stamp[p_rows[t]] = step
+    p_len[k] = w - p_start[k]
+
+
+@njit(cache=True)
+def _singleton_clash(
+    users, n_users, new_hash, r_hash, row_primary, row_single, prim_h, sing_h, both_h
+):
+    """After the update, is some primary row parallel to a different singleton row?"""
+    d_prim = Dict.empty(key_type=types.int64, value_type=types.int64)
+    d_sing = Dict.empty(key_type=types.int64, value_type=types.int64)
+    d_both = Dict.empty(key_type=types.int64, value_type=types.int64)
+    for q in range(n_users):
+        r = users[q]
+        if not (row_primary[r] or row_single[r]):
+            continue
+        for h, delta in ((r_hash[r], -1), (new_hash[q], 1)):
+            if h == _EMPTY_HASH:
+                continue
+            if row_primary[r]:
+                d_prim[h] = d_prim.get(h, 0) + delta
+            if row_single[r]:
+                d_sing[h] = d_sing.get(h, 0) + delta
+            if row_primary[r] and row_single[r]:
+                d_both[h] = d_both.get(h, 0) + delta
+    for q in range(n_users):
+        r = users[q]
+        if not (row_primary[r] or row_single[r]):
+            continue
+        h = new_hash[q]
+        if h == _EMPTY_HASH:
+            continue
+        n_p = prim_h.get(h, 0) + d_prim.get(h, 0)
+        n_s = sing_h.get(h, 0) + d_sing.get(h, 0)
+        n_b = both_h.get(h, 0) + d_both.get(h, 0)
+        if n_p >= 1 and n_s >= 1 and not (n_p == 1 and n_s == 1 and n_b == 1):
+            return True
+    return False

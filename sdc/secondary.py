@@ -1,0 +1,118 @@
+"""Secondary suppression: which further cells to hide so no primary can be recomputed.
+
+The pattern comes from the greedy Gaussian-elimination kernel
+(:func:`sdc.kernels.gauss_suppress`) over the table's model matrix. Here we
+order the candidates, fold duplicate columns (a published cell that sums
+exactly the same inner cells as another) and turn the kernel's states back
+into masks.
+
+Candidate order (the cost model): cells are published preferentially by
+decreasing weight (the cell's count, or its absolute value for magnitude
+tables), so margins and large cells stay and small, low-value inner cells are
+suppressed first; ties go to cells summing more inner cells, then to cube
+order. Zeros are published first (never chosen as secondaries) unless
+``secondary_zeros`` is set. A custom ``order`` overrides all of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from sdc.kernels.gauss import IGNORED, PRIMARY, SECONDARY, UNDECIDED, gauss_suppress
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A pattern over published cells: ``primary``, ``secondary``, and why extra cells fell."""
+
+    primary: np.ndarray
+    secondary: np.ndarray
+    duplicate_of: np.ndarray  # index of the column a duplicate follows, -1 if none
+    overflowed: bool
+
+    @property
+    def suppressed(self) -> np.ndarray:
+        return self.primary | self.secondary
+
+
+def candidate_order(
+    x: sp.csc_matrix, weight: np.ndarray, zero: np.ndarray, secondary_zeros: bool
+) -> np.ndarray:
+    """Published columns in order of preference to publish (see the module docstring)."""
+    nnz = np.diff(x.indptr)
+    zero_first = np.where(zero & ~secondary_zeros, 0, 1)
+    return np.lexsort((np.arange(x.shape[1]), -nnz, -weight, zero_first)).astype(np.int64)
+
+
+def _duplicates(x: sp.csc_matrix) -> np.ndarray:
+    """For each column, the first column with identical support (itself if unique)."""
+    first: dict[bytes, int] = {}
+    rep = np.arange(x.shape[1], dtype=np.int64)
+    for j in range(x.shape[1]):
+        key = np.sort(x.indices[x.indptr[j] : x.indptr[j + 1]]).tobytes()
+        rep[j] = first.setdefault(key, j)
+    return rep
+
+
+def secondary_suppress(
+    x: sp.spmatrix,
+    primary: np.ndarray,
+    weight: np.ndarray,
+    *,
+    zero: np.ndarray | None = None,
+    singleton: np.ndarray | None = None,
+    forced: np.ndarray | None = None,
+    secondary_zeros: bool = False,
+    order: np.ndarray | None = None,
+) -> Suppression:
+    """Suppress further published cells so that no ``primary`` is in the span of the rest.
+
+    ``x`` is the (inner cells x published cells) model matrix; ``singleton``
+    marks inner cells whose value one contributor knows (None: no singleton
+    protection); ``forced`` cells are published whatever happens.
+
+    Examples
+    --------
+    >>> from sdc.table_model import TableModel
+    >>> tm = TableModel(("r", "c"), (("a", "b"), ("x", "y")), n_rows=1)
+    >>> x = tm.model_matrix()          # inner (a,x) (a,y) (b,x) (b,y); cube order columns
+    >>> counts = np.array([9, 2, 11, 20, 8, 28, 29, 10, 39])
+    >>> primary = counts < 3
+    >>> s = secondary_suppress(x, primary, counts.astype(float))
+    >>> np.flatnonzero(s.suppressed).tolist()   # the 2x2 rectangle through (a,y)
+    [0, 1, 3, 4]
+    """
+    xc = sp.csc_matrix(x, dtype=np.int8)
+    xc.sort_indices()
+    n_pub = xc.shape[1]
+    primary = np.asarray(primary, dtype=bool)
+    zero = np.zeros(n_pub, dtype=bool) if zero is None else np.asarray(zero, dtype=bool)
+    rep = _duplicates(xc)
+    # A copy of a primary is the primary itself, published twice: it must go too.
+    prim_rep = np.zeros(n_pub, dtype=bool)
+    prim_rep[rep[primary]] = True
+    status = np.full(n_pub, UNDECIDED, dtype=np.int8)
+    status[rep != np.arange(n_pub)] = IGNORED
+    for j in np.flatnonzero(primary):
+        status[rep[j]] = PRIMARY
+    if order is None:
+        order = candidate_order(xc, np.asarray(weight, dtype=np.float64), zero, secondary_zeros)
+    order = np.asarray(order, dtype=np.int64)
+    order = order[status[order] == UNDECIDED]
+    forced_arr = np.zeros(n_pub, dtype=bool) if forced is None else np.asarray(forced, bool)
+    single = (
+        np.zeros(xc.shape[0], dtype=bool) if singleton is None else np.asarray(singleton, bool)
+    )
+    status, overflowed, _ = gauss_suppress(
+        xc.indptr.astype(np.int64), xc.indices.astype(np.int64), int(xc.shape[0]), order,
+        status, single, forced_arr, singleton is not None,
+    )  # fmt: skip
+    status = status.copy()
+    status[status == UNDECIDED] = SECONDARY  # only after an overflow: the safe side
+    decided = status[rep]
+    secondary = ((decided == SECONDARY) | (decided == PRIMARY)) & ~primary
+    duplicate_of = np.where(rep != np.arange(n_pub), rep, -1)
+    return Suppression(primary.copy(), secondary, duplicate_of, bool(overflowed))
