@@ -45,7 +45,7 @@ def _order(x, counts):
 @settings(max_examples=60, deadline=None)
 @given(tables())
 def test_kernel_matches_exact_reference(case):
-    tm, x, counts, primary, _ = case
+    _, x, counts, primary, _ = case
     order = _order(x, counts)
     got = secondary_suppress(x, primary, counts.astype(float))
     cands = [int(j) for j in order if not primary[j]]
@@ -81,7 +81,7 @@ def test_no_primary_is_determined_after_protection(case):
 
 @settings(max_examples=30, deadline=None)
 @given(tables(), st.randoms(use_true_random=False))
-def test_same_input_same_pattern(case, rnd):
+def test_same_input_same_pattern(case, _rnd):
     _, x, counts, primary, _ = case
     a = secondary_suppress(x, primary, counts.astype(float))
     b = secondary_suppress(x, primary.copy(), counts.astype(float).copy())
