@@ -88,9 +88,7 @@ def _add_count(d, h, delta):
 
 
 @njit(cache=True)
-def gauss_suppress(
-    col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons
-):
+def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons):
     """Decide every candidate in ``order``; returns (status, overflowed, n_done).
 
     col_ptr/col_idx : CSC of X (inner cells of each published column).
@@ -345,7 +343,14 @@ def gauss_suppress(
                     break
             if not refuse and protect_singletons:
                 refuse = _singleton_clash(
-                    users, n_users, new_hash, r_hash, row_primary, row_single, prim_h, sing_h,
+                    users,
+                    n_users,
+                    new_hash,
+                    r_hash,
+                    row_primary,
+                    row_single,
+                    prim_h,
+                    sing_h,
                     both_h,
                 )
         if refuse:

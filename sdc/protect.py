@@ -1,8 +1,13 @@
-"""Primary protection of a checked table, and the verdict on what is released.
+"""Protection of a checked table, and the verdict on what is released.
 
-Secondary suppression is not done here: a table that publishes margins and has
-suppressed cells is therefore ``review``, never ``pass``, because the suppressed
-values might be recomputed from the totals.
+Primary suppression masks failing cells. A table that publishes margins then
+gets secondary suppression (:mod:`sdc.secondary`) and an audit
+(:mod:`sdc.audit`); cells whose interval is still too narrow get further
+suppression, up to ``audit_rounds`` times. Whoever releases the table (session
+or gate), :func:`assess` audits the pattern it is given: a table with margins
+and suppressed cells passes only if every suppressed cell is protected.
+Rounded tables (``redact-round``) are not additive, so they cannot be audited:
+with margins and redactions they stay ``review``.
 """
 
 from __future__ import annotations
@@ -10,23 +15,82 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
+from sdc.audit import Audit, audit, protection_levels
 from sdc.check import TableCheck
+from sdc.protection_params import ProtectionParams
+from sdc.secondary import secondary_suppress
 from sdc.verdict import Status
 
 
 @dataclass(frozen=True)
 class Release:
-    """What leaves: per-cell values (NaN where suppressed) and the verdict on them."""
+    """What leaves: per-cell values (NaN where suppressed) and the verdict on them.
+
+    ``secondary`` marks cells suppressed to protect others (``by_audit``: those
+    added because an audit found an interval too narrow); ``audit`` holds the
+    attacker's intervals where one was computed.
+    """
 
     values: np.ndarray
     suppressed: np.ndarray
     rounded_to: int | None
     status: Status
     reasons: tuple[str, ...]
+    secondary: np.ndarray | None = None
+    by_audit: np.ndarray | None = None
+    audit: Audit | None = None
 
 
-def assess(check: TableCheck, suppressed: np.ndarray) -> tuple[Status, tuple[str, ...]]:
+def additive_values(check: TableCheck) -> np.ndarray:
+    """The additive quantity of every cell: the count, or the sum of the values.
+
+    A mean table is audited on its sums: an attacker who also knows the counts
+    (usually published alongside) can turn means into sums.
+    """
+    ev = check.evidence
+    return ev.sum if ev.has_values else ev.records.astype(np.float64)
+
+
+def audit_pattern(check: TableCheck, suppressed: np.ndarray) -> Audit:
+    """Audit the cells ``suppressed`` (cube mask) of a table with margins; cube-shaped result."""
+    ev = check.evidence
+    model = ev.model
+    pub = np.flatnonzero(model.published_mask)
+    lower_bound = 0.0 if not ev.has_values or not ev.negatives.any() else -np.inf
+    a = audit(
+        model.model_matrix(), additive_values(check)[pub], suppressed[pub],
+        protection_levels(check)[pub], lower_bound,
+    )  # fmt: skip
+    full = {}
+    for name in ("lower", "upper", "need_lower", "need_upper"):
+        arr = np.full(model.n_cells, np.nan)
+        arr[pub] = getattr(a, name)
+        full[name] = arr
+    ok = np.ones(model.n_cells, dtype=bool)
+    ok[pub] = a.ok
+    return Audit(ok=ok, **full)
+
+
+def _audit_reasons(check: TableCheck, a: Audit) -> list[str]:
+    bad = np.flatnonzero(~a.ok)
+    lines = [
+        f"{bad.size} suppressed cell(s) can still be narrowed down too far from the published "
+        "cells (audit)"
+    ]
+    for c in bad[:5]:
+        lines.append(
+            f"cell {check.evidence.model.labels(int(c))}: an attacker can bound it to "
+            f"[{a.lower[c]:g}, {a.upper[c]:g}]; its protection needs the interval to reach "
+            f"[{a.need_lower[c]:g}, {a.need_upper[c]:g}] and to have positive width"
+        )
+    return lines
+
+
+def assess(
+    check: TableCheck, suppressed: np.ndarray, audited: Audit | None = None
+) -> tuple[Status, tuple[str, ...]]:
     """The verdict on releasing a table with ``suppressed`` cells masked.
 
     Examples
@@ -39,8 +103,10 @@ def assess(check: TableCheck, suppressed: np.ndarray) -> tuple[Status, tuple[str
     >>> tm = TableModel(("g",), (("a", "b"),), n_rows=1, margins=True)
     >>> chk = check_evidence(compute_evidence(np.array([[0]] * 12 + [[1]] * 3), tm), "count",
     ...                      RuleSet.load("default"))
-    >>> assess(chk, chk.fail)[0]
-    <Status.REVIEW: 'review'>
+    >>> assess(chk, chk.fail)[0]     # b = All - a: the suppression protects nothing
+    <Status.FAIL: 'fail'>
+    >>> assess(chk, chk.fail | tm.inner_mask)[0]
+    <Status.PASS: 'pass'>
     """
     model = check.evidence.model
     published = model.published_mask
@@ -57,12 +123,18 @@ def assess(check: TableCheck, suppressed: np.ndarray) -> tuple[Status, tuple[str
             )
         n_sup = int((suppressed & published).sum())
         if n_sup and model.margins:
-            status = Status.REVIEW
-            reasons.append(
-                f"{n_sup} cell(s) are suppressed in a table that publishes its margins: without "
-                "secondary suppression they may be recomputed from the totals; check that they "
-                "cannot, or publish the table without margins"
-            )
+            if check.ruleset.protection.method == "redact-round":
+                status = Status.REVIEW
+                reasons.append(
+                    f"{n_sup} cell(s) are redacted in a rounded table that publishes its "
+                    "margins: rounded tables cannot be audited; check that the redacted cells "
+                    "cannot be recovered, or publish the table without margins"
+                )
+            else:
+                a = audited if audited is not None else audit_pattern(check, suppressed)
+                if not a.passed:
+                    status = Status.FAIL
+                    reasons.extend(_audit_reasons(check, a))
     return status, tuple(reasons)
 
 
@@ -77,15 +149,80 @@ def protect(check: TableCheck, values: np.ndarray) -> Release:
     redacts non-zero counts at or below the redaction limit, then rounds every
     remaining count to the nearest ``round_to`` (half up).
     """
-    params = check.ruleset.protection
-    suppressed = check.fail.copy()
+    return protect_with(check, values, check.ruleset.protection)
+
+
+def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams) -> Release:
+    """:func:`protect` under explicit protection parameters."""
+    model = check.evidence.model
+    suppressed = check.fail & model.published_mask
     rounded_to: int | None = None
     out = values.astype(np.float64, copy=True)
+    secondary = by_audit = None
+    audited: Audit | None = None
     if params.method == "redact-round" and check.statistic == "count":
         small = (values > 0) & (values <= params.redact_at_or_below)
-        suppressed |= small & check.evidence.model.published_mask
+        suppressed |= small & model.published_mask
         out = _round_half_up(out, params.round_to)
         rounded_to = params.round_to
+    elif model.margins and suppressed.any() and not check.errors:
+        primary = suppressed
+        suppressed, by_audit, audited = _secondary_and_audit(check, primary, params)
+        secondary = suppressed & ~primary
     out[suppressed] = np.nan
-    status, reasons = assess(check, suppressed)
-    return Release(out, suppressed, rounded_to, status, reasons)
+    status, reasons = assess(check, suppressed, audited)
+    return Release(out, suppressed, rounded_to, status, reasons, secondary, by_audit, audited)
+
+
+def _secondary_and_audit(
+    check: TableCheck, primary: np.ndarray, params: ProtectionParams
+) -> tuple[np.ndarray, np.ndarray, Audit]:
+    """Secondary suppression, then audit rounds that suppress more where intervals are narrow."""
+    ev = check.evidence
+    model = ev.model
+    pub = np.flatnonzero(model.published_mask)
+    x = model.model_matrix()
+    additive = additive_values(check)
+    weight = np.abs(additive)[pub]
+    zero = (ev.nonmissing == 0)[pub] if ev.has_values else (ev.records == 0)[pub]
+    single = (ev.contributors == 1)[model.inner_mask] if params.singletons else None
+    must = primary.copy()
+    by_audit = np.zeros(model.n_cells, dtype=bool)
+    for _ in range(params.audit_rounds + 1):
+        pattern = secondary_suppress(
+            x, must[pub], weight, zero=zero, singleton=single,
+            secondary_zeros=params.secondary_zeros,
+        )  # fmt: skip
+        suppressed = np.zeros(model.n_cells, dtype=bool)
+        suppressed[pub] = pattern.suppressed
+        audited = audit_pattern(check, suppressed)
+        if audited.passed:
+            break
+        extra = _widen(x, ~audited.ok[pub], pattern.suppressed, weight)
+        if not extra.any():
+            break
+        must[pub[extra]] = True
+        by_audit[pub[extra]] = True
+    return suppressed, by_audit & suppressed, audited
+
+
+def _widen(
+    x: sp.csr_matrix, failing: np.ndarray, suppressed: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """For each failing cell, the largest published inner cell sharing a relation with it."""
+    xc = sp.csc_matrix(x)
+    nnz = np.diff(xc.indptr)
+    unit_of_row = np.full(x.shape[0], -1)
+    units = np.flatnonzero(nnz == 1)
+    unit_of_row[xc.indices[xc.indptr[units]]] = units
+    extra = np.zeros(x.shape[1], dtype=bool)
+    for j in np.flatnonzero(failing):
+        rows = xc.indices[xc.indptr[j] : xc.indptr[j + 1]]
+        relations = np.unique(sp.csr_matrix(x)[rows].indices)
+        relations = relations[nnz[relations] > 1]
+        near = np.unique(xc[:, relations].indices)
+        cand = unit_of_row[near]
+        cand = cand[(cand >= 0) & ~suppressed[cand] & ~extra[cand]]
+        if cand.size:
+            extra[cand[np.argmax(weight[cand])]] = True
+    return extra

@@ -13,6 +13,13 @@ class ProtectionParams:
     or below ``redact_at_or_below`` and rounds every other count to the nearest
     ``round_to``. ``apply``: protect every table as it is made (a session may still
     choose with ``suppress=``); otherwise tables are reported as computed.
+
+    With ``suppress``, a table that publishes margins also gets secondary
+    suppression and an audit (see ``sdc.secondary`` and ``sdc.audit``).
+    ``secondary_zeros``: empty cells may be chosen as secondary suppressions
+    (off: zeros are published first, as they protect nothing). ``singletons``:
+    a cell with one contributor must not let that contributor recover a primary.
+    ``audit_rounds``: how many times cells failing the audit get extra suppression.
     """
 
     apply: bool = False
@@ -20,3 +27,6 @@ class ProtectionParams:
     method: str = field(default="suppress", metadata={"choices": ("suppress", "redact-round")})
     redact_at_or_below: int = field(default=7, metadata={"min": 0})
     round_to: int = field(default=5, metadata={"min": 1})
+    secondary_zeros: bool = False
+    singletons: bool = True
+    audit_rounds: int = field(default=10, metadata={"min": 0, "max": 1000})

@@ -6,10 +6,12 @@ order the candidates, fold duplicate columns (a published cell that sums
 exactly the same inner cells as another) and turn the kernel's states back
 into masks.
 
-Candidate order (the cost model): cells are published preferentially by
-decreasing weight (the cell's count, or its absolute value for magnitude
-tables), so margins and large cells stay and small, low-value inner cells are
-suppressed first; ties go to cells summing more inner cells, then to cube
+Candidate order (the cost model, as GaussSuppression's default): cells are
+published preferentially by decreasing ``weight + 1`` (the cell's count, or its
+absolute value for magnitude tables), so margins and large cells stay and
+small, low-value inner cells are suppressed first. Near-ties are broken by a
+term below 1: the total weight of the published cells that share inner cells
+with this one (a cell inside big margins is published first), then by cube
 order. Zeros are published first (never chosen as secondaries) unless
 ``secondary_zeros`` is set. A custom ``order`` overrides all of this.
 """
@@ -42,9 +44,11 @@ def candidate_order(
     x: sp.csc_matrix, weight: np.ndarray, zero: np.ndarray, secondary_zeros: bool
 ) -> np.ndarray:
     """Published columns in order of preference to publish (see the module docstring)."""
-    nnz = np.diff(x.indptr)
+    w = np.asarray(weight, dtype=np.float64) + 1.0
+    tie = np.asarray(x.T @ (x @ w)).ravel()
+    key = w + 0.99 * tie / max(float(tie.max(initial=0.0)), 1e-300)
     zero_first = np.where(zero & ~secondary_zeros, 0, 1)
-    return np.lexsort((np.arange(x.shape[1]), -nnz, -weight, zero_first)).astype(np.int64)
+    return np.lexsort((np.arange(x.shape[1]), -key, zero_first)).astype(np.int64)
 
 
 def _duplicates(x: sp.csc_matrix) -> np.ndarray:
@@ -72,7 +76,8 @@ def secondary_suppress(
 
     ``x`` is the (inner cells x published cells) model matrix; ``singleton``
     marks inner cells whose value one contributor knows (None: no singleton
-    protection); ``forced`` cells are published whatever happens.
+    protection); ``forced`` cells are published whatever happens (they go first
+    in the order, so the pattern is built around them).
 
     Examples
     --------
@@ -103,9 +108,9 @@ def secondary_suppress(
     order = np.asarray(order, dtype=np.int64)
     order = order[status[order] == UNDECIDED]
     forced_arr = np.zeros(n_pub, dtype=bool) if forced is None else np.asarray(forced, bool)
-    single = (
-        np.zeros(xc.shape[0], dtype=bool) if singleton is None else np.asarray(singleton, bool)
-    )
+    # Forced cells are published whatever happens: decide them first, so the others adapt.
+    order = np.concatenate([order[forced_arr[order]], order[~forced_arr[order]]])
+    single = np.zeros(xc.shape[0], dtype=bool) if singleton is None else np.asarray(singleton, bool)
     status, overflowed, _ = gauss_suppress(
         xc.indptr.astype(np.int64), xc.indices.astype(np.int64), int(xc.shape[0]), order,
         status, single, forced_arr, singleton is not None,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sdc._validation import input_error
 from sdc.check import TableCheck
 from sdc.labels import cell_labels, long_frame, wide_frame
-from sdc.protect import Release, protect
+from sdc.protect import Release, protect, protect_with
+from sdc.protected_table import ProtectedTable
 from sdc.verdict import Status
 
 
@@ -71,6 +74,35 @@ class TableOutput:
         protection is applied to the computed values.
         """
         return self._release if self._release is not None else protect(self.check, self.values)
+
+    def protect(
+        self,
+        *,
+        secondary_zeros: bool | None = None,
+        singletons: bool | None = None,
+        audit_rounds: int | None = None,
+    ) -> ProtectedTable:
+        """Primary and secondary suppression, then the audit; options override the rule set.
+
+        Rounded (``redact-round``) rule sets keep their own protection.
+        """
+        params = self.check.ruleset.protection
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (("secondary_zeros", secondary_zeros), ("singletons", singletons),
+                         ("audit_rounds", audit_rounds))
+            if v is not None
+        }  # fmt: skip
+        for key, value in changes.items():
+            ok = isinstance(value, int) and (key == "audit_rounds") != isinstance(value, bool)
+            if not ok or (key == "audit_rounds" and not 0 <= value <= 1000):
+                raise input_error(key, "TableOutput.protect", "a bool" if key != "audit_rounds"
+                                  else "an integer in [0, 1000]", value)  # fmt: skip
+        if not changes and self._release is None:
+            release = self.protected
+        else:
+            release = protect_with(self.check, self.values, replace(params, **changes))
+        return ProtectedTable(self, release)
 
     @property
     def status(self) -> Status:

@@ -156,19 +156,21 @@ def test_crosstab_failing_table_exits_1(capsys: pytest.CaptureFixture[str], fail
     assert "threshold" in out
 
 
-def test_crosstab_margins_with_suppression_exits_3(
+def test_crosstab_margins_with_suppression_adds_a_secondary_and_passes(
     capsys: pytest.CaptureFixture[str], fail_csv: Path
 ) -> None:
     argv = ("crosstab", str(fail_csv), "--index", "region", "--margins", "--suppress")
     code, out, _ = run(capsys, *argv)
-    assert code == 3
+    assert code == 0
     assert "<NA>" in out  # the printed table is the protected one
     code, report = run_json(capsys, *argv)
-    assert code == 3 and report["status"] == "review"
+    assert code == 0 and report["status"] == "pass"
     (entry,) = report["outputs"]
     assert entry["protected"] is True and entry["margins"] is True
     cells = {c["labels"]["region"]: c for c in entry["cells"]}
+    # 02 fails; 01 is suppressed too, or 02 = All - 01.
     assert cells["02"]["suppressed"] is True and cells["02"]["value"] is None
+    assert cells["01"]["suppressed"] is True and cells["01"]["value"] is None
     assert cells["All"]["value"] == 15
 
 
@@ -207,7 +209,7 @@ def test_crosstab_json_is_valid_and_matches_the_exit_code(
     [
         ({"01": 12, "02": 14}, (), 0),
         ({"01": 12, "02": 3}, (), 1),
-        ({"01": 12, "02": 3}, ("--margins", "--suppress"), 3),
+        ({"01": 12, "02": 3}, ("--margins", "--suppress"), 0),
         ({"01": 12, "02": 3}, ("--suppress",), 0),
     ],
 )
