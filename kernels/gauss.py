@@ -201,7 +201,6 @@ def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, 
     new_len = np.empty(16, dtype=np.int64)
     new_den = np.empty(16, dtype=np.int64)
     new_hash = np.empty(16, dtype=np.int64)
-    alive = np.ones(n_inner, dtype=np.bool_)
 
     for step in range(order.shape[0]):
         c = order[step]
@@ -404,7 +403,6 @@ def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, 
                 p_rows[p_start[kk] + p_len[kk]] = r
                 p_len[kk] += 1
         p_len[k] = 0
-        alive[k] = False
         # Compact parameter lists that grew stale (keep them proportional to real use).
         for q in range(nv):
             kk = vi[q]

@@ -161,6 +161,7 @@ def resolve(spec: Any, levels: Sequence[Any], dim: str) -> Groups:
     for parent, leaves in below.items():
         if len(leaves) == len(levels):
             continue  # the root: that is the total every table publishes
-        ordered = tuple(by_text[t] for t in order if t in set(leaves))
+        members = set(leaves)
+        ordered = tuple(by_text[t] for t in order if t in members)
         groups.append((parent, ordered))
     return tuple(groups)

@@ -53,14 +53,19 @@ def additive_values(check: TableCheck) -> np.ndarray:
     return ev.sum if ev.has_values else ev.records.astype(np.float64)
 
 
-def audit_pattern(check: TableCheck, suppressed: np.ndarray) -> Audit:
-    """Audit the cells ``suppressed`` (cube mask) of a table with margins; cube-shaped result."""
+def audit_pattern(
+    check: TableCheck, suppressed: np.ndarray, x: sp.csr_matrix | None = None
+) -> Audit:
+    """Audit the cells ``suppressed`` (cube mask) of a table with margins; cube-shaped result.
+
+    ``x`` is the table's model matrix, when the caller has it already.
+    """
     ev = check.evidence
     model = ev.model
     pub = np.flatnonzero(model.published_mask)
     lower_bound = 0.0 if not ev.has_values or not ev.negatives.any() else -np.inf
     a = audit(
-        model.model_matrix(), additive_values(check)[pub], suppressed[pub],
+        model.model_matrix() if x is None else x, additive_values(check)[pub], suppressed[pub],
         protection_levels(check)[pub], lower_bound,
     )  # fmt: skip
     full = {}
@@ -195,7 +200,7 @@ def _secondary_and_audit(
         )  # fmt: skip
         suppressed = np.zeros(model.n_cells, dtype=bool)
         suppressed[pub] = pattern.suppressed
-        audited = audit_pattern(check, suppressed)
+        audited = audit_pattern(check, suppressed, x)
         if audited.passed:
             break
         extra = _widen(x, ~audited.ok[pub], pattern.suppressed, weight)
@@ -211,6 +216,7 @@ def _widen(
 ) -> np.ndarray:
     """For each failing cell, the largest published inner cell sharing a relation with it."""
     xc = sp.csc_matrix(x)
+    xr = sp.csr_matrix(x)
     nnz = np.diff(xc.indptr)
     unit_of_row = np.full(x.shape[0], -1)
     units = np.flatnonzero(nnz == 1)
@@ -218,7 +224,7 @@ def _widen(
     extra = np.zeros(x.shape[1], dtype=bool)
     for j in np.flatnonzero(failing):
         rows = xc.indices[xc.indptr[j] : xc.indptr[j + 1]]
-        relations = np.unique(sp.csr_matrix(x)[rows].indices)
+        relations = np.unique(xr[rows].indices)
         relations = relations[nnz[relations] > 1]
         near = np.unique(xc[:, relations].indices)
         cand = unit_of_row[near]
