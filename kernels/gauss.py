@@ -20,11 +20,20 @@ Rows are exact rationals: integer numerators with one positive denominator per
 row. If a number outgrows 2**40 the kernel stops and reports overflow; the
 caller then suppresses every undecided candidate (the safe side).
 
+Most candidates are inner cells whose row is a single parameter: publishing
+one fixes that parameter. Rewriting every row that uses it would cost the
+length of those rows (a margin's pivot row can use thousands of parameters), so
+a fixed parameter is only marked *dead*: rows keep its entry, every reader skips
+it, each row counts its live entries, and the next full rewrite of a row drops
+its dead entries.
+
 Singletons: a cell known to a single contributor. With singleton protection a
 candidate is also refused if, after publishing it, some primary row is
 parallel to a (different) singleton's row, i.e. that contributor could
-recover the primary from its own value. Parallel rows are found by a hash of
-the normalised row; a hash collision can only add a suppression, never hide one.
+recover the primary from its own value. Parallel rows are found by a
+scale-free fingerprint of the row (two random linear forms modulo a prime, as
+a ratio), which a fixed parameter updates in O(1); a fingerprint collision can
+only add a suppression, never hide one.
 """
 
 from __future__ import annotations
@@ -47,21 +56,81 @@ def _gcd(a, b):
     return a
 
 
+#: Prime modulus of the row fingerprints (products of two residues fit in int64).
+_P = 2147483647
+
+
 @njit(cache=True)
-def _row_hash(idx, num, start, length):
-    """Hash of the row's direction: numerators over their gcd, first entry positive."""
-    if length == 0:
+def _mod(a):
+    r = a % _P
+    return r + _P if r < 0 else r
+
+
+@njit(cache=True)
+def _inverse(a):
+    """a^(P-2) mod P: the inverse of a non-zero residue."""
+    result = 1
+    base = a
+    e = _P - 2
+    while e:
+        if e & 1:
+            result = result * base % _P
+        base = base * base % _P
+        e >>= 1
+    return result
+
+
+@njit(cache=True)
+def _forms(n, seed):
+    """Per-parameter coefficients of the random linear forms (splitmix64, deterministic)."""
+    out = np.empty(n, dtype=np.int64)
+    z = np.uint64(seed)
+    for k in range(n):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        x = z
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+        out[k] = np.int64(x % np.uint64(_P - 1)) + 1
+    return out
+
+
+@njit(cache=True)
+def _fingerprint(f1, f2, live):
+    """Hash of a row's direction from its two forms; equal for parallel rows."""
+    if live == 0:
         return _EMPTY_HASH
-    g = 0
+    if f2 == 0:
+        return _P + 1  # one shared bucket: collisions only add suppressions
+    return 1 + f1 * _inverse(f2) % _P
+
+
+@njit(cache=True)
+def _row_forms(idx, num, start, length, dead, form1, form2):
+    """The two forms of a row over its live entries."""
+    f1 = 0
+    f2 = 0
     for t in range(start, start + length):
-        g = _gcd(g, num[t])
-    sign = 1 if num[start] > 0 else -1
-    h = np.uint64(1469598103934665603)
-    for t in range(start, start + length):
-        h = (h ^ np.uint64(idx[t] + 1)) * np.uint64(1099511628211)
-        h = (h ^ np.uint64((num[t] // g) * sign + (1 << 42))) * np.uint64(1099511628211)
-    out = np.int64(h & np.uint64(0x7FFFFFFFFFFFFFFF))
-    return out if out != _EMPTY_HASH else 1
+        k = idx[t]
+        if dead[k]:
+            continue
+        v = _mod(num[t])
+        f1 = (f1 + v * form1[k]) % _P
+        f2 = (f2 + v * form2[k]) % _P
+    return f1, f2
+
+
+@njit(cache=True)
+def _find(idx, start, length, k):
+    """Position of parameter k in a sorted row, or -1."""
+    lo, hi = start, start + length
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if idx[mid] < k:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < start + length and idx[lo] == k else -1
 
 
 @njit(cache=True)
@@ -88,14 +157,20 @@ def _add_count(d, h, delta):
 
 
 @njit(cache=True)
-def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons):
-    """Decide every candidate in ``order``; returns (status, overflowed, n_done).
+def gauss_suppress(
+    col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons, free_end
+):
+    """Decide every candidate in ``order``; returns (status, overflowed, n_done, free_ok).
 
     col_ptr/col_idx : CSC of X (inner cells of each published column).
     order : candidate columns, most wanted published first.
     status : (n_pub,) int8, PRIMARY marked on input; candidates get PUBLISHED/SECONDARY.
     singleton : (n_inner,) bool, cells known to one contributor.
     forced : (n_pub,) bool, candidates published without any check.
+    free_end : the first ``free_end`` candidates were put in an order of the caller's
+        choosing (to keep rows short), which gives the greedy result only if all of
+        them are published: if one is refused the kernel stops with ``free_ok`` False
+        and the caller must run again in the true order.
     """
     n_pub = col_ptr.shape[0] - 1
     # --- tracked rows: inner cells, then one virtual row per aggregate primary ---
@@ -172,21 +247,24 @@ def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, 
             k = r_idx[t]
             p_rows[p_start[k] + p_len[k]] = r
             p_len[k] += 1
-    # --- hashes of primary / singleton rows ---
+    # --- fingerprints of primary / singleton rows ---
+    dead = np.zeros(n_inner, dtype=np.bool_)
+    r_live = r_len.copy()
+    form1 = _forms(n_inner, 1)
+    form2 = _forms(n_inner, 2)
+    r_f1 = np.zeros(n_rows, dtype=np.int64)
+    r_f2 = np.zeros(n_rows, dtype=np.int64)
     r_hash = np.zeros(n_rows, dtype=np.int64)
     prim_h = Dict.empty(key_type=types.int64, value_type=types.int64)
     sing_h = Dict.empty(key_type=types.int64, value_type=types.int64)
     both_h = Dict.empty(key_type=types.int64, value_type=types.int64)
     for r in range(n_rows):
         if row_primary[r] or row_single[r]:
-            h = _row_hash(r_idx, r_num, r_start[r], r_len[r])
-            r_hash[r] = h
-            if row_primary[r]:
-                _add_count(prim_h, h, 1)
-            if row_single[r]:
-                _add_count(sing_h, h, 1)
-            if row_primary[r] and row_single[r]:
-                _add_count(both_h, h, 1)
+            f1, f2 = _row_forms(r_idx, r_num, r_start[r], r_len[r], dead, form1, form2)
+            r_f1[r] = f1
+            r_f2[r] = f2
+            r_hash[r] = _fingerprint(f1, f2, r_live[r])
+            _count_row(r, r_hash[r], 1, row_primary, row_single, prim_h, sing_h, both_h)
     # --- scratch ---
     acc = np.zeros(n_inner, dtype=np.int64)
     acc_on = np.zeros(n_inner, dtype=np.bool_)
@@ -195,28 +273,34 @@ def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, 
     v_num = np.empty(16, dtype=np.int64)
     stamp = np.full(n_rows, -1, dtype=np.int64)
     users = np.empty(16, dtype=np.int64)
+    user_k = np.empty(16, dtype=np.int64)
     new_idx = np.empty(16, dtype=np.int64)
     new_num = np.empty(16, dtype=np.int64)
     new_start = np.empty(16, dtype=np.int64)
     new_len = np.empty(16, dtype=np.int64)
     new_den = np.empty(16, dtype=np.int64)
+    new_f1 = np.empty(16, dtype=np.int64)
+    new_f2 = np.empty(16, dtype=np.int64)
     new_hash = np.empty(16, dtype=np.int64)
+    p_mark = np.zeros(n_inner, dtype=np.int64)  # list length after the last compaction
 
     for step in range(order.shape[0]):
         c = order[step]
-        # v = c^T W over a common denominator.
+        # v = c^T W over a common denominator, live parameters only.
         nv = 0
         lcm = 1
         for t in range(col_ptr[c], col_ptr[c + 1]):
             d = r_den[col_idx[t]]
             lcm = lcm // _gcd(lcm, d) * d
         if lcm > _LIMIT:
-            return status, True, step
+            return status, True, step, True
         for t in range(col_ptr[c], col_ptr[c + 1]):
             i = col_idx[t]
             scale = lcm // r_den[i]
             for u in range(r_start[i], r_start[i] + r_len[i]):
                 k = r_idx[u]
+                if dead[k]:
+                    continue
                 if not acc_on[k]:
                     acc_on[k] = True
                     touched[nv] = k
@@ -255,136 +339,143 @@ def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, 
                 best = q
         k = vi[best]
         vk = vn[best]
-        # Rows that use k (deduplicated, coefficient checked).
+        # Rows that use k (deduplicated), with their coefficient of k.
         n_users = 0
         users = _grow(users, p_len[k])
+        user_k = _grow(user_k, p_len[k])
         for t in range(p_start[k], p_start[k] + p_len[k]):
             r = p_rows[t]
             if stamp[r] == step:
                 continue
             stamp[r] = step
-            for u in range(r_start[r], r_start[r] + r_len[r]):
-                if r_idx[u] == k:
-                    users[n_users] = r
-                    n_users += 1
-                    break
-        # New rows: new = (r * vk - r_k * v) / (den_r * vk), gcd-reduced.
-        new_start = _grow(new_start, n_users)
+            at = _find(r_idx, r_start[r], r_len[r], k)
+            if at >= 0:
+                users[n_users] = r
+                user_k[n_users] = r_num[at]
+                n_users += 1
         new_len = _grow(new_len, n_users)
-        new_den = _grow(new_den, n_users)
+        new_f1 = _grow(new_f1, n_users)
+        new_f2 = _grow(new_f2, n_users)
         new_hash = _grow(new_hash, n_users)
-        total_len = 0
-        for q in range(n_users):
-            total_len += r_len[users[q]] + nv
-        new_idx = _grow(new_idx, total_len)
-        new_num = _grow(new_num, total_len)
-        pos = 0
-        overflow = False
-        for q in range(n_users):
-            r = users[q]
-            rk = 0
-            for u in range(r_start[r], r_start[r] + r_len[r]):
-                if r_idx[u] == k:
-                    rk = r_num[u]
-                    break
-            a = r_start[r]
-            a_end = a + r_len[r]
-            b = 0
-            new_start[q] = pos
-            while a < a_end or b < nv:
-                if b >= nv or (a < a_end and r_idx[a] < vi[b]):
-                    idx = r_idx[a]
-                    val = r_num[a] * vk
-                    a += 1
-                elif a >= a_end or vi[b] < r_idx[a]:
-                    idx = vi[b]
-                    val = -rk * vn[b]
-                    b += 1
-                else:
-                    idx = r_idx[a]
-                    val = r_num[a] * vk - rk * vn[b]
-                    a += 1
-                    b += 1
-                if val != 0:
-                    if abs(val) > _LIMIT:
-                        overflow = True
-                    new_idx[pos] = idx
-                    new_num[pos] = val
-                    pos += 1
-            length = pos - new_start[q]
-            den = r_den[r] * vk
-            if den < 0:
-                den = -den
+        fixes = nv == 1  # publishing c fixes k: its users just lose a live entry
+        if fixes:
+            for q in range(n_users):
+                r = users[q]
+                new_len[q] = r_live[r] - 1
+                if row_primary[r] or row_single[r]:
+                    rk = _mod(user_k[q])
+                    new_f1[q] = _mod(r_f1[r] - rk * form1[k] % _P)
+                    new_f2[q] = _mod(r_f2[r] - rk * form2[k] % _P)
+                    new_hash[q] = _fingerprint(new_f1[q], new_f2[q], new_len[q])
+        else:
+            # New rows: new = (r * vk - r_k * v) / (den_r * vk), gcd-reduced, dead entries dropped.
+            new_start = _grow(new_start, n_users)
+            new_den = _grow(new_den, n_users)
+            total_len = 0
+            for q in range(n_users):
+                total_len += r_len[users[q]] + nv
+            new_idx = _grow(new_idx, total_len)
+            new_num = _grow(new_num, total_len)
+            pos = 0
+            overflow = False
+            for q in range(n_users):
+                r = users[q]
+                rk = user_k[q]
+                a = r_start[r]
+                a_end = a + r_len[r]
+                b = 0
+                new_start[q] = pos
+                while a < a_end or b < nv:
+                    if b >= nv or (a < a_end and r_idx[a] < vi[b]):
+                        idx = r_idx[a]
+                        val = 0 if dead[idx] else r_num[a] * vk
+                        a += 1
+                    elif a >= a_end or vi[b] < r_idx[a]:
+                        idx = vi[b]
+                        val = -rk * vn[b]
+                        b += 1
+                    else:
+                        idx = r_idx[a]
+                        val = r_num[a] * vk - rk * vn[b]
+                        a += 1
+                        b += 1
+                    if val != 0:
+                        if abs(val) > _LIMIT:
+                            overflow = True
+                        new_idx[pos] = idx
+                        new_num[pos] = val
+                        pos += 1
+                length = pos - new_start[q]
+                den = r_den[r] * vk
+                if den < 0:
+                    den = -den
+                    for u in range(new_start[q], pos):
+                        new_num[u] = -new_num[u]
+                g = den
                 for u in range(new_start[q], pos):
-                    new_num[u] = -new_num[u]
-            g = den
-            for u in range(new_start[q], pos):
-                g = _gcd(g, new_num[u])
-            if g > 1:
-                for u in range(new_start[q], pos):
-                    new_num[u] //= g
-                den //= g
-            if den > _LIMIT:
-                overflow = True
-            new_len[q] = length
-            new_den[q] = den
-            if row_primary[r] or row_single[r]:
-                new_hash[q] = _row_hash(new_idx, new_num, new_start[q], length)
-        if overflow:
-            return status, True, step
+                    g = _gcd(g, new_num[u])
+                if g > 1:
+                    for u in range(new_start[q], pos):
+                        new_num[u] //= g
+                    den //= g
+                if den > _LIMIT:
+                    overflow = True
+                new_len[q] = length
+                new_den[q] = den
+                if row_primary[r] or row_single[r]:
+                    f1, f2 = _row_forms(new_idx, new_num, new_start[q], length, dead, form1, form2)
+                    new_f1[q] = f1
+                    new_f2[q] = f2
+                    new_hash[q] = _fingerprint(f1, f2, length)
+            if overflow:
+                return status, True, step, True
         # Would a primary become determined, or recoverable by a singleton's contributor?
         refuse = False
         if not forced[c]:
             for q in range(n_users):
-                r = users[q]
-                if row_primary[r] and new_len[q] == 0:
+                if row_primary[users[q]] and new_len[q] == 0:
                     refuse = True
                     break
             if not refuse and protect_singletons:
                 refuse = _singleton_clash(
-                    users,
-                    n_users,
-                    new_hash,
-                    r_hash,
-                    row_primary,
-                    row_single,
-                    prim_h,
-                    sing_h,
-                    both_h,
-                )
+                    users, n_users, new_hash, r_hash, row_primary, row_single,
+                    prim_h, sing_h, both_h,
+                )  # fmt: skip
         if refuse:
+            if step < free_end:
+                return status, False, step, False
             status[c] = SECONDARY
             continue
         status[c] = PUBLISHED
-        # Commit: write the new rows, register new parameter users, retire k.
+        # Commit: update the rows (or their live counts), register new users, retire k.
         for q in range(n_users):
             r = users[q]
-            length = new_len[q]
-            if length > r_cap[r]:
-                cap = 2 * length
-                r_idx = _grow(r_idx, top + cap)
-                r_num = _grow(r_num, top + cap)
-                r_start[r] = top
-                r_cap[r] = cap
-                top += cap
-            old_start = r_start[r]
-            for u in range(length):
-                r_idx[old_start + u] = new_idx[new_start[q] + u]
-                r_num[old_start + u] = new_num[new_start[q] + u]
-            r_len[r] = length
-            r_den[r] = new_den[q]
+            if not fixes:
+                length = new_len[q]
+                if length > r_cap[r]:
+                    cap = 2 * length
+                    r_idx = _grow(r_idx, top + cap)
+                    r_num = _grow(r_num, top + cap)
+                    r_start[r] = top
+                    r_cap[r] = cap
+                    top += cap
+                old_start = r_start[r]
+                for u in range(length):
+                    r_idx[old_start + u] = new_idx[new_start[q] + u]
+                    r_num[old_start + u] = new_num[new_start[q] + u]
+                r_len[r] = length
+                r_den[r] = new_den[q]
+            r_live[r] = new_len[q]
             if row_primary[r] or row_single[r]:
-                h_old, h_new = r_hash[r], new_hash[q]
-                if row_primary[r]:
-                    _add_count(prim_h, h_old, -1)
-                    _add_count(prim_h, h_new, 1)
-                if row_single[r]:
-                    _add_count(sing_h, h_old, -1)
-                    _add_count(sing_h, h_new, 1)
-                if row_primary[r] and row_single[r]:
-                    _add_count(both_h, h_old, -1)
-                    _add_count(both_h, h_new, 1)
-                r_hash[r] = h_new
+                _count_row(r, r_hash[r], -1, row_primary, row_single, prim_h, sing_h, both_h)
+                _count_row(r, new_hash[q], 1, row_primary, row_single, prim_h, sing_h, both_h)
+                r_hash[r] = new_hash[q]
+                r_f1[r] = new_f1[q]
+                r_f2[r] = new_f2[q]
+        p_len[k] = 0
+        if fixes:
+            dead[k] = True
+            continue
         for q in range(nv):
             kk = vi[q]
             if kk == k:
@@ -402,13 +493,22 @@ def gauss_suppress(col_ptr, col_idx, n_inner, order, status, singleton, forced, 
                     ptop += cap
                 p_rows[p_start[kk] + p_len[kk]] = r
                 p_len[kk] += 1
-        p_len[k] = 0
-        # Compact parameter lists that grew stale (keep them proportional to real use).
-        for q in range(nv):
-            kk = vi[q]
-            if kk != k and p_len[kk] > 64:
+            # A list that doubled since its last compaction sheds stale and repeated users.
+            if p_len[kk] > max(64, 2 * p_mark[kk]):
                 _compact(kk, p_rows, p_start, p_len, r_idx, r_start, r_len, stamp, step)
-    return status, False, order.shape[0]
+                p_mark[kk] = p_len[kk]
+    return status, False, order.shape[0], True
+
+
+@njit(cache=True)
+def _count_row(r, h, delta, row_primary, row_single, prim_h, sing_h, both_h):
+    """Add (or remove) a primary/singleton row's fingerprint to the counts."""
+    if row_primary[r]:
+        _add_count(prim_h, h, delta)
+    if row_single[r]:
+        _add_count(sing_h, h, delta)
+    if row_primary[r] and row_single[r]:
+        _add_count(both_h, h, delta)
 
 
 @njit(cache=True)
@@ -419,12 +519,7 @@ def _compact(k, p_rows, p_start, p_len, r_idx, r_start, r_len, stamp, step):
         r = p_rows[t]
         if stamp[r] == -2 - step:
             continue
-        uses = False
-        for u in range(r_start[r], r_start[r] + r_len[r]):
-            if r_idx[u] == k:
-                uses = True
-                break
-        if uses:
+        if _find(r_idx, r_start[r], r_len[r], k) >= 0:
             stamp[r] = -2 - step
             p_rows[w] = r
             w += 1

@@ -2,10 +2,27 @@
 
 For every suppressed cell the attacker's feasible interval is the min and max of
 the cell over all tables that agree with the published cells and the known
-bounds (counts and non-negative magnitudes are >= 0). Each bound is one LP,
+bounds (counts and non-negative magnitudes are >= 0). Each bound is an LP,
 solved with HiGHS. The LPs are small: published inner cells are constants, and
 the unknowns split into independent components (cells linked by a published
 relation); a cell's bound is the sum of its per-component bounds.
+
+Solving two LPs per suppressed cell is what makes audits slow, so a component
+is settled with as few as it can:
+
+1. bound propagation (:func:`sdc.kernels.bounds.propagate_bounds`) gives an
+   outer interval for every cell: the exact one lies inside it;
+2. feasible tables give inner intervals: the true table, then the optima of a
+   few LPs that push many cells up (or down) at once; the exact interval
+   contains every value a feasible table takes;
+3. a cell whose inner interval already reaches its protection is protected,
+   whatever the exact interval; a bound where inner and outer meet is exact;
+4. only the remaining bounds get their own LP (warm-started from the last
+   basis), and every optimum found also widens the other cells' inner intervals.
+
+With ``exact=True`` every bound is solved to optimality (step 4 for all that
+are not exact after step 3); by default a protected cell may report an inner
+interval (``Audit.exact`` False), which the attacker's exact interval contains.
 
 Protection levels (how far the interval must reach beyond the true value) come
 from the rules a primary fails: p%: p*x1 - (X - x1 - x2); pq: (p/q)*x1 - (X - x1
@@ -18,26 +35,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from sdc.check import TableCheck
+from sdc.kernels.bounds import propagate_bounds
 
-#: Width below which an interval counts as a point (the cell is disclosed exactly).
+#: Width below which an interval counts as a point (the cell is disclosed exactly),
+#: relative to max(1, |value|).
 EXACT_WIDTH = 1e-6
+
+#: Slack when comparing a bound with a target, relative to max(1, |value|): LP optima
+#: carry round-off of this order.
+_TOL = 1e-7
+
+#: The system holds the true table, so it is feasible: these mean "no finite bound".
+_UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
 @dataclass(frozen=True)
 class Audit:
-    """Per published cell: feasible interval and the levels it must reach (NaN where published)."""
+    """Per published cell: feasible interval and the levels it must reach (NaN where published).
+
+    ``exact`` is False where the interval shown is an inner one: the attacker's
+    exact interval contains it (the cell is protected either way when ``ok``).
+    """
 
     lower: np.ndarray
     upper: np.ndarray
     need_lower: np.ndarray
     need_upper: np.ndarray
     ok: np.ndarray  # True where published, or suppressed and protected enough
+    exact: np.ndarray
 
     @property
     def passed(self) -> bool:
@@ -64,18 +95,33 @@ def protection_levels(check: TableCheck) -> np.ndarray:
     return np.maximum(level, 0.0)
 
 
+def unit_cells(x: sp.csc_matrix, published: np.ndarray) -> np.ndarray:
+    """For each inner cell, a published column that is that cell alone (-1 if none).
+
+    Such a column publishes the inner cell's value: the cell is known exactly.
+    """
+    nnz = np.diff(x.indptr)
+    cols = np.flatnonzero((nnz == 1) & published)
+    own = np.full(x.shape[0], -1, dtype=np.int64)
+    own[x.indices[x.indptr[cols]]] = cols
+    return own
+
+
 def audit(
     x: sp.spmatrix,
     values: np.ndarray,
     suppressed: np.ndarray,
     levels: np.ndarray,
     lower_bound: float = 0.0,
+    *,
+    exact: bool = False,
 ) -> Audit:
     """Intervals of the suppressed cells of the table z = x^T y with ``values`` = z.
 
     ``x`` is (inner x published); ``levels`` the protection level per published
-    cell (checked for primaries, reported for all); ``lower_bound`` the bound on
-    every inner cell (``-inf`` when values may be negative).
+    cell (checked for every suppressed cell); ``lower_bound`` the bound on every
+    inner cell (``-inf`` when values may be negative); ``exact`` solves every
+    bound exactly instead of stopping once a cell is shown to be protected.
 
     Examples
     --------
@@ -86,66 +132,282 @@ def audit(
     >>> x = tm.model_matrix()
     >>> z = x.T @ np.array([4, 3, 2, 1, 3, 3])
     >>> hidden = np.isin(np.arange(12), [0, 1, 3, 4])
-    >>> a = audit(x, z, hidden, np.zeros(12))
+    >>> a = audit(x, z, hidden, np.zeros(12), exact=True)
     >>> float(a.lower[0]), float(a.upper[0])
     (3.0, 6.0)
     """
     xc = sp.csc_matrix(x, dtype=np.float64)
-    n_inner, n_pub = xc.shape
     values = np.asarray(values, dtype=np.float64)
     suppressed = np.asarray(suppressed, dtype=bool)
-    nnz = np.diff(xc.indptr)
-    unit_cols = np.flatnonzero(nnz == 1)
-    known = np.zeros(n_inner, dtype=bool)
-    known_val = np.zeros(n_inner)
-    pub_units = unit_cols[~suppressed[unit_cols]]
-    rows_of_units = xc.indices[xc.indptr[pub_units]]
-    known[rows_of_units] = True
-    known_val[rows_of_units] = values[pub_units]
-    unknown = np.flatnonzero(~known)
-    pos = np.full(n_inner, -1)
-    pos[unknown] = np.arange(unknown.size)
-    # Published aggregate relations restricted to the unknown cells.
-    relations = np.flatnonzero(~suppressed & (nnz > 1))
-    xr = xc[:, relations]
-    rhs = values[relations] - known_val @ xr
-    a_eq = sp.csr_matrix(xr[unknown, :].T)
-    keep = np.diff(a_eq.indptr) > 0
-    a_eq, rhs = a_eq[keep], rhs[keep]
-    lower = np.full(n_pub, np.nan)
-    upper = np.full(n_pub, np.nan)
-    if unknown.size:
-        adjacency = (a_eq.T @ a_eq) if a_eq.shape[0] else sp.identity(unknown.size)
-        _, comp = connected_components(adjacency, directed=False)
-        row_comp = comp[a_eq.indices[a_eq.indptr[:-1]]] if a_eq.shape[0] else np.empty(0, int)
-        for j in np.flatnonzero(suppressed):
-            inner = xc.indices[xc.indptr[j] : xc.indptr[j + 1]]
-            base = known_val[inner[known[inner]]].sum()
-            lo = hi = base
-            cells = pos[inner[~known[inner]]]
-            for c in np.unique(comp[cells]):
-                members = np.flatnonzero(comp == c)
-                objective = np.isin(members, cells).astype(np.float64)
-                rows = np.flatnonzero(row_comp == c)
-                sub = a_eq[rows][:, members]
-                lo += _solve(objective, sub, rhs[rows], lower_bound)
-                hi -= _solve(-objective, sub, rhs[rows], lower_bound)
-            lower[j], upper[j] = lo, hi
-    need_lower = np.where(suppressed, values - levels, np.nan)
+    # Nothing is below the bound every cell has: a level cannot ask the interval to go there.
+    need_lower = np.where(suppressed, np.maximum(values - levels, lower_bound), np.nan)
     need_upper = np.where(suppressed, values + levels, np.nan)
-    exact = (upper - lower) <= EXACT_WIDTH * np.maximum(1.0, np.abs(values))
-    reach = (lower <= need_lower + 1e-9) & (upper >= need_upper - 1e-9) & ~exact
+    system = _System(xc, values, suppressed, lower_bound)
+    lower = np.full(xc.shape[1], np.nan)
+    upper = np.full(xc.shape[1], np.nan)
+    exact_out = np.ones(xc.shape[1], dtype=bool)
+    sup = np.flatnonzero(suppressed)
+    lo, hi, ex = system.intervals(need_lower[sup], need_upper[sup], exact)
+    lower[sup], upper[sup], exact_out[sup] = lo, hi, ex
+    point = (upper - lower) <= EXACT_WIDTH * np.maximum(1.0, np.abs(values))
+    slack = _TOL * np.maximum(1.0, np.abs(values))
+    reach = (lower <= need_lower + slack) & (upper >= need_upper - slack) & ~point
     ok = ~suppressed | reach
-    return Audit(lower, upper, need_lower, need_upper, ok)
+    return Audit(lower, upper, need_lower, need_upper, ok, exact_out)
 
 
-def _solve(c: np.ndarray, a: sp.csr_matrix, b: np.ndarray, lower_bound: float) -> float:
-    """min c.y subject to a y = b, y >= lower_bound (-inf when unbounded)."""
-    if a.shape[0] == 0:
-        return -np.inf if (c < 0).any() or not np.isfinite(lower_bound) else lower_bound * c.sum()
-    res = linprog(c, A_eq=a, b_eq=b, bounds=(lower_bound, None), method="highs")
-    if res.status == 3:
-        return -np.inf
-    if res.status != 0:
-        raise RuntimeError(f"audit LP failed: {res.message}")
-    return float(res.fun)
+class _System:
+    """The attacker's equations: unknown inner cells, published relations, suppressed cells."""
+
+    def __init__(
+        self, xc: sp.csc_matrix, values: np.ndarray, suppressed: np.ndarray, lower_bound: float
+    ) -> None:
+        n_inner = xc.shape[0]
+        self.lower_bound = float(lower_bound)
+        own_pub = unit_cells(xc, ~suppressed)
+        known = own_pub >= 0
+        known_val = np.where(known, values[np.maximum(own_pub, 0)], 0.0)
+        unknown = np.flatnonzero(~known)
+        # The true table restricted to the unknowns, where it is published (suppressed units).
+        own_sup = unit_cells(xc, suppressed)[unknown]
+        self.truth = np.where(own_sup >= 0, values[np.maximum(own_sup, 0)], np.nan)
+        pos = np.full(n_inner, -1, dtype=np.int64)
+        pos[unknown] = np.arange(unknown.size)
+        nnz = np.diff(xc.indptr)
+        relations = np.flatnonzero(~suppressed & (nnz > 1))
+        xr = xc[:, relations]
+        rhs = values[relations] - known_val @ xr
+        a = sp.csr_matrix(xr[unknown, :].T)
+        keep = np.diff(a.indptr) > 0
+        self.a, self.rhs = a[keep], rhs[keep]
+        sup = np.flatnonzero(suppressed)
+        xs = xc[:, sup]
+        self.const = known_val @ xs
+        self.cells = sp.csr_matrix(xs[unknown, :].T)  # suppressed cell x unknown
+        n_var = unknown.size
+        graph = sp.bmat([[None, self.a.T], [self.a, None]]) if self.a.shape[0] else None
+        if graph is not None:
+            _, comp = connected_components(graph, directed=False)
+            self.var_comp = comp[:n_var]
+            self.row_comp = comp[n_var:]
+        else:
+            self.var_comp = np.arange(n_var)
+            self.row_comp = np.empty(0, dtype=np.int64)
+
+    def intervals(
+        self, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lower, upper and exactness of every suppressed cell (in the order given)."""
+        cells = self.cells
+        n_cells = cells.shape[0]
+        lo = self.const.copy()
+        hi = self.const.copy()
+        ex = np.ones(n_cells, dtype=bool)
+        if cells.nnz == 0:
+            return lo, hi, ex
+        comp_of_entry = self.var_comp[cells.indices]
+        first = np.full(n_cells, -1, dtype=np.int64)
+        spans = np.zeros(n_cells, dtype=bool)
+        has = np.diff(cells.indptr) > 0
+        starts = cells.indptr[:-1][has]
+        first[has] = np.minimum.reduceat(comp_of_entry, starts)
+        spans[has] = np.maximum.reduceat(comp_of_entry, starts) != first[has]
+        var_order = np.argsort(self.var_comp, kind="stable")
+        var_bounds = np.searchsorted(self.var_comp[var_order], np.arange(self.n_comp + 1))
+        row_order = np.argsort(self.row_comp, kind="stable")
+        row_bounds = np.searchsorted(self.row_comp[row_order], np.arange(self.n_comp + 1))
+        local = np.flatnonzero(has & ~spans)
+        local_by_comp = local[np.argsort(first[local], kind="stable")]
+        local_bounds = np.searchsorted(first[local_by_comp], np.arange(self.n_comp + 1))
+        spanning = np.flatnonzero(spans)
+        span_comps = {int(c) for j in spanning for c in comp_of_entry[self._entries(int(j))]}
+        for c in np.unique(np.concatenate([first[local], np.fromiter(span_comps, np.int64)])):
+            c = int(c)
+            variables = var_order[var_bounds[c] : var_bounds[c + 1]]
+            rows = row_order[row_bounds[c] : row_bounds[c + 1]]
+            comp = _Component(self, variables, rows)
+            mine = local_by_comp[local_bounds[c] : local_bounds[c + 1]]
+            if mine.size:
+                base = self.const[mine]
+                l_, h_, e_ = comp.settle(
+                    cells[mine][:, variables], need_lower[mine] - base, need_upper[mine] - base,
+                    exact,
+                )  # fmt: skip
+                lo[mine] += l_
+                hi[mine] += h_
+                ex[mine] = e_
+            for j in spanning:
+                part = cells[j][:, variables]
+                if part.nnz:
+                    lo[j] += comp.optimum(part, maximise=False)
+                    hi[j] += comp.optimum(part, maximise=True)
+        return lo, hi, ex
+
+    @property
+    def n_comp(self) -> int:
+        return int(self.var_comp.max(initial=-1)) + 1
+
+    def _entries(self, j: int) -> slice:
+        return slice(self.cells.indptr[j], self.cells.indptr[j + 1])
+
+
+class _Component:
+    """One connected block of the attacker's LP, with its bounds and feasible tables."""
+
+    def __init__(self, system: _System, variables: np.ndarray, rows: np.ndarray) -> None:
+        self.lower_bound = system.lower_bound
+        self.a = system.a[rows][:, variables].tocsr()
+        self.rhs = system.rhs[rows]
+        self.n = variables.size
+        self.truth = system.truth[variables]
+        self._highs: highspy.Highs | None = None
+        self._cost_idx = np.empty(0, dtype=np.int32)
+
+    # -- bounds that need no LP -------------------------------------------------------
+    def outer(self) -> tuple[np.ndarray, np.ndarray]:
+        """Outer bounds of every variable by propagation (``lb``, ``ub``)."""
+        lb = np.full(self.n, self.lower_bound)
+        ub = np.full(self.n, np.inf)
+        if np.isfinite(self.lower_bound) and self.a.shape[0]:
+            propagate_bounds(
+                self.a.indptr.astype(np.int64), self.a.indices.astype(np.int64),
+                self.rhs, lb, ub, 100, 1e-9,
+            )  # fmt: skip
+        if not np.isfinite(self.lower_bound):
+            lb[:] = -np.inf
+        return lb, ub
+
+    # -- LPs --------------------------------------------------------------------------------
+    def _model(self) -> highspy.Highs:
+        if self._highs is None:
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("solver", "simplex")
+            lp = highspy.HighsLp()
+            lp.num_col_ = self.n
+            lp.num_row_ = self.a.shape[0]
+            lp.col_cost_ = np.zeros(self.n)
+            lower = self.lower_bound if np.isfinite(self.lower_bound) else -highspy.kHighsInf
+            lp.col_lower_ = np.full(self.n, lower)
+            lp.col_upper_ = np.full(self.n, highspy.kHighsInf)
+            lp.row_lower_ = self.rhs.astype(np.float64)
+            lp.row_upper_ = self.rhs.astype(np.float64)
+            ac = self.a.tocsc()
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_ = ac.indptr.astype(np.int32)
+            lp.a_matrix_.index_ = ac.indices.astype(np.int32)
+            lp.a_matrix_.value_ = ac.data.astype(np.float64)
+            h.passModel(lp)
+            self._highs = h
+        return self._highs
+
+    def solve(self, cost: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """min cost.y over the component: (optimum, an optimal table), (-inf, None) if unbounded."""
+        h = self._model()
+        idx = np.union1d(self._cost_idx, np.flatnonzero(cost)).astype(np.int32)
+        h.changeColsCost(idx.size, idx, cost[idx].astype(np.float64))
+        self._cost_idx = np.flatnonzero(cost).astype(np.int32)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            y = np.asarray(h.getSolution().col_value, dtype=np.float64)
+            return float(h.getInfo().objective_function_value), y
+        if status in _UNBOUNDED:
+            return -np.inf, None
+        raise RuntimeError(f"audit LP failed: {h.modelStatusToString(status)}")
+
+    def optimum(self, part: sp.csr_matrix, maximise: bool) -> float:
+        """Exact min or max of the sum of ``part``'s variables (a 1 x n row)."""
+        cost = np.asarray(part.todense()).ravel()
+        if self.a.shape[0] == 0:
+            if maximise:
+                return np.inf
+            return self.lower_bound * cost.sum() if np.isfinite(self.lower_bound) else -np.inf
+        value, _ = self.solve(-cost if maximise else cost)
+        return -value if maximise else value
+
+    # -- the settling loop ----------------------------------------------------------------
+    def settle(
+        self, c: sp.csr_matrix, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Intervals of the cells ``c`` (cells x variables) of this component.
+
+        Returns (lower, upper, exact) where lower/upper are exact where ``exact``
+        is True and otherwise inner bounds that already reach the needs.
+        """
+        n_cells = c.shape[0]
+        lb, ub = self.outer()
+        out_lo = c @ lb if np.all(np.isfinite(lb)) else np.full(n_cells, -np.inf)
+        out_hi = c @ ub
+        scale = np.maximum(1.0, np.maximum(np.abs(need_lower), np.abs(need_upper)))
+        tol = _TOL * scale
+        inner_lo = np.full(n_cells, np.inf)
+        inner_hi = np.full(n_cells, -np.inf)
+
+        def seen(y: np.ndarray | None) -> None:
+            if y is not None:
+                v = c @ y
+                np.minimum(inner_lo, v, out=inner_lo)
+                np.maximum(inner_hi, v, out=inner_hi)
+
+        if np.all(np.isfinite(self.truth)):
+            seen(self.truth)
+        ex_lo = np.zeros(n_cells, dtype=bool)
+        ex_hi = np.zeros(n_cells, dtype=bool)
+        if self.a.shape[0] == 0:
+            return out_lo, out_hi, np.ones(n_cells, dtype=bool)
+
+        def open_bounds() -> tuple[np.ndarray, np.ndarray]:
+            ex_lo[:] |= inner_lo <= out_lo + tol
+            ex_hi[:] |= inner_hi >= out_hi - tol
+            width_ok = inner_hi - inner_lo > EXACT_WIDTH * scale
+            done = (inner_lo <= need_lower + tol) & (inner_hi >= need_upper - tol) & width_ok
+            if exact:
+                done[:] = False
+            return ~done & ~ex_lo, ~done & ~ex_hi
+
+        # Batches: push every open cell down (then up) at once; stop when a batch helps little.
+        for _ in range(8):
+            open_lo, open_hi = open_bounds()
+            before = int(open_lo.sum() + open_hi.sum())
+            if before == 0:
+                break
+            for mask, sign in ((open_lo, 1.0), (open_hi, -1.0)):
+                if mask.any():
+                    _, y = self.solve(sign * np.asarray(c[mask].sum(axis=0)).ravel())
+                    seen(y)
+            open_lo, open_hi = open_bounds()
+            if int(open_lo.sum() + open_hi.sum()) > 0.8 * before:
+                break
+        # One LP per bound still open; each optimum is exact and widens the others too.
+        open_lo, open_hi = open_bounds()
+        for j in np.flatnonzero(open_lo | open_hi):
+            for maximise in (False, True):
+                if exact:
+                    done = False
+                else:
+                    width = inner_hi[j] - inner_lo[j]
+                    done = (
+                        inner_lo[j] <= need_lower[j] + tol[j]
+                        and inner_hi[j] >= need_upper[j] - tol[j]
+                        and width > EXACT_WIDTH * scale[j]
+                    )
+                if maximise:
+                    if done or ex_hi[j] or inner_hi[j] >= out_hi[j] - tol[j]:
+                        continue
+                elif done or ex_lo[j] or inner_lo[j] <= out_lo[j] + tol[j]:
+                    continue
+                row = np.zeros(self.n)
+                entries = slice(c.indptr[j], c.indptr[j + 1])
+                row[c.indices[entries]] = c.data[entries]
+                value, y = self.solve(-row if maximise else row)
+                seen(y)
+                if maximise:
+                    inner_hi[j] = np.inf if y is None else -value
+                    ex_hi[j] = True
+                else:
+                    inner_lo[j] = -np.inf if y is None else value
+                    ex_lo[j] = True
+        ex_lo |= inner_lo <= out_lo + tol
+        ex_hi |= inner_hi >= out_hi - tol
+        return inner_lo, inner_hi, ex_lo & ex_hi

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.audit import Audit, audit, protection_levels
+from sdc.audit import Audit, audit, protection_levels, unit_cells
 from sdc.check import TableCheck
 from sdc.protection_params import ProtectionParams
 from sdc.secondary import secondary_suppress
@@ -73,9 +73,11 @@ def audit_pattern(
         arr = np.full(model.n_cells, np.nan)
         arr[pub] = getattr(a, name)
         full[name] = arr
-    ok = np.ones(model.n_cells, dtype=bool)
-    ok[pub] = a.ok
-    return Audit(ok=ok, **full)
+    for name in ("ok", "exact"):
+        flags = np.ones(model.n_cells, dtype=bool)
+        flags[pub] = getattr(a, name)
+        full[name] = flags
+    return Audit(**full)
 
 
 def _audit_reasons(check: TableCheck, a: Audit) -> list[str]:
@@ -218,9 +220,7 @@ def _widen(
     xc = sp.csc_matrix(x)
     xr = sp.csr_matrix(x)
     nnz = np.diff(xc.indptr)
-    unit_of_row = np.full(x.shape[0], -1)
-    units = np.flatnonzero(nnz == 1)
-    unit_of_row[xc.indices[xc.indptr[units]]] = units
+    unit_of_row = unit_cells(xc, ~suppressed)
     extra = np.zeros(x.shape[1], dtype=bool)
     for j in np.flatnonzero(failing):
         rows = xc.indices[xc.indptr[j] : xc.indptr[j + 1]]
@@ -228,7 +228,8 @@ def _widen(
         relations = relations[nnz[relations] > 1]
         near = np.unique(xc[:, relations].indices)
         cand = unit_of_row[near]
-        cand = cand[(cand >= 0) & ~suppressed[cand] & ~extra[cand]]
+        cand = cand[cand >= 0]
+        cand = cand[~extra[cand]]
         if cand.size:
             extra[cand[np.argmax(weight[cand])]] = True
     return extra

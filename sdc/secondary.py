@@ -61,6 +61,23 @@ def _duplicates(x: sp.csc_matrix) -> np.ndarray:
     return rep
 
 
+def _finest_first(x: sp.csc_matrix, order: np.ndarray) -> tuple[int, np.ndarray]:
+    """The order with its leading run of aggregates sorted by size (smallest first).
+
+    The largest margins come first in the candidate order, and eliminating the
+    grand total first makes one cell's row as long as the table, which every
+    later margin then drags along. If every aggregate of the run is published
+    (the usual case: margins alone rarely pin down a cell), the order inside the
+    run does not change the result, and smallest first keeps the rows short.
+    Returns the run's length and the new order.
+    """
+    size = np.diff(x.indptr)[order]
+    units = np.flatnonzero(size == 1)
+    run = int(units[0]) if units.size else order.size
+    head = order[:run][np.argsort(size[:run], kind="stable")]
+    return run, np.concatenate([head, order[run:]])
+
+
 def secondary_suppress(
     x: sp.spmatrix,
     primary: np.ndarray,
@@ -111,11 +128,16 @@ def secondary_suppress(
     # Forced cells are published whatever happens: decide them first, so the others adapt.
     order = np.concatenate([order[forced_arr[order]], order[~forced_arr[order]]])
     single = np.zeros(xc.shape[0], dtype=bool) if singleton is None else np.asarray(singleton, bool)
-    status, overflowed, _ = gauss_suppress(
-        xc.indptr.astype(np.int64), xc.indices.astype(np.int64), int(xc.shape[0]), order,
-        status, single, forced_arr, singleton is not None,
-    )  # fmt: skip
-    status = status.copy()
+    args = (xc.indptr.astype(np.int64), xc.indices.astype(np.int64), int(xc.shape[0]))
+    run, fast = _finest_first(xc, order)
+    out, overflowed, _, free_ok = gauss_suppress(
+        *args, fast, status.copy(), single, forced_arr, singleton is not None, run
+    )
+    if not free_ok:  # an aggregate of the leading run was refused: the true order decides
+        out, overflowed, _, _ = gauss_suppress(
+            *args, order, status.copy(), single, forced_arr, singleton is not None, 0
+        )
+    status = out.copy()
     status[status == UNDECIDED] = SECONDARY  # only after an overflow: the safe side
     decided = status[rep]
     secondary = ((decided == SECONDARY) | (decided == PRIMARY)) & ~primary

@@ -1,0 +1,97 @@
+"""The audit against an independent dense LP (``gauss_reference.lp_interval``), per cell.
+
+The audit settles most cells without their own LP (bound propagation, feasible
+tables from batched LPs); these tests check that its exact intervals are the
+reference's, that its default (inner) intervals lie inside them, and that both
+modes agree on which cells are protected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gauss_reference import lp_interval
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdc.audit import EXACT_WIDTH, audit
+from sdc.table_model import TableModel
+
+
+@st.composite
+def patterns(draw):
+    """A small table with margins (maybe overlapping groups), true values, a pattern, levels."""
+    k = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(2, 4 if k < 3 else 3)) for _ in range(k)]
+    levels = tuple(tuple(f"l{i}" for i in range(n)) for n in sizes)
+    groups = []
+    for n in sizes:
+        gs = []
+        if n >= 3 and draw(st.booleans()):
+            gs.append(("g0", tuple(f"l{i}" for i in range(n - 1))))
+            if draw(st.booleans()):
+                gs.append(("g1", tuple(f"l{i}" for i in range(1, n))))
+        groups.append(tuple(gs))
+    tm = TableModel(tuple(f"d{i}" for i in range(k)), levels, 1, True,
+                    tuple(groups) if any(groups) else ())  # fmt: skip
+    x = tm.model_matrix()
+    n_inner, n_pub = x.shape
+    y = np.array(draw(st.lists(st.integers(0, 20), min_size=n_inner, max_size=n_inner)), float)
+    values = np.asarray(x.T @ y).ravel()
+    hidden = np.array(draw(st.lists(st.booleans(), min_size=n_pub, max_size=n_pub)))
+    levels_ = np.array(draw(st.lists(st.sampled_from([0.0, 0.0, 1.0, 3.0]),
+                                     min_size=n_pub, max_size=n_pub)))  # fmt: skip
+    return x, values, hidden, levels_
+
+
+@settings(max_examples=80, deadline=None)
+@given(patterns())
+def test_exact_intervals_match_an_independent_lp(case):
+    x, values, hidden, levels = case
+    a = audit(x, values, hidden, levels, exact=True)
+    assert a.exact.all()
+    for j in np.flatnonzero(hidden):
+        lo, hi = lp_interval(x, values, ~hidden, int(j))
+        assert np.isclose(a.lower[j], lo, atol=1e-6), (j, a.lower[j], lo)
+        assert np.isclose(a.upper[j], hi, atol=1e-6) or (np.isinf(hi) and np.isinf(a.upper[j]))
+        need_lo = max(values[j] - levels[j], 0.0)
+        reach = a.lower[j] <= need_lo + 1e-6 and a.upper[j] >= values[j] + levels[j] - 1e-6
+        assert a.ok[j] == (reach and hi - lo > EXACT_WIDTH * max(1.0, abs(values[j])))
+    assert a.ok[~hidden].all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(patterns())
+def test_default_intervals_lie_inside_and_agree_on_protection(case):
+    x, values, hidden, levels = case
+    fast = audit(x, values, hidden, levels)
+    full = audit(x, values, hidden, levels, exact=True)
+    np.testing.assert_array_equal(fast.ok, full.ok)
+    m = hidden
+    assert (fast.lower[m] >= full.lower[m] - 1e-6).all()
+    assert (fast.upper[m] <= full.upper[m] + 1e-6).all()
+    # Where the fast audit calls an interval exact, it is.
+    e = m & fast.exact
+    np.testing.assert_allclose(fast.lower[e], full.lower[e], atol=1e-6)
+    np.testing.assert_allclose(fast.upper[e], full.upper[e], atol=1e-6)
+
+
+def test_negative_values_leave_hidden_cells_unbounded() -> None:
+    """With no lower bound, a hidden 2x2 rectangle can move without limit either way."""
+    tm = TableModel(("r", "c"), (("a", "b"), ("x", "y")), n_rows=1)
+    x = tm.model_matrix()
+    values = np.asarray(x.T @ np.array([5.0, -2.0, 3.0, 4.0])).ravel()
+    hidden = np.isin(np.arange(9), [0, 1, 3, 4])
+    a = audit(x, values, hidden, np.zeros(9), lower_bound=-np.inf, exact=True)
+    assert np.isneginf(a.lower[hidden]).all() and np.isposinf(a.upper[hidden]).all()
+    assert a.passed
+
+
+def test_a_cell_pinned_by_its_margins_fails() -> None:
+    """Hiding one inner cell of a table with margins protects nothing: [v, v]."""
+    tm = TableModel(("r", "c"), (("a", "b"), ("x", "y")), n_rows=1)
+    x = tm.model_matrix()
+    values = np.asarray(x.T @ np.array([5.0, 2.0, 3.0, 4.0])).ravel()
+    hidden = np.zeros(9, dtype=bool)
+    hidden[0] = True
+    a = audit(x, values, hidden, np.zeros(9))
+    assert (a.lower[0], a.upper[0]) == (5.0, 5.0) and not a.ok[0] and a.exact[0]
