@@ -327,6 +327,8 @@ def gauss_suppress(
         g = 0
         for q in range(nv):
             g = _gcd(g, vn[q])
+            if g == 1:
+                break
         for q in range(nv):
             vn[q] //= g
         # Pivot: the parameter with the fewest users, preferring unit coefficients.
@@ -413,6 +415,8 @@ def gauss_suppress(
                         new_num[u] = -new_num[u]
                 g = den
                 for u in range(new_start[q], pos):
+                    if g == 1:
+                        break
                     g = _gcd(g, new_num[u])
                 if g > 1:
                     for u in range(new_start[q], pos):

@@ -12,17 +12,26 @@ is settled with as few as it can:
 
 1. bound propagation (:func:`sdc.kernels.bounds.propagate_bounds`) gives an
    outer interval for every cell: the exact one lies inside it;
-2. feasible tables give inner intervals: the true table, then the optima of a
-   few LPs that push many cells up (or down) at once; the exact interval
-   contains every value a feasible table takes;
-3. a cell whose inner interval already reaches its protection is protected,
-   whatever the exact interval; a bound where inner and outer meet is exact;
+2. a cell that only needs "not exactly computable" (protection level 0) is
+   protected, with no LP, when no suppressed cell is a linear combination of
+   the published ones (the Gaussian-elimination kernel guarantees it for the
+   patterns it makes, and checks it for any other) and every unknown cell of
+   its component is strictly above its bound in the true table: the true table
+   is then inside the feasible polytope, so every cell that the equations do
+   not fix can move both ways;
+3. feasible tables give inner intervals: the optima of a few LPs that push many
+   cells up (or down) at once; the exact interval contains every value a
+   feasible table takes. A cell whose inner interval already reaches its
+   protection is protected, whatever the exact interval; a bound where inner
+   and outer meet is exact;
 4. only the remaining bounds get their own LP (warm-started from the last
    basis), and every optimum found also widens the other cells' inner intervals.
 
-With ``exact=True`` every bound is solved to optimality (step 4 for all that
-are not exact after step 3); by default a protected cell may report an inner
-interval (``Audit.exact`` False), which the attacker's exact interval contains.
+Intervals shown are only ever computed from published values (the true table
+is used to decide, never shown). With ``exact=True`` every bound is solved to
+optimality; by default a protected cell may show an inner interval, or none
+(NaN) when step 2 settled it (``Audit.exact`` False): the attacker's exact
+interval contains what is shown.
 
 Protection levels (how far the interval must reach beyond the true value) come
 from the rules a primary fails: p%: p*x1 - (X - x1 - x2); pq: (p/q)*x1 - (X - x1
@@ -42,6 +51,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sdc.check import TableCheck
 from sdc.kernels.bounds import propagate_bounds
+from sdc.secondary import candidate_order, secondary_suppress
 
 #: Width below which an interval counts as a point (the cell is disclosed exactly),
 #: relative to max(1, |value|).
@@ -59,8 +69,9 @@ _UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnb
 class Audit:
     """Per published cell: feasible interval and the levels it must reach (NaN where published).
 
-    ``exact`` is False where the interval shown is an inner one: the attacker's
-    exact interval contains it (the cell is protected either way when ``ok``).
+    ``exact`` is False where the interval shown is an inner one (or NaN, not
+    computed): the attacker's exact interval contains it (the cell is protected
+    either way when ``ok``).
     """
 
     lower: np.ndarray
@@ -115,13 +126,17 @@ def audit(
     lower_bound: float = 0.0,
     *,
     exact: bool = False,
+    undetermined: bool | None = None,
 ) -> Audit:
     """Intervals of the suppressed cells of the table z = x^T y with ``values`` = z.
 
     ``x`` is (inner x published); ``levels`` the protection level per published
     cell (checked for every suppressed cell); ``lower_bound`` the bound on every
     inner cell (``-inf`` when values may be negative); ``exact`` solves every
-    bound exactly instead of stopping once a cell is shown to be protected.
+    bound exactly instead of stopping once a cell is shown to be protected;
+    ``undetermined`` says that no suppressed cell is a linear combination of
+    the published ones (True for patterns from :func:`sdc.secondary.secondary_suppress`
+    that did not overflow; None: checked here).
 
     Examples
     --------
@@ -142,28 +157,53 @@ def audit(
     # Nothing is below the bound every cell has: a level cannot ask the interval to go there.
     need_lower = np.where(suppressed, np.maximum(values - levels, lower_bound), np.nan)
     need_upper = np.where(suppressed, values + levels, np.nan)
-    system = _System(xc, values, suppressed, lower_bound)
+    if undetermined is None:
+        undetermined = not exact and _nothing_determined(xc, values, suppressed)
+    system = _System(xc, values, suppressed, lower_bound, undetermined and not exact)
     lower = np.full(xc.shape[1], np.nan)
     upper = np.full(xc.shape[1], np.nan)
     exact_out = np.ones(xc.shape[1], dtype=bool)
+    proven = np.zeros(xc.shape[1], dtype=bool)
     sup = np.flatnonzero(suppressed)
-    lo, hi, ex = system.intervals(need_lower[sup], need_upper[sup], exact)
-    lower[sup], upper[sup], exact_out[sup] = lo, hi, ex
+    lo, hi, ex, pr = system.intervals(need_lower[sup], need_upper[sup], exact)
+    lower[sup], upper[sup], exact_out[sup], proven[sup] = lo, hi, ex, pr
     point = (upper - lower) <= EXACT_WIDTH * np.maximum(1.0, np.abs(values))
     slack = _TOL * np.maximum(1.0, np.abs(values))
     reach = (lower <= need_lower + slack) & (upper >= need_upper - slack) & ~point
-    ok = ~suppressed | reach
+    ok = ~suppressed | reach | proven
     return Audit(lower, upper, need_lower, need_upper, ok, exact_out)
+
+
+def _nothing_determined(x: sp.csc_matrix, values: np.ndarray, suppressed: np.ndarray) -> bool:
+    """True if no suppressed cell is a linear combination of the published cells.
+
+    Runs the elimination kernel with the suppressed cells as primaries and every
+    published cell as a candidate: it refuses a candidate exactly when the
+    published cells would pin some suppressed cell down.
+    """
+    if not suppressed.any():
+        return True
+    # Any order gives the answer; the usual one (large cells first) keeps the rows short.
+    weight = np.abs(values)
+    order = candidate_order(x, weight, np.zeros(weight.size, dtype=bool), True)
+    s = secondary_suppress(x, suppressed, weight, order=order[~suppressed[order]])
+    return not s.overflowed and not s.secondary.any()
 
 
 class _System:
     """The attacker's equations: unknown inner cells, published relations, suppressed cells."""
 
     def __init__(
-        self, xc: sp.csc_matrix, values: np.ndarray, suppressed: np.ndarray, lower_bound: float
+        self,
+        xc: sp.csc_matrix,
+        values: np.ndarray,
+        suppressed: np.ndarray,
+        lower_bound: float,
+        undetermined: bool,
     ) -> None:
         n_inner = xc.shape[0]
         self.lower_bound = float(lower_bound)
+        self.undetermined = undetermined
         own_pub = unit_cells(xc, ~suppressed)
         known = own_pub >= 0
         known_val = np.where(known, values[np.maximum(own_pub, 0)], 0.0)
@@ -196,15 +236,16 @@ class _System:
 
     def intervals(
         self, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Lower, upper and exactness of every suppressed cell (in the order given)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Lower, upper, exactness and "protected without an interval" of every suppressed cell."""
         cells = self.cells
         n_cells = cells.shape[0]
         lo = self.const.copy()
         hi = self.const.copy()
         ex = np.ones(n_cells, dtype=bool)
+        proven = np.zeros(n_cells, dtype=bool)
         if cells.nnz == 0:
-            return lo, hi, ex
+            return lo, hi, ex, proven
         comp_of_entry = self.var_comp[cells.indices]
         first = np.full(n_cells, -1, dtype=np.int64)
         spans = np.zeros(n_cells, dtype=bool)
@@ -229,19 +270,20 @@ class _System:
             mine = local_by_comp[local_bounds[c] : local_bounds[c + 1]]
             if mine.size:
                 base = self.const[mine]
-                l_, h_, e_ = comp.settle(
+                l_, h_, e_, p_ = comp.settle(
                     cells[mine][:, variables], need_lower[mine] - base, need_upper[mine] - base,
                     exact,
                 )  # fmt: skip
                 lo[mine] += l_
                 hi[mine] += h_
                 ex[mine] = e_
+                proven[mine] = p_
             for j in spanning:
                 part = cells[j][:, variables]
                 if part.nnz:
                     lo[j] += comp.optimum(part, maximise=False)
                     hi[j] += comp.optimum(part, maximise=True)
-        return lo, hi, ex
+        return lo, hi, ex, proven
 
     @property
     def n_comp(self) -> int:
@@ -260,6 +302,7 @@ class _Component:
         self.rhs = system.rhs[rows]
         self.n = variables.size
         self.truth = system.truth[variables]
+        self.undetermined = system.undetermined
         self._highs: highspy.Highs | None = None
         self._cost_idx = np.empty(0, dtype=np.int32)
 
@@ -326,14 +369,40 @@ class _Component:
         value, _ = self.solve(-cost if maximise else cost)
         return -value if maximise else value
 
+    def _interior(self, seen: Any) -> bool:
+        """Is there a feasible table with every unknown strictly above its bound?
+
+        The true table is one if no unknown is at its bound. Otherwise LPs push the
+        cells at their bound up (each optimum is a feasible table, also ``seen``);
+        the midpoint of the true table and those optima is strictly inside as soon
+        as each such cell is above its bound in one of them.
+        """
+        if not np.all(np.isfinite(self.truth)) or not np.isfinite(self.lower_bound):
+            return False
+        margin = _TOL * np.maximum(1.0, np.abs(self.truth))
+        low = self.truth <= self.lower_bound + margin
+        for _ in range(4):
+            if not low.any():
+                return True
+            _, y = self.solve(-low.astype(np.float64))
+            if y is None:
+                return False
+            seen(y)
+            lifted = low & (y > self.lower_bound + margin)
+            if not lifted.any():
+                return False  # those cells are at their bound in every feasible table
+            low &= ~lifted
+        return not low.any()
+
     # -- the settling loop ----------------------------------------------------------------
     def settle(
         self, c: sp.csr_matrix, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Intervals of the cells ``c`` (cells x variables) of this component.
 
-        Returns (lower, upper, exact) where lower/upper are exact where ``exact``
-        is True and otherwise inner bounds that already reach the needs.
+        Returns (lower, upper, exact, proven): lower/upper are exact where
+        ``exact``, otherwise inner bounds (NaN if none was computed); ``proven``
+        marks cells shown to be protected without an interval that shows it.
         """
         n_cells = c.shape[0]
         lb, ub = self.outer()
@@ -350,18 +419,21 @@ class _Component:
                 np.minimum(inner_lo, v, out=inner_lo)
                 np.maximum(inner_hi, v, out=inner_hi)
 
-        if np.all(np.isfinite(self.truth)):
-            seen(self.truth)
         ex_lo = np.zeros(n_cells, dtype=bool)
         ex_hi = np.zeros(n_cells, dtype=bool)
         if self.a.shape[0] == 0:
-            return out_lo, out_hi, np.ones(n_cells, dtype=bool)
+            return out_lo, out_hi, np.ones(n_cells, dtype=bool), np.zeros(n_cells, dtype=bool)
+        # Level 0 in an interior component: protected (module docstring, step 2).
+        proven = np.zeros(n_cells, dtype=bool)
+        if self.undetermined and not exact and self._interior(seen):
+            proven = need_upper - need_lower <= tol
 
         def open_bounds() -> tuple[np.ndarray, np.ndarray]:
             ex_lo[:] |= inner_lo <= out_lo + tol
             ex_hi[:] |= inner_hi >= out_hi - tol
             width_ok = inner_hi - inner_lo > EXACT_WIDTH * scale
             done = (inner_lo <= need_lower + tol) & (inner_hi >= need_upper - tol) & width_ok
+            done |= proven
             if exact:
                 done[:] = False
             return ~done & ~ex_lo, ~done & ~ex_hi
@@ -385,6 +457,8 @@ class _Component:
             for maximise in (False, True):
                 if exact:
                     done = False
+                elif proven[j]:
+                    done = True
                 else:
                     width = inner_hi[j] - inner_lo[j]
                     done = (
@@ -410,4 +484,6 @@ class _Component:
                     ex_lo[j] = True
         ex_lo |= inner_lo <= out_lo + tol
         ex_hi |= inner_hi >= out_hi - tol
-        return inner_lo, inner_hi, ex_lo & ex_hi
+        inner_lo[np.isposinf(inner_lo)] = np.nan  # never seen: no interval to show
+        inner_hi[np.isneginf(inner_hi)] = np.nan
+        return inner_lo, inner_hi, ex_lo & ex_hi, proven & ~(ex_lo & ex_hi)

@@ -20,7 +20,7 @@ from sdc.check import check_evidence
 from sdc.evidence import TableEvidence
 from sdc.exceptions import SdcInputError
 from sdc.labels import cell_labels
-from sdc.protect import Release, assess
+from sdc.protect import Release, assess, audit_pattern
 from sdc.report import build_report, other_entry
 from sdc.ruleset import STATISTICS, RuleSet, preset_names
 from sdc.statistics import from_evidence
@@ -107,7 +107,17 @@ def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Table
     # NaN is the natural value where nothing is measured (std needs two values).
     measurable = ev.nonmissing >= (2 if statistic in ("std", "var") else 1)
     suppressed = np.isnan(released) & ev.model.published_mask & measurable
-    status, reasons = assess(check, suppressed)
+    audited = None
+    if (
+        ev.model.margins
+        and suppressed.any()
+        and ruleset.protection.method != "redact-round"
+        and not check.errors
+        and not (check.fail & ~suppressed).any()
+    ):
+        # What assess would audit; kept, so that the report shows the intervals.
+        audited = audit_pattern(check, suppressed)
+    status, reasons = assess(check, suppressed, audited)
     problems = [_consistency(ev, statistic, released, rounded_to)]
     protection = ruleset.protection
     if protection.method == "redact-round" and statistic == "count":
@@ -125,7 +135,7 @@ def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Table
     problems = [p for p in problems if p]
     if problems:
         status, reasons = Status.FAIL, (*problems, *reasons)
-    release = Release(released, suppressed, rounded_to, status, reasons)
+    release = Release(released, suppressed, rounded_to, status, reasons, audit=audited)
     return TableOutput(entry["name"], check, released, str(entry["value_name"]), True, release)
 
 

@@ -54,11 +54,16 @@ def additive_values(check: TableCheck) -> np.ndarray:
 
 
 def audit_pattern(
-    check: TableCheck, suppressed: np.ndarray, x: sp.csr_matrix | None = None
+    check: TableCheck,
+    suppressed: np.ndarray,
+    x: sp.csr_matrix | None = None,
+    undetermined: bool | None = None,
+    exact: bool = False,
 ) -> Audit:
     """Audit the cells ``suppressed`` (cube mask) of a table with margins; cube-shaped result.
 
-    ``x`` is the table's model matrix, when the caller has it already.
+    ``x`` is the table's model matrix, when the caller has it already;
+    ``undetermined`` and ``exact`` as in :func:`sdc.audit.audit`.
     """
     ev = check.evidence
     model = ev.model
@@ -66,7 +71,7 @@ def audit_pattern(
     lower_bound = 0.0 if not ev.has_values or not ev.negatives.any() else -np.inf
     a = audit(
         model.model_matrix() if x is None else x, additive_values(check)[pub], suppressed[pub],
-        protection_levels(check)[pub], lower_bound,
+        protection_levels(check)[pub], lower_bound, undetermined=undetermined, exact=exact,
     )  # fmt: skip
     full = {}
     for name in ("lower", "upper", "need_lower", "need_upper"):
@@ -202,7 +207,7 @@ def _secondary_and_audit(
         )  # fmt: skip
         suppressed = np.zeros(model.n_cells, dtype=bool)
         suppressed[pub] = pattern.suppressed
-        audited = audit_pattern(check, suppressed, x)
+        audited = audit_pattern(check, suppressed, x, undetermined=not pattern.overflowed)
         if audited.passed:
             break
         extra = _widen(x, ~audited.ok[pub], pattern.suppressed, weight)
@@ -210,6 +215,8 @@ def _secondary_and_audit(
             break
         must[pub[extra]] = True
         by_audit[pub[extra]] = True
+    if params.exact_intervals:
+        audited = audit_pattern(check, suppressed, x, exact=True)
     return suppressed, by_audit & suppressed, audited
 
 

@@ -62,19 +62,25 @@ class ProtectedTable:
 
     @property
     def audit(self) -> pd.DataFrame:
-        """Per suppressed cell: the attacker's feasible interval, the protection it needs
-        (how far the interval must reach on each side of the true value; 0: positive
-        width) and whether it has it. True values are not shown."""
+        """Per suppressed cell: the attacker's feasible interval, whether it is exact, the
+        protection it needs (how far the interval must reach on each side of the true value;
+        0: positive width) and whether it has it.
+
+        By default the audit stops once a cell is shown protected: ``exact`` False means
+        the attacker's interval contains ``[lower, upper]`` (NaN: not computed, e.g. a
+        positive width shown without an LP); ``protect(exact_intervals=True)`` solves all.
+        Intervals come from the published cells only; true values are not shown."""
         o, a = self.output, self.release.audit
         cells = np.flatnonzero(self.release.suppressed & o.model.published_mask)
         frame = cell_labels(o.model, cells)
         if a is None:
-            for name in ("lower", "upper", "protection"):
+            for name in ("lower", "upper", "exact", "protection"):
                 frame[name] = np.nan
             frame["ok"] = not o.model.margins
             return frame
         frame["lower"] = a.lower[cells]
         frame["upper"] = a.upper[cells]
+        frame["exact"] = a.exact[cells]
         frame["protection"] = (a.need_upper - a.need_lower)[cells] / 2
         frame["ok"] = a.ok[cells]
         return frame

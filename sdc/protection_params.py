@@ -20,6 +20,8 @@ class ProtectionParams:
     (off: zeros are published first, as they protect nothing). ``singletons``:
     a cell with one contributor must not let that contributor recover a primary.
     ``audit_rounds``: how many times cells failing the audit get extra suppression.
+    ``exact_intervals``: solve every suppressed cell's interval exactly (slower);
+    otherwise the audit stops once it has shown a cell protected.
     """
 
     apply: bool = False
@@ -30,3 +32,4 @@ class ProtectionParams:
     secondary_zeros: bool = False
     singletons: bool = True
     audit_rounds: int = field(default=10, metadata={"min": 0, "max": 1000})
+    exact_intervals: bool = False

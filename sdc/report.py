@@ -10,7 +10,7 @@ from sdc.ruleset import RuleSet
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 def report_schema() -> dict[str, Any]:
@@ -44,6 +44,32 @@ def build_report(
     }
 
 
+def _protection_line(out: dict[str, Any]) -> str:
+    """How a protected output's cells are suppressed, and whether the audit passed."""
+    if not out["protected"] or not out["cells"]:
+        return ""
+    kinds = [c["suppression"] for c in out["cells"]]
+    n_primary, n_secondary = kinds.count("primary"), kinds.count("secondary")
+    line = f"suppressed: {n_primary} primary, {n_secondary} secondary"
+    audits = [c["audit"] for c in out["cells"] if c["audit"] is not None]
+    if audits:
+        bad = sum(not a["ok"] for a in audits)
+        line += (
+            "; audit passed (every suppressed cell keeps the protection it needs)"
+            if not bad
+            else f"; audit failed ({bad} of {len(audits)} suppressed cell(s) can be narrowed "
+            "down too far)"
+        )
+    elif n_primary + n_secondary:
+        if not out["margins"]:
+            line += "; no audit needed (the table publishes no margins)"
+        elif out["rounded_to"]:
+            line += "; not audited (a rounded table is not additive)"
+        else:
+            line += "; not audited (see the reasons)"
+    return line
+
+
 def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
     """A person-readable account: overall verdict, then each output with numbered reasons."""
     lines = [
@@ -56,6 +82,9 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
         if out["statistic"]:
             head += f", statistic {out['statistic']!r}, {len(out['cells'])} cells"
         lines.append(f"{head} -> {out['status'].upper()}")
+        protection = _protection_line(out)
+        if protection:
+            lines.append(f"  {protection}")
         for i, reason in enumerate(out["reasons"], 1):
             lines.append(f"  [{i}] {reason}")
         for f in out["findings"][:max_findings]:

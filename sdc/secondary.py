@@ -52,12 +52,31 @@ def candidate_order(
 
 
 def _duplicates(x: sp.csc_matrix) -> np.ndarray:
-    """For each column, the first column with identical support (itself if unique)."""
-    first: dict[bytes, int] = {}
-    rep = np.arange(x.shape[1], dtype=np.int64)
-    for j in range(x.shape[1]):
-        key = np.sort(x.indices[x.indptr[j] : x.indptr[j + 1]]).tobytes()
-        rep[j] = first.setdefault(key, j)
+    """For each column, the first column with identical support (itself if unique).
+
+    Columns are grouped by size and a random 64-bit sum over their rows; only
+    columns sharing both are compared entry by entry (a hash match is never
+    trusted on its own).
+    """
+    n_pub = x.shape[1]
+    rep = np.arange(n_pub, dtype=np.int64)
+    if n_pub == 0:
+        return rep
+    size = np.diff(x.indptr)
+    weights = np.random.default_rng(0).integers(1, 2**63, size=x.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        summed = np.zeros(n_pub, dtype=np.uint64)
+        nonempty = size > 0
+        summed[nonempty] = np.add.reduceat(weights[x.indices], x.indptr[:-1][nonempty])
+    order = np.lexsort((np.arange(n_pub), summed, size))
+    same = (size[order][1:] == size[order][:-1]) & (summed[order][1:] == summed[order][:-1])
+    for t in np.flatnonzero(same):
+        first, j = order[t], order[t + 1]
+        head = rep[first]
+        a = np.sort(x.indices[x.indptr[head] : x.indptr[head + 1]])
+        b = np.sort(x.indices[x.indptr[j] : x.indptr[j + 1]])
+        if np.array_equal(a, b):
+            rep[j] = head
     return rep
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sdc._validation import input_error
+from sdc.audit import Audit
 from sdc.check import TableCheck
 from sdc.labels import cell_labels, long_frame, wide_frame
 from sdc.protect import Release, protect, protect_with
@@ -21,6 +22,18 @@ def _json_number(x: float) -> float | int | None:
     if not np.isfinite(x):
         return None
     return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
+
+
+def _audit_entry(audited: Audit, cell: int) -> dict[str, Any]:
+    """A suppressed cell's audit in the report: the attacker's interval and whether it is wide
+    enough. Only exact bounds are shown (``None`` otherwise): an inner bound depends on which
+    LPs the audit chose to run, and that choice depends on the protection the cell needs."""
+    shown = bool(audited.exact[cell])
+    return {
+        "lower": _json_number(audited.lower[cell]) if shown else None,
+        "upper": _json_number(audited.upper[cell]) if shown else None,
+        "ok": bool(audited.ok[cell]),
+    }
 
 
 class TableOutput:
@@ -81,6 +94,7 @@ class TableOutput:
         secondary_zeros: bool | None = None,
         singletons: bool | None = None,
         audit_rounds: int | None = None,
+        exact_intervals: bool | None = None,
     ) -> ProtectedTable:
         """Primary and secondary suppression, then the audit; options override the rule set.
 
@@ -90,7 +104,7 @@ class TableOutput:
         changes: dict[str, Any] = {
             k: v
             for k, v in (("secondary_zeros", secondary_zeros), ("singletons", singletons),
-                         ("audit_rounds", audit_rounds))
+                         ("audit_rounds", audit_rounds), ("exact_intervals", exact_intervals))
             if v is not None
         }  # fmt: skip
         for key, value in changes.items():
@@ -166,6 +180,28 @@ class TableOutput:
         out = pd.concat(frames, ignore_index=True).sort_values(["_cell", "rule"], kind="stable")
         return out[cols].reset_index(drop=True)
 
+    def _suppression_kinds(self) -> list[str | None]:
+        """Per cell: ``None`` (published), ``"primary"`` or ``"secondary"`` (released version).
+
+        A release read back by the gate does not say which cells are secondary: there,
+        a suppressed cell that fails no rule is one (rounded tables have none).
+        """
+        n = self.model.n_cells
+        if not self.protected_applied:
+            return [None] * n
+        r = self.protected
+        suppressed = r.suppressed & self.model.published_mask
+        if r.secondary is not None:
+            secondary = r.secondary & suppressed
+        elif r.rounded_to is not None:
+            secondary = np.zeros(n, dtype=bool)
+        else:
+            secondary = suppressed & ~self.check.fail
+        return [
+            None if not s else ("secondary" if sec else "primary")
+            for s, sec in zip(suppressed.tolist(), secondary.tolist(), strict=True)
+        ]
+
     def to_report(self) -> dict[str, Any]:
         """This output's entry in the JSON report (no row-level data, no contributions)."""
         model, ev = self.model, self.check.evidence
@@ -178,10 +214,14 @@ class TableOutput:
             for c in np.flatnonzero(r.review & model.published_mask):
                 reviews[int(c)].append(r.rule)
         released = self.released_values
-        suppressed = self.protected.suppressed if self.protected_applied else None
+        kinds = self._suppression_kinds()
+        audited = self.protected.audit if self.protected_applied else None
         cell_entries = []
         for c in cells:
             ci = int(c)
+            interval = None
+            if audited is not None and kinds[ci] is not None:
+                interval = _audit_entry(audited, ci)
             cell_entries.append(
                 {
                     "labels": {k: str(v) for k, v in model.labels(ci).items()},
@@ -189,7 +229,9 @@ class TableOutput:
                     "value": None if self.check.fail[ci] else _json_number(released[ci]),
                     "n": int(ev.contributors[ci]),
                     "records": int(ev.records[ci]),
-                    "suppressed": bool(suppressed[ci]) if suppressed is not None else False,
+                    "suppressed": kinds[ci] is not None,
+                    "suppression": kinds[ci],
+                    "audit": interval,
                     "failed_rules": fails[ci],
                     "review_rules": reviews[ci],
                 }

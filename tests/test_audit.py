@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdc.audit import EXACT_WIDTH, audit
+from sdc.secondary import secondary_suppress
 from sdc.table_model import TableModel
 
 
@@ -66,13 +67,30 @@ def test_default_intervals_lie_inside_and_agree_on_protection(case):
     fast = audit(x, values, hidden, levels)
     full = audit(x, values, hidden, levels, exact=True)
     np.testing.assert_array_equal(fast.ok, full.ok)
-    m = hidden
+    m = hidden & ~np.isnan(fast.lower)  # NaN: protected, no interval computed
     assert (fast.lower[m] >= full.lower[m] - 1e-6).all()
     assert (fast.upper[m] <= full.upper[m] + 1e-6).all()
     # Where the fast audit calls an interval exact, it is.
     e = m & fast.exact
     np.testing.assert_allclose(fast.lower[e], full.lower[e], atol=1e-6)
     np.testing.assert_allclose(fast.upper[e], full.upper[e], atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(patterns())
+def test_patterns_from_the_kernel_need_no_lp_for_level_zero(case):
+    """Positive counts, a kernel-made pattern: level-0 cells are settled without an interval,
+    and the verdict is the one the exact audit gives."""
+    x, values, _, _ = case
+    y_pos = np.asarray(x.T @ np.ones(x.shape[0])).ravel()
+    values = values + y_pos  # every inner cell >= 1
+    primary = values < np.quantile(values, 0.3)
+    s = secondary_suppress(x, primary, values)
+    levels = np.zeros(values.size)
+    fast = audit(x, values, s.suppressed, levels, undetermined=not s.overflowed)
+    full = audit(x, values, s.suppressed, levels, exact=True)
+    np.testing.assert_array_equal(fast.ok, full.ok)
+    assert fast.passed
 
 
 def test_negative_values_leave_hidden_cells_unbounded() -> None:

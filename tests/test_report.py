@@ -325,3 +325,75 @@ def test_report_counts_are_per_cell_not_per_row() -> None:
     assert total["records"] == N_ROWS
     assert total["n"] == len(set(microdata()["patient"]))
     assert all(isinstance(c["n"], int) and isinstance(c["records"], int) for c in visits_["cells"])
+
+
+# ---------------------------------------------------------------------------- protection fields
+
+
+def two_by_two() -> pd.DataFrame:
+    """A 2x2 table with margins: (B, F) holds 3 records, every other cell at least 20.
+
+    Hiding (B, F) alone is undone by its row or column total, and so is hiding any
+    two or three inner cells: all four must go (one primary, three secondaries).
+    """
+    counts = {("A", "F"): 20, ("A", "M"): 30, ("B", "F"): 3, ("B", "M"): 40}
+    rows = [key for key, n in counts.items() for _ in range(n)]
+    return pd.DataFrame(rows, columns=["region", "sex"])
+
+
+def test_protected_table_report_names_primary_and_secondary_cells() -> None:
+    df = two_by_two()
+    s = Session()
+    out = s.crosstab(df.region, df.sex, margins=True, name="small")
+    protected = out.protect()
+    released = sdc.TableOutput(out.name, out.check, out.values, out.value_name, True,
+                               protected.release)  # fmt: skip
+    report = valid(build_report([released], s.ruleset_))
+    (entry,) = report["outputs"]
+    assert entry["status"] == "pass" and entry["protected"]
+    cells = {(c["labels"]["region"], c["labels"]["sex"]): c for c in entry["cells"]}
+    kinds = {k: c["suppression"] for k, c in cells.items() if c["suppression"]}
+    assert kinds == {("B", "F"): "primary", ("A", "F"): "secondary",
+                     ("A", "M"): "secondary", ("B", "M"): "secondary"}  # fmt: skip
+    # The attacker's exact intervals; a bound the audit did not solve exactly is withheld.
+    exact = {("B", "F"): (0, 23), ("A", "F"): (0, 23), ("A", "M"): (27, 50),
+             ("B", "M"): (20, 43)}  # fmt: skip
+    for key, cell in cells.items():
+        assert cell["suppressed"] is (key in kinds)
+        if key not in kinds:
+            assert cell["audit"] is None and cell["value"] is not None
+            continue
+        assert cell["value"] is None
+        assert cell["audit"]["ok"] is True
+        assert (cell["audit"]["lower"], cell["audit"]["upper"]) in {(None, None), exact[key]}
+        assert set(cell["audit"]) == {"lower", "upper", "ok"}  # no protection level
+    assert cells[("All", "All")]["value"] == 93
+    text = text_report(report)
+    assert "suppressed: 1 primary, 3 secondary; audit passed" in text
+
+
+def test_protection_fields_are_null_where_nothing_is_suppressed_or_audited() -> None:
+    df = two_by_two()
+    unprotected = Session().crosstab(df.region, df.sex, margins=True).to_report()
+    assert all(c["suppression"] is None and c["audit"] is None for c in unprotected["cells"])
+    # Without margins a failing cell is suppressed alone and there is nothing to audit.
+    plain = Session(suppress=True).crosstab(df.region, df.sex).to_report()
+    assert [c["suppression"] for c in plain["cells"]] == [None, None, "primary", None]
+    assert all(c["audit"] is None for c in plain["cells"])
+    assert "1 primary, 0 secondary; no audit needed" in text_report(
+        build_report([Session(suppress=True).crosstab(df.region, df.sex)], RuleSet.load("default"))
+    )
+
+
+def test_the_gate_reports_the_pattern_it_reads(tmp_path: Path) -> None:
+    df = two_by_two()
+    s = Session(suppress=True)
+    s.crosstab(df.region, df.sex, margins=True, name="small")
+    made = valid(build_report(list(s.outputs.values()), s.ruleset_))
+    report = valid(check_folder(s.finalise(tmp_path / "out")))
+    (entry,) = report["outputs"]
+    assert [c["suppression"] for c in entry["cells"]] == [
+        c["suppression"] for c in made["outputs"][0]["cells"]
+    ]
+    audited = [c["audit"] for c in entry["cells"] if c["suppressed"]]
+    assert len(audited) == 4 and all(a is not None and a["ok"] for a in audited)
