@@ -127,6 +127,7 @@ def audit(
     *,
     exact: bool = False,
     undetermined: bool | None = None,
+    inner: np.ndarray | None = None,
 ) -> Audit:
     """Intervals of the suppressed cells of the table z = x^T y with ``values`` = z.
 
@@ -136,7 +137,9 @@ def audit(
     bound exactly instead of stopping once a cell is shown to be protected;
     ``undetermined`` says that no suppressed cell is a linear combination of
     the published ones (True for patterns from :func:`sdc.secondary.secondary_suppress`
-    that did not overflow; None: checked here).
+    that did not overflow; None: checked here); ``inner`` the true inner cells
+    (only needed when some inner cell has no published column of its own, as in
+    linked tables; it decides, it is never shown).
 
     Examples
     --------
@@ -159,7 +162,7 @@ def audit(
     need_upper = np.where(suppressed, values + levels, np.nan)
     if undetermined is None:
         undetermined = not exact and _nothing_determined(xc, values, suppressed)
-    system = _System(xc, values, suppressed, lower_bound, undetermined and not exact)
+    system = _System(xc, values, suppressed, lower_bound, undetermined and not exact, inner)
     lower = np.full(xc.shape[1], np.nan)
     upper = np.full(xc.shape[1], np.nan)
     exact_out = np.ones(xc.shape[1], dtype=bool)
@@ -200,6 +203,7 @@ class _System:
         suppressed: np.ndarray,
         lower_bound: float,
         undetermined: bool,
+        inner: np.ndarray | None = None,
     ) -> None:
         n_inner = xc.shape[0]
         self.lower_bound = float(lower_bound)
@@ -211,6 +215,8 @@ class _System:
         # The true table restricted to the unknowns, where it is published (suppressed units).
         own_sup = unit_cells(xc, suppressed)[unknown]
         self.truth = np.where(own_sup >= 0, values[np.maximum(own_sup, 0)], np.nan)
+        if inner is not None:
+            self.truth = np.asarray(inner, dtype=np.float64)[unknown]
         pos = np.full(n_inner, -1, dtype=np.int64)
         pos[unknown] = np.arange(unknown.size)
         nnz = np.diff(xc.indptr)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.audit import Audit, audit, protection_levels, unit_cells
+from sdc.audit import Audit, audit, protection_levels
 from sdc.check import TableCheck
 from sdc.protection_params import ProtectionParams
 from sdc.secondary import secondary_suppress
@@ -65,22 +65,31 @@ def audit_pattern(
     ``x`` is the table's model matrix, when the caller has it already;
     ``undetermined`` and ``exact`` as in :func:`sdc.audit.audit`.
     """
-    ev = check.evidence
-    model = ev.model
+    model = check.evidence.model
     pub = np.flatnonzero(model.published_mask)
-    lower_bound = 0.0 if not ev.has_values or not ev.negatives.any() else -np.inf
     a = audit(
         model.model_matrix() if x is None else x, additive_values(check)[pub], suppressed[pub],
-        protection_levels(check)[pub], lower_bound, undetermined=undetermined, exact=exact,
+        protection_levels(check)[pub], lower_bound(check), undetermined=undetermined, exact=exact,
     )  # fmt: skip
+    return audit_in_cube(a, pub, model.n_cells)
+
+
+def lower_bound(check: TableCheck) -> float:
+    """The bound every inner cell has: 0 for counts and non-negative values."""
+    ev = check.evidence
+    return 0.0 if not ev.has_values or not ev.negatives.any() else -np.inf
+
+
+def audit_in_cube(a: Audit, cells: np.ndarray, n_cells: int) -> Audit:
+    """An audit over the columns ``cells``, spread over a cube (NaN / True elsewhere)."""
     full = {}
     for name in ("lower", "upper", "need_lower", "need_upper"):
-        arr = np.full(model.n_cells, np.nan)
-        arr[pub] = getattr(a, name)
+        arr = np.full(n_cells, np.nan)
+        arr[cells] = getattr(a, name)
         full[name] = arr
     for name in ("ok", "exact"):
-        flags = np.ones(model.n_cells, dtype=bool)
-        flags[pub] = getattr(a, name)
+        flags = np.ones(n_cells, dtype=bool)
+        flags[cells] = getattr(a, name)
         full[name] = flags
     return Audit(**full)
 
@@ -189,54 +198,80 @@ def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams
 def _secondary_and_audit(
     check: TableCheck, primary: np.ndarray, params: ProtectionParams
 ) -> tuple[np.ndarray, np.ndarray, Audit]:
-    """Secondary suppression, then audit rounds that suppress more where intervals are narrow."""
-    ev = check.evidence
-    model = ev.model
+    """Secondary suppression and audit rounds over a table's published cells (cube masks)."""
+    model = check.evidence.model
     pub = np.flatnonzero(model.published_mask)
-    x = model.model_matrix()
-    additive = additive_values(check)
-    weight = np.abs(additive)[pub]
-    zero = (ev.nonmissing == 0)[pub] if ev.has_values else (ev.records == 0)[pub]
-    single = (ev.contributors == 1)[model.inner_mask] if params.singletons else None
+    sup, by_audit, a = protect_cells(check, model.model_matrix(), pub, primary[pub], params)
+    suppressed = np.zeros(model.n_cells, dtype=bool)
+    suppressed[pub] = sup
+    added = np.zeros(model.n_cells, dtype=bool)
+    added[pub] = by_audit
+    return suppressed, added, audit_in_cube(a, pub, model.n_cells)
+
+
+def protect_cells(
+    check: TableCheck,
+    x: sp.csr_matrix,
+    cells: np.ndarray,
+    primary: np.ndarray,
+    params: ProtectionParams,
+    inner: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, Audit]:
+    """Secondary suppression, then audit rounds that suppress more where intervals are narrow.
+
+    ``x`` holds the published cells ``cells`` (cube indices of ``check``'s cube) as
+    columns; ``primary`` is over those columns; ``inner`` the true inner cells when
+    they are not published themselves (linked tables). Returns the suppressed
+    columns, those added by the audit, and the last audit.
+    """
+    ev = check.evidence
+    value = additive_values(check)[cells]
+    weight = np.abs(value)
+    zero = ((ev.nonmissing == 0) if ev.has_values else (ev.records == 0))[cells]
+    single = (ev.contributors == 1)[ev.model.inner_mask] if params.singletons else None
+    levels = protection_levels(check)[cells]
+    bound = lower_bound(check)
     must = primary.copy()
-    by_audit = np.zeros(model.n_cells, dtype=bool)
+    by_audit = np.zeros(cells.size, dtype=bool)
     for _ in range(params.audit_rounds + 1):
         pattern = secondary_suppress(
-            x, must[pub], weight, zero=zero, singleton=single,
-            secondary_zeros=params.secondary_zeros,
-        )  # fmt: skip
-        suppressed = np.zeros(model.n_cells, dtype=bool)
-        suppressed[pub] = pattern.suppressed
-        audited = audit_pattern(check, suppressed, x, undetermined=not pattern.overflowed)
+            x, must, weight, zero=zero, singleton=single, secondary_zeros=params.secondary_zeros
+        )
+        suppressed = pattern.suppressed
+        audited = audit(x, value, suppressed, levels, bound,
+                        undetermined=not pattern.overflowed, inner=inner)  # fmt: skip
         if audited.passed:
             break
-        extra = _widen(x, ~audited.ok[pub], pattern.suppressed, weight)
+        extra = _widen(x, ~audited.ok, suppressed, weight)
         if not extra.any():
             break
-        must[pub[extra]] = True
-        by_audit[pub[extra]] = True
+        must |= extra
+        by_audit |= extra
     if params.exact_intervals:
-        audited = audit_pattern(check, suppressed, x, exact=True)
+        audited = audit(x, value, suppressed, levels, bound, exact=True, inner=inner)
     return suppressed, by_audit & suppressed, audited
 
 
 def _widen(
     x: sp.csr_matrix, failing: np.ndarray, suppressed: np.ndarray, weight: np.ndarray
 ) -> np.ndarray:
-    """For each failing cell, the largest published inner cell sharing a relation with it."""
+    """For each failing cell, a published cell sharing a relation with it to suppress too.
+
+    The most detailed such cell (fewest inner cells: an inner cell where the table
+    has them), the largest among those, so that the interval widens by the most.
+    """
     xc = sp.csc_matrix(x)
     xr = sp.csr_matrix(x)
     nnz = np.diff(xc.indptr)
-    unit_of_row = unit_cells(xc, ~suppressed)
     extra = np.zeros(x.shape[1], dtype=bool)
     for j in np.flatnonzero(failing):
         rows = xc.indices[xc.indptr[j] : xc.indptr[j + 1]]
         relations = np.unique(xr[rows].indices)
-        relations = relations[nnz[relations] > 1]
+        relations = relations[~suppressed[relations] & (nnz[relations] > nnz[j])]
         near = np.unique(xc[:, relations].indices)
-        cand = unit_of_row[near]
-        cand = cand[cand >= 0]
-        cand = cand[~extra[cand]]
+        cand = np.unique(xr[near].indices)
+        cand = cand[~suppressed[cand] & ~extra[cand] & (nnz[cand] <= nnz[j])]
         if cand.size:
-            extra[cand[np.argmax(weight[cand])]] = True
+            best = np.lexsort((-weight[cand], nnz[cand]))[0]
+            extra[cand[best]] = True
     return extra

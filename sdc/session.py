@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from sdc.ruleset import RuleSet
 from sdc.statistics import AGGFUNC_ALIASES
 from sdc.table_output import TableOutput
 from sdc.tabulate import tabulate
+
+if TYPE_CHECKING:
+    from sdc.protected_table import ProtectedTable
 
 
 def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
@@ -197,6 +200,32 @@ class Session:
         )  # fmt: skip
         self.outputs[out.name] = out
         return out
+
+    def protect_linked(
+        self,
+        data: pd.DataFrame,
+        tables: Sequence[Any],
+        *,
+        values: str | None = None,
+        aggfunc: str = "count",
+        contributor: str | None = None,
+        secondary_zeros: bool | None = None,
+        singletons: bool | None = None,
+        audit_rounds: int | None = None,
+    ) -> list[ProtectedTable]:
+        """Make several tables (with margins) from ``data`` and protect them jointly.
+
+        ``tables``: dicts with ``index``, optional ``columns``, ``hierarchies`` and
+        ``name``. No combination of the released tables recovers a primary: they
+        are suppressed and audited as one system (see :mod:`sdc.linked`). Each
+        table joins the session's outputs as released.
+        """
+        from sdc.linked import protect_linked
+
+        return protect_linked(
+            self, data, tables, values=values, aggfunc=aggfunc, contributor=contributor,
+            secondary_zeros=secondary_zeros, singletons=singletons, audit_rounds=audit_rounds,
+        )  # fmt: skip
 
     def remove_output(self, name: str) -> None:
         """Drop an output from the session so it is not finalised."""
