@@ -61,6 +61,9 @@ EXACT_WIDTH = 1e-6
 #: carry round-off of this order.
 _TOL = 1e-7
 
+#: Unknowns per window LP when lifting cells off their bound (see ``_Component._interior``).
+LIFT_WINDOW = 2000
+
 #: The system holds the true table, so it is feasible: these mean "no finite bound".
 _UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
@@ -174,6 +177,10 @@ def audit(
     slack = _TOL * np.maximum(1.0, np.abs(values))
     reach = (lower <= need_lower + slack) & (upper >= need_upper - slack) & ~point
     ok = ~suppressed | reach | proven
+    # A proven cell may have seen one feasible table only: [v, v] would read as a disclosure.
+    blank = proven & point
+    lower[blank] = np.nan
+    upper[blank] = np.nan
     return Audit(lower, upper, need_lower, need_upper, ok, exact_out)
 
 
@@ -191,6 +198,31 @@ def _nothing_determined(x: sp.csc_matrix, values: np.ndarray, suppressed: np.nda
     order = candidate_order(x, weight, np.zeros(weight.size, dtype=bool), True)
     s = secondary_suppress(x, suppressed, weight, order=order[~suppressed[order]])
     return not s.overflowed and not s.secondary.any()
+
+
+def _highs_model(
+    a: sp.csr_matrix, rhs: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> highspy.Highs:
+    """A silent dual-simplex HiGHS model of ``a y = rhs``, ``lower <= y <= upper``, no cost yet."""
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "simplex")
+    lp = highspy.HighsLp()
+    lp.num_col_ = a.shape[1]
+    lp.num_row_ = a.shape[0]
+    lp.col_cost_ = np.zeros(a.shape[1])
+    lp.col_lower_ = np.where(np.isfinite(lower), lower, -inf).astype(np.float64)
+    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf).astype(np.float64)
+    lp.row_lower_ = rhs.astype(np.float64)
+    lp.row_upper_ = rhs.astype(np.float64)
+    ac = sp.csc_matrix(a)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = ac.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = ac.indices.astype(np.int32)
+    lp.a_matrix_.value_ = ac.data.astype(np.float64)
+    h.passModel(lp)
+    return h
 
 
 class _System:
@@ -329,25 +361,8 @@ class _Component:
     # -- LPs --------------------------------------------------------------------------------
     def _model(self) -> highspy.Highs:
         if self._highs is None:
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            h.setOptionValue("solver", "simplex")
-            lp = highspy.HighsLp()
-            lp.num_col_ = self.n
-            lp.num_row_ = self.a.shape[0]
-            lp.col_cost_ = np.zeros(self.n)
-            lower = self.lower_bound if np.isfinite(self.lower_bound) else -highspy.kHighsInf
-            lp.col_lower_ = np.full(self.n, lower)
-            lp.col_upper_ = np.full(self.n, highspy.kHighsInf)
-            lp.row_lower_ = self.rhs.astype(np.float64)
-            lp.row_upper_ = self.rhs.astype(np.float64)
-            ac = self.a.tocsc()
-            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-            lp.a_matrix_.start_ = ac.indptr.astype(np.int32)
-            lp.a_matrix_.index_ = ac.indices.astype(np.int32)
-            lp.a_matrix_.value_ = ac.data.astype(np.float64)
-            h.passModel(lp)
-            self._highs = h
+            upper = np.full(self.n, np.inf)
+            self._highs = _highs_model(self.a, self.rhs, np.full(self.n, self.lower_bound), upper)
         return self._highs
 
     def solve(self, cost: np.ndarray) -> tuple[float, np.ndarray | None]:
@@ -380,13 +395,20 @@ class _Component:
 
         The true table is one if no unknown is at its bound. Otherwise LPs push the
         cells at their bound up (each optimum is a feasible table, also ``seen``);
-        the midpoint of the true table and those optima is strictly inside as soon
-        as each such cell is above its bound in one of them.
+        the mean of the true table and those optima is strictly inside as soon as
+        each such cell is above its bound in one of them. Small LPs over windows of
+        the unknowns come first (:meth:`_lift_in_windows`); LPs over the whole
+        component only take the cells they could not lift.
         """
         if not np.all(np.isfinite(self.truth)) or not np.isfinite(self.lower_bound):
             return False
+        scale = np.maximum(1.0, np.abs(self.rhs))
+        if np.any(np.abs(self.a @ self.truth - self.rhs) > _TOL * scale):
+            return False  # not a table that fits the published cells: nothing to start from
         margin = _TOL * np.maximum(1.0, np.abs(self.truth))
         low = self.truth <= self.lower_bound + margin
+        if low.any() and self.n > LIFT_WINDOW:
+            low &= ~self._lift_in_windows(low, margin, seen)
         for _ in range(4):
             if not low.any():
                 return True
@@ -399,6 +421,44 @@ class _Component:
                 return False  # those cells are at their bound in every feasible table
             low &= ~lifted
         return not low.any()
+
+    def _lift_in_windows(self, low: np.ndarray, margin: np.ndarray, seen: Any) -> np.ndarray:
+        """The cells of ``low`` that LPs over windows of consecutive unknowns lift off their bound.
+
+        Each LP moves only the unknowns of one window, the others stay at their
+        true value, so every table it finds is feasible for the whole component.
+        Unknowns come in cube order, so a window holds neighbouring slices of the
+        table, where the small cycles that lift a cell usually lie. Windows are
+        tried twice, the second time shifted by half a window.
+        """
+        lifted = np.zeros(self.n, dtype=bool)
+        ac = self.a.tocsc()
+        bound = self.lower_bound
+        for offset in (0, LIFT_WINDOW // 2):
+            for start in range(offset, self.n, LIFT_WINDOW):
+                stop = min(start + LIFT_WINDOW, self.n)
+                want = low[start:stop] & ~lifted[start:stop]
+                if not want.any():
+                    continue
+                sub = ac[:, start:stop].tocsr()
+                sub = sub[np.diff(sub.indptr) > 0]
+                truth = self.truth[start:stop]
+                # Cells to lift are capped just above the bound: the LP stays bounded.
+                upper = np.where(want, bound + 1.0, np.inf)
+                h = _highs_model(sub, sub @ truth, np.full(stop - start, bound), upper)
+                idx = np.flatnonzero(want).astype(np.int32)
+                h.changeColsCost(idx.size, idx, np.full(idx.size, -1.0))
+                h.run()
+                if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                    continue
+                y_w = np.asarray(h.getSolution().col_value, dtype=np.float64)
+                up = want & (y_w > bound + margin[start:stop])
+                if up.any():
+                    y = self.truth.copy()
+                    y[start:stop] = y_w
+                    seen(y)
+                    lifted[start:stop] |= up
+        return lifted
 
     # -- the settling loop ----------------------------------------------------------------
     def settle(

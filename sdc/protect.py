@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.audit import Audit, audit, protection_levels
+from sdc.audit import Audit, audit, protection_levels, unit_cells
 from sdc.check import TableCheck
 from sdc.protection_params import ProtectionParams
 from sdc.secondary import secondary_suppress
@@ -228,7 +228,7 @@ def protect_cells(
     value = additive_values(check)[cells]
     weight = np.abs(value)
     zero = ((ev.nonmissing == 0) if ev.has_values else (ev.records == 0))[cells]
-    single = (ev.contributors == 1)[ev.model.inner_mask] if params.singletons else None
+    single = _singletons(check, x, primary, zero, params)
     levels = protection_levels(check)[cells]
     bound = lower_bound(check)
     must = primary.copy()
@@ -250,6 +250,35 @@ def protect_cells(
     if params.exact_intervals:
         audited = audit(x, value, suppressed, levels, bound, exact=True, inner=inner)
     return suppressed, by_audit & suppressed, audited
+
+
+def _own_columns(x: sp.spmatrix, n_cols: int) -> np.ndarray:
+    """Per inner cell, the column that publishes it alone (``n_cols``, a False slot, if none)."""
+    own = unit_cells(sp.csc_matrix(x), np.ones(n_cols, dtype=bool))
+    return np.where(own >= 0, own, n_cols)
+
+
+def _singletons(
+    check: TableCheck,
+    x: sp.spmatrix,
+    primary: np.ndarray,
+    zero: np.ndarray,
+    params: ProtectionParams,
+) -> np.ndarray | None:
+    """Inner cells whose value someone knows apart from the published cells (None: none).
+
+    With ``singletons``, cells with one contributor: that contributor knows the
+    value. Always, empty inner cells that are primaries: cells are known to be
+    >= 0, so a published sum of such zeros (0) reveals each of them, which is
+    what GaussSuppression guards against by the same device.
+    """
+    n_cols = primary.size
+    own = _own_columns(x, n_cols)
+    hidden_zero = np.append(primary & zero, False)[own]
+    single = hidden_zero
+    if params.singletons:
+        single = single | (check.evidence.contributors == 1)[check.evidence.model.inner_mask]
+    return single if single.any() else None
 
 
 def _widen(

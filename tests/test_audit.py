@@ -8,11 +8,14 @@ modes agree on which cells are protected.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from gauss_reference import lp_interval
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sdc import audit as audit_module
 from sdc.audit import EXACT_WIDTH, audit
 from sdc.secondary import secondary_suppress
 from sdc.table_model import TableModel
@@ -91,6 +94,48 @@ def test_patterns_from_the_kernel_need_no_lp_for_level_zero(case):
     full = audit(x, values, s.suppressed, levels, exact=True)
     np.testing.assert_array_equal(fast.ok, full.ok)
     assert fast.passed
+
+
+@settings(max_examples=60, deadline=None)
+@given(patterns(), st.integers(1, 5))
+def test_zeros_lifted_in_small_windows_keep_the_verdicts(case, window):
+    """Hidden zeros sit on their bound: window LPs (tiny windows here) lift them before any
+    LP over the whole component. The verdicts stay those of the exact audit."""
+    x, values, _, _ = case
+    primary = values < np.quantile(values, 0.3)
+    s = secondary_suppress(x, primary, values, secondary_zeros=True)
+    levels = np.zeros(values.size)
+    with mock.patch.object(audit_module, "LIFT_WINDOW", window):
+        fast = audit(x, values, s.suppressed, levels, undetermined=not s.overflowed)
+    full = audit(x, values, s.suppressed, levels, exact=True)
+    np.testing.assert_array_equal(fast.ok, full.ok)
+
+
+def test_window_lifting_settles_a_table_with_hidden_zeros() -> None:
+    """A 6x6 table whose hidden cells include zeros: the windows lift them all."""
+    tm = TableModel(("r", "c"), (tuple("abcdef"), tuple("uvwxyz")), n_rows=1)
+    x = tm.model_matrix()
+    y = np.arange(36.0).reshape(6, 6) % 7  # zeros on a diagonal band
+    values = np.asarray(x.T @ y.ravel()).ravel()
+    inner = np.flatnonzero(np.diff(x.tocsc().indptr) == 1)
+    hidden = np.zeros(values.size, dtype=bool)
+    hidden[inner] = True  # every inner cell hidden, margins published
+    calls = []
+    real = audit_module._Component._lift_in_windows
+
+    def spy(self, low, margin, seen):
+        out = real(self, low, margin, seen)
+        calls.append((int(low.sum()), int(out.sum())))
+        return out
+
+    with (
+        mock.patch.object(audit_module, "LIFT_WINDOW", 8),
+        mock.patch.object(audit_module._Component, "_lift_in_windows", spy),
+    ):
+        fast = audit(x, values, hidden, np.zeros(values.size), undetermined=True)
+    assert calls and calls[0][0] == (y == 0).sum() and calls[0][1] == calls[0][0]
+    assert fast.passed
+    assert audit(x, values, hidden, np.zeros(values.size), exact=True).passed
 
 
 def test_negative_values_leave_hidden_cells_unbounded() -> None:
