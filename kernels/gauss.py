@@ -45,7 +45,15 @@ from numba.typed import Dict
 #: Column states: decided by the kernel, preset by the caller, or left alone.
 PUBLISHED, PRIMARY, SECONDARY, IGNORED, UNDECIDED = 0, 1, 2, 3, 4
 _LIMIT = 1 << 40
+#: Bound on any product or sum formed on the way (int64 holds 2**63): past it, overflow.
+_SAFE = float(1 << 61)
 _EMPTY_HASH = 0
+
+
+@njit(cache=True)
+def _big(a, b):
+    """Would a * b leave the safe range? (checked in floating point, before multiplying)"""
+    return abs(float(a) * float(b)) >= _SAFE
 
 
 @njit(cache=True)
@@ -291,7 +299,10 @@ def gauss_suppress(
         lcm = 1
         for t in range(col_ptr[c], col_ptr[c + 1]):
             d = r_den[col_idx[t]]
-            lcm = lcm // _gcd(lcm, d) * d
+            lcm = lcm // _gcd(lcm, d)
+            if _big(lcm, d):
+                return status, True, step, True
+            lcm *= d
         if lcm > _LIMIT:
             return status, True, step, True
         for t in range(col_ptr[c], col_ptr[c + 1]):
@@ -305,6 +316,8 @@ def gauss_suppress(
                     acc_on[k] = True
                     touched[nv] = k
                     nv += 1
+                if _big(r_num[u], scale) or abs(acc[k]) >= _SAFE:
+                    return status, True, step, True
                 acc[k] += r_num[u] * scale
         m = 0
         v_idx = _grow(v_idx, nv)
@@ -388,19 +401,26 @@ def gauss_suppress(
                 b = 0
                 new_start[q] = pos
                 while a < a_end or b < nv:
+                    ra = 0  # this row's entry and v's entry at idx
+                    vb = 0
                     if b >= nv or (a < a_end and r_idx[a] < vi[b]):
                         idx = r_idx[a]
-                        val = 0 if dead[idx] else r_num[a] * vk
+                        ra = 0 if dead[idx] else r_num[a]
                         a += 1
                     elif a >= a_end or vi[b] < r_idx[a]:
                         idx = vi[b]
-                        val = -rk * vn[b]
+                        vb = vn[b]
                         b += 1
                     else:
                         idx = r_idx[a]
-                        val = r_num[a] * vk - rk * vn[b]
+                        ra = r_num[a]
+                        vb = vn[b]
                         a += 1
                         b += 1
+                    if _big(ra, vk) or _big(rk, vb):
+                        overflow = True
+                        break
+                    val = ra * vk - rk * vb
                     if val != 0:
                         if abs(val) > _LIMIT:
                             overflow = True
@@ -408,6 +428,8 @@ def gauss_suppress(
                         new_num[pos] = val
                         pos += 1
                 length = pos - new_start[q]
+                if overflow or _big(r_den[r], vk):
+                    return status, True, step, True
                 den = r_den[r] * vk
                 if den < 0:
                     den = -den

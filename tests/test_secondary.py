@@ -135,3 +135,11 @@ def test_larger_hierarchical_table_is_safe(n):
     for j in np.flatnonzero(s.primary):
         col = x[:, [j]].toarray().astype(float)
         assert np.linalg.matrix_rank(np.hstack([a, col])) == base + 1
+
+
+def test_products_past_int64_are_caught_before_they_wrap() -> None:
+    """The kernel's exact arithmetic stops (overflow, the safe side) before int64 wraps."""
+    from sdc.kernels.gauss import _big
+
+    assert _big(2**40, 2**22) and _big(-(2**31), 2**31)
+    assert not _big(2**30, 2**30) and not _big(2**40, 1)
