@@ -161,7 +161,7 @@ def _cmd_protect(args: argparse.Namespace) -> int:
     )  # fmt: skip
     protected = out.protect(
         secondary_zeros=args.secondary_zeros, singletons=args.singletons,
-        audit_rounds=args.audit_rounds, exact_intervals=args.exact_intervals,
+        audit_rounds=args.audit_rounds, exact_intervals=args.exact_intervals, cost=args.cost,
     )  # fmt: skip
     # The session releases the table as protected here, options included.
     released = TableOutput(out.name, out.check, out.values, out.value_name, True, protected.release)
@@ -256,6 +256,10 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument(
         "--singletons", action=argparse.BooleanOptionalAction, default=None,
         help="protect primaries from single contributors (default: as the rule set says)",
+    )  # fmt: skip
+    pr.add_argument(
+        "--cost", choices=["value", "frequency", "unity"], default=None,
+        help="what a secondary suppression costs (default: as the rule set says, 'value')",
     )  # fmt: skip
     pr.add_argument(
         "--audit-rounds", type=int, default=None, metavar="N",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sdc._validation import input_error
 from sdc.audit import Audit
 from sdc.exceptions import SdcInputError
 from sdc.protect import Release, additive_values, assess, protect_cells
@@ -108,14 +109,19 @@ def protect_linked(
     secondary_zeros: bool | None = None,
     singletons: bool | None = None,
     audit_rounds: int | None = None,
+    cost: str | None = None,
 ) -> list[ProtectedTable]:
     """Make each table (with margins) and protect them jointly; see the module docstring."""
     specs = [LinkedTable.of(t) for t in tables]
     if len(specs) < 1:
         raise SdcInputError("protect_linked needs at least one table.")
     params = session.ruleset_.protection
+    choices = type(params).__dataclass_fields__["cost"].metadata["choices"]
+    if cost is not None and cost not in choices:
+        raise input_error("cost", "Session.protect_linked", f"one of {choices}", cost)
     changes = {k: v for k, v in (("secondary_zeros", secondary_zeros), ("singletons", singletons),
-                                 ("audit_rounds", audit_rounds)) if v is not None}  # fmt: skip
+                                 ("audit_rounds", audit_rounds), ("cost", cost))
+               if v is not None}  # fmt: skip
     params = type(params)(**{**params.__dict__, **changes})
     outputs = [
         session.pivot_table(

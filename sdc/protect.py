@@ -226,7 +226,7 @@ def protect_cells(
     """
     ev = check.evidence
     value = additive_values(check)[cells]
-    weight = np.abs(value)
+    weight = _cost(check, value, cells, params.cost)
     zero = ((ev.nonmissing == 0) if ev.has_values else (ev.records == 0))[cells]
     single = _singletons(check, x, primary, zero, params)
     levels = protection_levels(check)[cells]
@@ -250,6 +250,15 @@ def protect_cells(
     if params.exact_intervals:
         audited = audit(x, value, suppressed, levels, bound, exact=True, inner=inner)
     return suppressed, by_audit & suppressed, audited
+
+
+def _cost(check: TableCheck, value: np.ndarray, cells: np.ndarray, cost: str) -> np.ndarray:
+    """The price of suppressing each published cell (``ProtectionParams.cost``)."""
+    if cost == "frequency":
+        return check.evidence.records[cells].astype(np.float64)
+    if cost == "unity":
+        return np.ones(cells.size)
+    return np.abs(value)
 
 
 def _own_columns(x: sp.spmatrix, n_cols: int) -> np.ndarray:

@@ -19,6 +19,10 @@ class ProtectionParams:
     ``secondary_zeros``: empty cells may be chosen as secondary suppressions
     (off: zeros are published first, as they protect nothing). ``singletons``:
     a cell with one contributor must not let that contributor recover a primary.
+    ``cost``: what a secondary suppression costs, so the cheapest cells go first:
+    ``value`` (the cell's count, or absolute value for magnitude tables, as
+    GaussSuppression does), ``frequency`` (its number of records: hide cells few
+    people are in) or ``unity`` (every cell alike: fewest cells, ties by size).
     ``audit_rounds``: how many times cells failing the audit get extra suppression.
     ``exact_intervals``: solve every suppressed cell's interval exactly (slower);
     otherwise the audit stops once it has shown a cell protected.
@@ -31,5 +35,6 @@ class ProtectionParams:
     round_to: int = field(default=5, metadata={"min": 1})
     secondary_zeros: bool = False
     singletons: bool = True
+    cost: str = field(default="value", metadata={"choices": ("value", "frequency", "unity")})
     audit_rounds: int = field(default=10, metadata={"min": 0, "max": 1000})
     exact_intervals: bool = False

@@ -212,6 +212,7 @@ class Session:
         secondary_zeros: bool | None = None,
         singletons: bool | None = None,
         audit_rounds: int | None = None,
+        cost: str | None = None,
     ) -> list[ProtectedTable]:
         """Make several tables (with margins) from ``data`` and protect them jointly.
 
@@ -225,6 +226,7 @@ class Session:
         return protect_linked(
             self, data, tables, values=values, aggfunc=aggfunc, contributor=contributor,
             secondary_zeros=secondary_zeros, singletons=singletons, audit_rounds=audit_rounds,
+            cost=cost,
         )  # fmt: skip
 
     def remove_output(self, name: str) -> None:

@@ -15,6 +15,7 @@ from sdc.check import TableCheck
 from sdc.labels import cell_labels, long_frame, wide_frame
 from sdc.protect import Release, protect, protect_with
 from sdc.protected_table import ProtectedTable
+from sdc.protection_params import ProtectionParams
 from sdc.verdict import Status
 
 
@@ -95,8 +96,11 @@ class TableOutput:
         singletons: bool | None = None,
         audit_rounds: int | None = None,
         exact_intervals: bool | None = None,
+        cost: str | None = None,
     ) -> ProtectedTable:
         """Primary and secondary suppression, then the audit; options override the rule set.
+
+        ``cost``: ``value``, ``frequency`` or ``unity`` (see ``ProtectionParams``).
 
         Rounded (``redact-round``) rule sets keep their own protection.
         """
@@ -112,6 +116,11 @@ class TableOutput:
             if not ok or (key == "audit_rounds" and not 0 <= value <= 1000):
                 raise input_error(key, "TableOutput.protect", "a bool" if key != "audit_rounds"
                                   else "an integer in [0, 1000]", value)  # fmt: skip
+        if cost is not None:
+            choices = ProtectionParams.__dataclass_fields__["cost"].metadata["choices"]
+            if cost not in choices:
+                raise input_error("cost", "TableOutput.protect", f"one of {choices}", cost)
+            changes["cost"] = cost
         if not changes and self._release is None:
             release = self.protected
         else:

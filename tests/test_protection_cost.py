@@ -1,0 +1,76 @@
+"""The cost of secondary suppression (``ProtectionParams.cost``) picks which cells are hidden."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import sdc
+from sdc.cli import main
+from sdc.exceptions import SdcInputError, SdcRuleSetError
+from sdc.ruleset import RuleSet
+
+
+def _records() -> pd.DataFrame:
+    """Rows a, b x columns x, y, z: column y has many small records, z few large ones."""
+    cells = {  # (row, column): (records, value of each)
+        ("a", "x"): (1, 5.0), ("b", "x"): (5, 10.0),
+        ("a", "y"): (10, 1.0), ("b", "y"): (10, 1.0),
+        ("a", "z"): (3, 100.0), ("b", "z"): (3, 100.0),
+    }  # fmt: skip
+    rows = [(r, c, v) for (r, c), (n, v) in cells.items() for _ in range(n)]
+    return pd.DataFrame(rows, columns=["row", "col", "v"])
+
+
+def _protect(cost: str | None) -> sdc.ProtectedTable:
+    d = RuleSet.load("default").to_dict()
+    d["threshold"] = {"t": 3}
+    s = sdc.Session(rules=RuleSet.from_dict(d))
+    t = s.pivot_table(_records(), values="v", index="row", columns="col", aggfunc="sum",
+                      margins=True)  # fmt: skip
+    return t.protect(cost=cost, singletons=False)
+
+
+def _secondaries(p: sdc.ProtectedTable) -> set[tuple[str, str]]:
+    s = p.suppressed[p.suppressed.suppression == "secondary"]
+    return set(zip(s.row, s.col, strict=True))
+
+
+def test_value_cost_hides_the_small_values_and_frequency_cost_the_few_records() -> None:
+    by_value = _protect("value")
+    assert _secondaries(by_value) == {("b", "x"), ("a", "y"), ("b", "y")}
+    assert _secondaries(_protect(None)) == _secondaries(by_value)  # the default
+    by_frequency = _protect("frequency")
+    assert _secondaries(by_frequency) == {("b", "x"), ("a", "z"), ("b", "z")}
+    for p in (by_value, by_frequency, _protect("unity")):
+        assert p.status is sdc.Status.PASS and p.audit.ok.all()
+        assert len(_secondaries(p)) == 3  # the smallest rectangle through (a, x)
+
+
+def test_an_unknown_cost_is_refused_everywhere(tmp_path, capsys) -> None:
+    with pytest.raises(SdcInputError, match="cost"):
+        _protect("cheapest")
+    with pytest.raises(SdcInputError, match="cost"):
+        sdc.Session().protect_linked(_records(), [{"index": "row", "columns": "col"}],
+                                     cost="cheapest")  # fmt: skip
+    d = RuleSet.load("default").to_dict()
+    d["protection"]["cost"] = "cheapest"
+    with pytest.raises(SdcRuleSetError, match="cost"):
+        RuleSet.from_dict(d)
+    data = tmp_path / "d.csv"
+    _records().to_csv(data, index=False)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:  # argparse: a usage error
+        main(["protect", str(data), "--index", "row", "--columns", "col", "--cost", "cheapest",
+              "--out", str(out)])  # fmt: skip
+    assert exc.value.code == 2 and "--cost" in capsys.readouterr().err and not out.exists()
+    assert main(["protect", str(data), "--index", "row", "--columns", "col", "--cost",
+                 "frequency", "--out", str(out)]) == 0  # fmt: skip
+    assert out.exists()
+
+
+def test_cost_is_recorded_with_the_rule_set() -> None:
+    d = RuleSet.load("default").to_dict()
+    assert d["protection"]["cost"] == "value"
+    d["protection"]["cost"] = "frequency"
+    assert RuleSet.from_dict(d).protection.cost == "frequency"
