@@ -400,10 +400,7 @@ class _Component:
         the unknowns come first (:meth:`_lift_in_windows`); LPs over the whole
         component only take the cells they could not lift.
         """
-        if not np.all(np.isfinite(self.truth)) or not np.isfinite(self.lower_bound):
-            return False
-        scale = np.maximum(1.0, np.abs(self.rhs))
-        if np.any(np.abs(self.a @ self.truth - self.rhs) > _TOL * scale):
+        if not np.isfinite(self.lower_bound) or not self._truth_fits():
             return False  # not a table that fits the published cells: nothing to start from
         margin = _TOL * np.maximum(1.0, np.abs(self.truth))
         low = self.truth <= self.lower_bound + margin
@@ -422,43 +419,72 @@ class _Component:
             low &= ~lifted
         return not low.any()
 
+    def _truth_fits(self) -> bool:
+        """Is the true table known and does it reproduce the published cells?"""
+        if not np.all(np.isfinite(self.truth)):
+            return False
+        scale = np.maximum(1.0, np.abs(self.rhs))
+        return bool(np.all(np.abs(self.a @ self.truth - self.rhs) <= _TOL * scale))
+
+    def _windows(self) -> Any:
+        """Windows ``(start, stop)`` of consecutive unknowns, then the same shifted by half."""
+        for offset in (0, LIFT_WINDOW // 2):
+            for start in range(offset, self.n, LIFT_WINDOW):
+                yield start, min(start + LIFT_WINDOW, self.n)
+
+    def _window_lp(
+        self, start: int, stop: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> np.ndarray | None:
+        """A feasible table that moves only the unknowns ``start:stop``, optimal for ``cost``.
+
+        The other unknowns keep their true values, so the table is feasible for
+        the whole component (the true table fits, :meth:`_truth_fits`). The table
+        is built around true values: it decides, it is never shown.
+        """
+        sub = self.a[:, start:stop].tocsr()
+        sub = sub[np.diff(sub.indptr) > 0]
+        h = _highs_model(sub, sub @ self.truth[start:stop], lower, upper)
+        idx = np.flatnonzero(cost).astype(np.int32)
+        h.changeColsCost(idx.size, idx, cost[idx].astype(np.float64))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = self.truth.copy()
+        y[start:stop] = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        return y
+
     def _lift_in_windows(self, low: np.ndarray, margin: np.ndarray, seen: Any) -> np.ndarray:
         """The cells of ``low`` that LPs over windows of consecutive unknowns lift off their bound.
 
-        Each LP moves only the unknowns of one window, the others stay at their
-        true value, so every table it finds is feasible for the whole component.
         Unknowns come in cube order, so a window holds neighbouring slices of the
-        table, where the small cycles that lift a cell usually lie. Windows are
-        tried twice, the second time shifted by half a window.
+        table, where the small cycles that lift a cell usually lie.
         """
         lifted = np.zeros(self.n, dtype=bool)
-        ac = self.a.tocsc()
-        bound = self.lower_bound
-        for offset in (0, LIFT_WINDOW // 2):
-            for start in range(offset, self.n, LIFT_WINDOW):
-                stop = min(start + LIFT_WINDOW, self.n)
-                want = low[start:stop] & ~lifted[start:stop]
-                if not want.any():
-                    continue
-                sub = ac[:, start:stop].tocsr()
-                sub = sub[np.diff(sub.indptr) > 0]
-                truth = self.truth[start:stop]
-                # Cells to lift are capped just above the bound: the LP stays bounded.
-                upper = np.where(want, bound + 1.0, np.inf)
-                h = _highs_model(sub, sub @ truth, np.full(stop - start, bound), upper)
-                idx = np.flatnonzero(want).astype(np.int32)
-                h.changeColsCost(idx.size, idx, np.full(idx.size, -1.0))
-                h.run()
-                if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                    continue
-                y_w = np.asarray(h.getSolution().col_value, dtype=np.float64)
-                up = want & (y_w > bound + margin[start:stop])
-                if up.any():
-                    y = self.truth.copy()
-                    y[start:stop] = y_w
-                    seen(y)
-                    lifted[start:stop] |= up
+        for start, stop in self._windows():
+            want = low[start:stop] & ~lifted[start:stop]
+            if not want.any():
+                continue
+            # Cells to lift are capped just above the bound: the LP stays bounded.
+            upper = np.where(want, self.lower_bound + 1.0, np.inf)
+            lower = np.full(stop - start, self.lower_bound)
+            y = self._window_lp(start, stop, -want.astype(np.float64), lower, upper)
+            if y is not None:
+                seen(y, False)
+                lifted |= low & (y > self.lower_bound + margin)
         return lifted
+
+    def _window_tables(self, cost: np.ndarray, seen: Any) -> None:
+        """Feasible tables optimal for ``cost`` within each window (see :meth:`_window_lp`).
+
+        Each unknown may move by at most its true value plus one either way (the
+        LPs stay bounded; any move shows a cell is not fixed).
+        """
+        reach = np.abs(self.truth) + 1.0
+        lower = np.maximum(self.truth - reach, self.lower_bound)
+        upper = self.truth + reach
+        for a, b in self._windows():
+            if cost[a:b].any():
+                seen(self._window_lp(a, b, cost[a:b], lower[a:b], upper[a:b]), False)
 
     # -- the settling loop ----------------------------------------------------------------
     def settle(
@@ -476,14 +502,24 @@ class _Component:
         out_hi = c @ ub
         scale = np.maximum(1.0, np.maximum(np.abs(need_lower), np.abs(need_upper)))
         tol = _TOL * scale
+        # Values feasible tables give each cell: all of them decide; only tables
+        # computed from the published cells alone are shown (not those built
+        # around the true table, whose values could be true values).
         inner_lo = np.full(n_cells, np.inf)
         inner_hi = np.full(n_cells, -np.inf)
+        shown_lo = np.full(n_cells, np.inf)
+        shown_hi = np.full(n_cells, -np.inf)
+        lp_lo = np.full(n_cells, np.nan)  # bounds solved exactly by their own LP
+        lp_hi = np.full(n_cells, np.nan)
 
-        def seen(y: np.ndarray | None) -> None:
+        def seen(y: np.ndarray | None, clean: bool = True) -> None:
             if y is not None:
                 v = c @ y
                 np.minimum(inner_lo, v, out=inner_lo)
                 np.maximum(inner_hi, v, out=inner_hi)
+                if clean:
+                    np.minimum(shown_lo, v, out=shown_lo)
+                    np.maximum(shown_hi, v, out=shown_hi)
 
         ex_lo = np.zeros(n_cells, dtype=bool)
         ex_hi = np.zeros(n_cells, dtype=bool)
@@ -504,6 +540,12 @@ class _Component:
                 done[:] = False
             return ~done & ~ex_lo, ~done & ~ex_hi
 
+        # Window tables around the true table settle most cells cheaply (decide only).
+        open_lo, open_hi = open_bounds()
+        if (open_lo.any() or open_hi.any()) and self.n > LIFT_WINDOW and self._truth_fits():
+            for mask, sign in ((open_lo, 1.0), (open_hi, -1.0)):
+                if mask.any():
+                    self._window_tables(sign * np.asarray(c[mask].sum(axis=0)).ravel(), seen)
         # Batches: push every open cell down (then up) at once; stop when a batch helps little.
         for _ in range(8):
             open_lo, open_hi = open_bounds()
@@ -543,13 +585,23 @@ class _Component:
                 value, y = self.solve(-row if maximise else row)
                 seen(y)
                 if maximise:
-                    inner_hi[j] = np.inf if y is None else -value
+                    inner_hi[j] = lp_hi[j] = np.inf if y is None else -value
                     ex_hi[j] = True
                 else:
-                    inner_lo[j] = -np.inf if y is None else value
+                    inner_lo[j] = lp_lo[j] = -np.inf if y is None else value
                     ex_lo[j] = True
         ex_lo |= inner_lo <= out_lo + tol
         ex_hi |= inner_hi >= out_hi - tol
-        inner_lo[np.isposinf(inner_lo)] = np.nan  # never seen: no interval to show
-        inner_hi[np.isneginf(inner_hi)] = np.nan
-        return inner_lo, inner_hi, ex_lo & ex_hi, proven & ~(ex_lo & ex_hi)
+        # Shown: an exact bound (its LP, or the outer bound where a table reached it), else
+        # the inner bound from clean tables; never seen: no interval to show.
+        lo = np.where(~np.isnan(lp_lo), lp_lo, np.where(ex_lo, out_lo, shown_lo))
+        hi = np.where(~np.isnan(lp_hi), lp_hi, np.where(ex_hi, out_hi, shown_hi))
+        lo[np.isposinf(lo)] = np.nan
+        hi[np.isneginf(hi)] = np.nan
+        exact_both = ex_lo & ex_hi
+        decided = (
+            (inner_lo <= need_lower + tol)
+            & (inner_hi >= need_upper - tol)
+            & (inner_hi - inner_lo > EXACT_WIDTH * scale)
+        )
+        return lo, hi, exact_both, (proven | decided) & ~exact_both

@@ -12,12 +12,12 @@ with margins and redactions they stay ``review``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.audit import Audit, audit, protection_levels, unit_cells
+from sdc.audit import EXACT_WIDTH, Audit, audit, protection_levels, unit_cells
 from sdc.check import TableCheck
 from sdc.protection_params import ProtectionParams
 from sdc.secondary import secondary_suppress
@@ -240,6 +240,7 @@ def protect_cells(
         suppressed = pattern.suppressed
         audited = audit(x, value, suppressed, levels, bound,
                         undetermined=not pattern.overflowed, inner=inner)  # fmt: skip
+        suppressed, audited = _publish_determined(suppressed, audited, primary, value)
         if audited.passed:
             break
         extra = _widen(x, ~audited.ok, suppressed, weight)
@@ -250,6 +251,28 @@ def protect_cells(
     if params.exact_intervals:
         audited = audit(x, value, suppressed, levels, bound, exact=True, inner=inner)
     return suppressed, by_audit & suppressed, audited
+
+
+def _publish_determined(
+    suppressed: np.ndarray, a: Audit, primary: np.ndarray, value: np.ndarray
+) -> tuple[np.ndarray, Audit]:
+    """Publish the non-primary suppressed cells the published ones already determine exactly.
+
+    Hiding them protects nothing: an attacker computes them (after an overflow of
+    the exact kernel, every undecided cell is hidden, and some are such cells).
+    Publishing them leaves every other cell's interval as it was.
+    """
+    width = a.upper - a.lower
+    point = a.exact & (width <= EXACT_WIDTH * np.maximum(1.0, np.abs(value)))
+    reveal = suppressed & ~primary & point
+    if not reveal.any():
+        return suppressed, a
+    nan = np.where(reveal, np.nan, 1.0)
+    audited = replace(
+        a, lower=a.lower * nan, upper=a.upper * nan, need_lower=a.need_lower * nan,
+        need_upper=a.need_upper * nan, ok=a.ok | reveal,
+    )  # fmt: skip
+    return suppressed & ~reveal, audited
 
 
 def _cost(check: TableCheck, value: np.ndarray, cells: np.ndarray, cost: str) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""The cost of secondary suppression (``ProtectionParams.cost``) picks which cells are hidden."""
+"""What protect_cells chooses: the cost of a secondary suppression, and cells it need not hide."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -74,3 +75,29 @@ def test_cost_is_recorded_with_the_rule_set() -> None:
     assert d["protection"]["cost"] == "value"
     d["protection"]["cost"] = "frequency"
     assert RuleSet.from_dict(d).protection.cost == "frequency"
+
+
+def test_hidden_cells_the_published_ones_determine_are_published() -> None:
+    """A hidden total whose inner cells are all published protects nothing: it is published.
+    A primary stays hidden (and fails) even when it is determined."""
+    from sdc.audit import audit
+    from sdc.protect import _publish_determined
+    from sdc.table_model import TableModel
+
+    tm = TableModel(("r", "c"), (("a", "b"), ("x", "y", "z")), n_rows=1)
+    x = tm.model_matrix()  # cube order: (a,x) (a,y) (a,z) (a,All) (b,x) ... (All,All)
+    z = np.asarray(x.T @ np.array([1.0, 8, 9, 7, 6, 5])).ravel()
+    primary = np.zeros(z.size, dtype=bool)
+    primary[0] = True  # (a, x)
+    hidden = primary.copy()
+    hidden[[1, 4, 5, 11]] = True  # the rectangle through (a, x), and (All, All)
+    a = audit(x, z, hidden, np.zeros(z.size))
+    assert not a.ok[11]  # the grand total is the sum of the published column totals
+    published, after = _publish_determined(hidden, a, primary, z)
+    np.testing.assert_array_equal(published, hidden & (np.arange(z.size) != 11))
+    assert after.passed and np.isnan(after.lower[11])
+    lone = primary.copy()  # the primary alone: determined, so it fails and stays hidden
+    b = audit(x, z, lone, np.zeros(z.size))
+    still, b2 = _publish_determined(lone, b, primary, z)
+    np.testing.assert_array_equal(still, lone)
+    assert not b2.passed
