@@ -16,7 +16,9 @@ reported.
 
 For each table, in a fresh process: sdc's model matrix (``TableModel.model_matrix``),
 ``secondary_suppress`` (zeros are never secondaries, no singleton protection) and ``audit``
-(protection level 0: every suppressed cell needs an interval of positive width) are timed
+(protection level 0: every suppressed cell needs an interval of positive width; as
+``protect`` runs it: with the kernel's proof that nothing hidden is determined, unless the
+exact arithmetic overflowed, and publishing hidden non-primary cells found determined) are timed
 separately, ``--repeat`` times (the median is shown), after a warm-up on a tiny table that
 compiles (or loads) the Numba kernels. Tables whose target ``N`` is at most
 ``--reference-max-cells`` also get the LP reference (``lp_suppression.lp_suppress``, run once,
@@ -160,6 +162,7 @@ def engine_job(conn: Any, table: dict[str, Any], threshold: int, repeat: int) ->
     """sdc: model matrix, secondary suppression and audit, each timed, ``repeat`` times."""
     try:
         from sdc.audit import audit
+        from sdc.protect import publish_determined
         from sdc.secondary import secondary_suppress
 
         _send(conn, "warm_up", seconds=_warm_up())
@@ -178,10 +181,13 @@ def engine_job(conn: Any, table: dict[str, Any], threshold: int, repeat: int) ->
                   n_suppressed=int(s.suppressed.sum()), **_pattern(s.secondary, values),
                   overflowed=s.overflowed)  # fmt: skip
             t = time.perf_counter()
-            a = audit(x, values, s.suppressed, np.zeros(values.size))
+            a = audit(x, values, s.suppressed, np.zeros(values.size),
+                      undetermined=not s.overflowed)  # fmt: skip
+            kept, a = publish_determined(s.suppressed, a, primary, values)
             seconds = time.perf_counter() - t
             _send(conn, "audit", repeat=r, seconds=seconds, passed=a.passed,
-                  n_failing=int((~a.ok).sum()), peak_rss_mb=_peak_mb())  # fmt: skip
+                  n_failing=int((~a.ok).sum()), peak_rss_mb=_peak_mb(),
+                  n_published_determined=int((s.suppressed & ~kept).sum()))  # fmt: skip
             del x, s, a
     except Exception:
         _send(conn, "error", text=traceback.format_exc())
@@ -374,7 +380,8 @@ def markdown_row(c: dict[str, Any]) -> list[str]:
         timed("build"),
         timed("secondary"),
         timed("audit"),
-        "-" if sec is None else f"{sec['n_secondary']:,}",
+        "-" if sec is None
+        else f"{sec['n_secondary']:,}" + (" (overflow)" if sec.get("overflowed") else ""),
         "-" if sec is None else f"{sec['n_suppressed']:,}",
         _verdict(s.get("audit")),
     ]  # fmt: skip

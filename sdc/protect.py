@@ -240,7 +240,7 @@ def protect_cells(
         suppressed = pattern.suppressed
         audited = audit(x, value, suppressed, levels, bound,
                         undetermined=not pattern.overflowed, inner=inner)  # fmt: skip
-        suppressed, audited = _publish_determined(suppressed, audited, primary, value)
+        suppressed, audited = publish_determined(suppressed, audited, primary, value)
         if audited.passed:
             break
         extra = _widen(x, ~audited.ok, suppressed, weight)
@@ -253,7 +253,7 @@ def protect_cells(
     return suppressed, by_audit & suppressed, audited
 
 
-def _publish_determined(
+def publish_determined(
     suppressed: np.ndarray, a: Audit, primary: np.ndarray, value: np.ndarray
 ) -> tuple[np.ndarray, Audit]:
     """Publish the non-primary suppressed cells the published ones already determine exactly.

@@ -81,7 +81,7 @@ def test_hidden_cells_the_published_ones_determine_are_published() -> None:
     """A hidden total whose inner cells are all published protects nothing: it is published.
     A primary stays hidden (and fails) even when it is determined."""
     from sdc.audit import audit
-    from sdc.protect import _publish_determined
+    from sdc.protect import publish_determined
     from sdc.table_model import TableModel
 
     tm = TableModel(("r", "c"), (("a", "b"), ("x", "y", "z")), n_rows=1)
@@ -93,11 +93,11 @@ def test_hidden_cells_the_published_ones_determine_are_published() -> None:
     hidden[[1, 4, 5, 11]] = True  # the rectangle through (a, x), and (All, All)
     a = audit(x, z, hidden, np.zeros(z.size))
     assert not a.ok[11]  # the grand total is the sum of the published column totals
-    published, after = _publish_determined(hidden, a, primary, z)
+    published, after = publish_determined(hidden, a, primary, z)
     np.testing.assert_array_equal(published, hidden & (np.arange(z.size) != 11))
     assert after.passed and np.isnan(after.lower[11])
     lone = primary.copy()  # the primary alone: determined, so it fails and stays hidden
     b = audit(x, z, lone, np.zeros(z.size))
-    still, b2 = _publish_determined(lone, b, primary, z)
+    still, b2 = publish_determined(lone, b, primary, z)
     np.testing.assert_array_equal(still, lone)
     assert not b2.passed
