@@ -14,7 +14,14 @@ from typing import Any
 from sdc.rules.base import CellEvidence, RuleResult
 from sdc.rules.dominance import NKParams, PPercentParams, PQParams, nk_dominance, p_percent, pq
 from sdc.rules.frequency import ThresholdParams, ZerosParams, threshold, zeros
-from sdc.rules.model import DofParams, dof
+from sdc.rules.model import (
+    DofParams,
+    ParametersParams,
+    SaturatedParams,
+    dof,
+    parameters,
+    saturated,
+)
 from sdc.rules.quality import MissingParams, NegativeParams, missing, negative
 from sdc.rules.statistic import StatisticParams, statistic
 
@@ -45,6 +52,8 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("missing", missing, MissingParams),
         RuleSpec("statistic", statistic, StatisticParams),
         RuleSpec("dof", dof, DofParams),
+        RuleSpec("parameters", parameters, ParametersParams),
+        RuleSpec("saturated", saturated, SaturatedParams),
     )
 }
 

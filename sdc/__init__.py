@@ -2,12 +2,14 @@
 
 from sdc._version import __version__
 from sdc.exceptions import SdcError, SdcEvidenceError, SdcInputError, SdcRuleSetError
+from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet, preset_names
 from sdc.session import Session
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
 __all__ = [
+    "RegressionOutput",
     "RuleSet",
     "SdcError",
     "SdcEvidenceError",

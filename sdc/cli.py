@@ -187,9 +187,13 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def _cmd_example(args: argparse.Namespace) -> int:
     from sdc.example import run_example
     from sdc.report import build_report
+    from sdc.table_output import TableOutput
 
     s = run_example(args.rules)
-    tables = "\n\n".join(f"{name}\n{o.table.to_string()}" for name, o in s.outputs.items())
+    tables = "\n\n".join(
+        f"{name}\n{o.table.to_string() if isinstance(o, TableOutput) else o.summary()}"
+        for name, o in s.outputs.items()
+    )
     report = build_report(list(s.outputs.values()), s.ruleset_)
     code = _emit(report, args.json, tables + "\n")
     return 0 if not args.strict else code

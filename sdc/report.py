@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
@@ -29,7 +31,9 @@ def other_entry(name: str, kind: str, status: Status, reason: str) -> dict[str, 
 
 
 def build_report(
-    outputs: list[TableOutput], ruleset: RuleSet, others: list[dict[str, Any]] | None = None
+    outputs: Sequence[TableOutput | RegressionOutput],
+    ruleset: RuleSet,
+    others: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report over all outputs; its status is the most severe of theirs."""
     entries = [o.to_report() for o in outputs] + list(others or [])

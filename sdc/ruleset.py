@@ -25,8 +25,9 @@ STATISTICS = ("count", "sum", "mean", "median", "std", "var", "min", "max", "mod
 
 _TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
 
-#: Rules that apply to tables (``dof`` applies to models and regressions).
-TABLE_RULES = tuple(r for r in RULES if r != "dof")
+#: Rules on models and regressions; the others apply to tables.
+MODEL_RULES = ("dof", "parameters", "saturated")
+TABLE_RULES = tuple(r for r in RULES if r not in MODEL_RULES)
 
 
 def preset_names() -> list[str]:

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from sdc._validation import column_list, input_error, require_columns
+from sdc.exceptions import SdcInputError
+from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet
 from sdc.statistics import AGGFUNC_ALIASES
 from sdc.table_output import TableOutput
@@ -80,7 +82,7 @@ class Session:
         self.rules = rules
         self.suppress = suppress
         self.ruleset_ = RuleSet.load(rules)
-        self.outputs: dict[str, TableOutput] = {}
+        self.outputs: dict[str, TableOutput | RegressionOutput] = {}
 
     def _name(self, name: str | None, func: str) -> str:
         if name is None:
@@ -229,6 +231,64 @@ class Session:
             cost=cost,
         )  # fmt: skip
 
+    def check_model_result(self, result: Any, *, name: str | None = None) -> RegressionOutput:
+        """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression`).
+
+        A result of a class the engine does not know is ``review``, with the class named.
+        """
+        out = RegressionOutput(self._name(name, "Session.check_model_result"), result,
+                               self.ruleset_)  # fmt: skip
+        self.outputs[out.name] = out
+        return out
+
+    def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,
+             fit: dict[str, Any], **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        if not isinstance(formula, str) or "~" not in formula:
+            raise input_error("formula", f"Session.{func}", "a formula such as 'y ~ x + C(g)'",
+                              formula)  # fmt: skip
+        if not isinstance(data, pd.DataFrame):
+            raise input_error("data", f"Session.{func}", "a pandas DataFrame", type(data).__name__)
+        try:
+            result = factory(formula, data=data, **kwargs).fit(**fit)
+        except Exception as exc:  # a formula naming no column, a singular design, ...
+            raise SdcInputError(f"Session.{func} could not fit {formula!r}: {exc}") from None
+        return self.check_model_result(result, name=name)
+
+    def ols(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
+            **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.ols`` and check it."""
+        import statsmodels.formula.api as smf
+
+        return self._fit("ols", smf.ols, formula, data, name, {}, **kwargs)
+
+    def logit(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
+              **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.logit`` and check it."""
+        import statsmodels.formula.api as smf
+
+        return self._fit("logit", smf.logit, formula, data, name, {"disp": 0}, **kwargs)
+
+    def probit(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
+               **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.probit`` and check it."""
+        import statsmodels.formula.api as smf
+
+        return self._fit("probit", smf.probit, formula, data, name, {"disp": 0}, **kwargs)
+
+    def poisson(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
+                **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.poisson`` and check it."""
+        import statsmodels.formula.api as smf
+
+        return self._fit("poisson", smf.poisson, formula, data, name, {"disp": 0}, **kwargs)
+
+    def glm(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
+            **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.glm`` (``family=`` as in statsmodels) and check it."""
+        import statsmodels.formula.api as smf
+
+        return self._fit("glm", smf.glm, formula, data, name, {}, **kwargs)
+
     def remove_output(self, name: str) -> None:
         """Drop an output from the session so it is not finalised."""
         if name not in self.outputs:
@@ -242,4 +302,12 @@ class Session:
         """
         from sdc.bundle import write_bundle
 
-        return write_bundle(Path(path), list(self.outputs.values()), self.ruleset_, overwrite)
+        tables = [o for o in self.outputs.values() if isinstance(o, TableOutput)]
+        pending = [o.name for o in self.outputs.values() if not isinstance(o, TableOutput)]
+        if pending:
+            raise SdcInputError(
+                f"finalise does not write regression outputs yet ({pending[0]!r}): their "
+                "verdicts are in the session (output.summary()). Remove them with "
+                "remove_output to finalise the tables; nothing was written."
+            )
+        return write_bundle(Path(path), tables, self.ruleset_, overwrite)

@@ -1,0 +1,328 @@
+"""Regressions and other fitted statistical models: evidence, rules and verdict.
+
+A fitted model is released as its coefficients and their statistics. What can
+give individuals away is read from the fit, never by refitting:
+
+- residual degrees of freedom (rule ``dof``) and parameters per record
+  (``parameters``, DataSHIELD's ``nfilter.glm``);
+- the records behind every 0/1 column of the design matrix (counted by the
+  kernels of :mod:`sdc.kernels.design` in one pass over the rows) (a dummy level or an
+  interaction cell), behind the rows outside it, behind each outcome category of
+  a categorical outcome, and behind each (level, outcome) pair (rule
+  ``threshold``): a coefficient estimated from 3 people is about those 3 people;
+  a (level, outcome) pair with no records says everyone at that level had the
+  other outcome (rule ``zeros``, as for an empty table cell);
+- saturation (``saturated``): R^2 = 1, no residual variance, or fitted
+  probabilities that are all 0 or 1 (perfect separation).
+
+Row-level quantities (residuals, fitted values, leverage, the model frame) are
+never part of what this module reports or keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc.exceptions import SdcInputError
+from sdc.kernels.design import level_counts
+from sdc.rules import RULES, RuleResult
+from sdc.ruleset import RuleSet
+from sdc.verdict import Status
+
+#: statsmodels model classes this module understands, by class name.
+SUPPORTED = (
+    "OLS", "WLS", "GLS", "GLM", "Logit", "Probit", "Poisson", "NegativeBinomial", "MNLogit",
+    "PHReg",
+)  # fmt: skip
+
+#: Models whose outcome is a category: its categories are counted too.
+_CATEGORICAL_OUTCOME = ("Logit", "Probit", "MNLogit")
+
+#: Relative tolerance for "exactly fits" (R^2 = 1, zero residual variance, p in {0, 1}).
+_EXACT = 1e-10
+
+#: Rules that apply to a regression, in report order.
+REGRESSION_RULES = ("dof", "parameters", "saturated", "threshold", "zeros")
+
+#: Rules read per counted group (the others per model).
+_GROUP_RULES = ("threshold", "zeros")
+
+
+@dataclass(frozen=True)
+class RegressionEvidence:
+    """What the rules need to know about one fitted model (no row-level data).
+
+    ``groups`` names what each entry of ``group_records`` counts: a 0/1 design
+    column (``term``), the rows outside it (``term = 0``), an outcome category
+    (``outcome = c``) or a (column, outcome) pair.
+    """
+
+    model: str
+    n_obs: int
+    df_resid: float
+    n_params: int
+    groups: tuple[str, ...]
+    group_records: np.ndarray
+    saturation: tuple[str, ...]
+
+
+def regression_evidence(result: Any) -> RegressionEvidence:
+    """Evidence of a fitted statsmodels result; ``SdcInputError`` if it is not supported."""
+    model = getattr(result, "model", None)
+    name = type(model).__name__ if model is not None else type(result).__name__
+    if model is None or name not in SUPPORTED:
+        raise SdcInputError(
+            f"a result of class {type(result).__module__}.{type(result).__name__} "
+            f"(model {name}) is not a supported regression; supported: {', '.join(SUPPORTED)}"
+        )
+    exog = np.asarray(model.exog, dtype=np.float64)
+    names = [str(n) for n in getattr(model, "exog_names", None) or range(exog.shape[1])]
+    nobs = getattr(result, "nobs", None)
+    n_obs = exog.shape[0] if nobs is None else round(float(nobs))
+    n_params = int(np.asarray(result.params).size)
+    df_resid = float(getattr(result, "df_resid", n_obs - n_params))
+    groups, counts = _design_groups(exog, names)
+    outcome = _outcome_codes(model, name)
+    if outcome is not None:
+        codes, labels = outcome
+        g2, c2 = _outcome_groups(exog, names, codes, labels)
+        groups += g2
+        counts += c2
+    return RegressionEvidence(
+        model=name, n_obs=n_obs, df_resid=df_resid, n_params=n_params, groups=tuple(groups),
+        group_records=np.asarray(counts, dtype=np.int64), saturation=_saturation(result, name),
+    )  # fmt: skip
+
+
+def _binary_columns(exog: np.ndarray) -> np.ndarray:
+    """Indices of the 0/1 columns that are not constant (dummies, interaction cells)."""
+    is01 = np.all((exog == 0) | (exog == 1), axis=0)
+    ones = exog.sum(axis=0)
+    return np.flatnonzero(is01 & (ones > 0) & (ones < exog.shape[0]))
+
+
+def _design_groups(exog: np.ndarray, names: list[str]) -> tuple[list[str], list[int]]:
+    """Records in and outside every 0/1 design column (one kernel pass over the rows)."""
+    cols = _binary_columns(exog)
+    codes = np.ascontiguousarray(exog[:, cols], dtype=np.int64)
+    both = level_counts(codes, np.full(cols.size, 2, dtype=np.int64), _all_rows(exog))
+    zeros, ones = both[0::2], both[1::2]
+    groups = [names[j] for j in cols] + [f"{names[j]} = 0" for j in cols]
+    return groups, ones.tolist() + zeros.tolist()
+
+
+def _all_rows(exog: np.ndarray) -> np.ndarray:
+    """Every row of the design counts: statsmodels has already dropped unused ones."""
+    return np.ones(exog.shape[0], dtype=bool)
+
+
+def _outcome_codes(model: Any, name: str) -> tuple[np.ndarray, list[str]] | None:
+    """Integer codes and labels of a categorical outcome (None for a continuous one)."""
+    is_binomial = name == "GLM" and type(model.family).__name__ == "Binomial"
+    if name not in _CATEGORICAL_OUTCOME and not is_binomial:
+        return None
+    endog = np.asarray(model.endog)
+    if endog.ndim > 1:  # MNLogit keeps one-hot outcomes in wendog
+        endog = np.argmax(endog, axis=1)
+    labels_src = getattr(model, "_ynames_map", None)
+    values, codes = np.unique(endog, return_inverse=True)
+    if isinstance(labels_src, dict) and len(labels_src) == values.size:
+        labels = [str(labels_src[k]) for k in sorted(labels_src)]
+    else:  # 0.0 and 1.0 as 0 and 1
+        labels = [str(int(v)) if float(v).is_integer() else str(v) for v in values.tolist()]
+    return codes.astype(np.int64), labels
+
+
+def _outcome_groups(
+    exog: np.ndarray, names: list[str], codes: np.ndarray, labels: list[str]
+) -> tuple[list[str], list[int]]:
+    """Records per outcome category, and per (0/1 design column, outcome category).
+
+    Each pair is one level of a column coded ``column value * categories + outcome``,
+    so one kernel pass counts all of them.
+    """
+    n_cat = len(labels)
+    keep = _all_rows(exog)
+    per_outcome = level_counts(codes.reshape(-1, 1), np.array([n_cat], dtype=np.int64), keep)
+    cols = _binary_columns(exog)
+    pairs = np.ascontiguousarray(exog[:, cols], dtype=np.int64) * n_cat + codes[:, None]
+    cross = level_counts(pairs, np.full(cols.size, 2 * n_cat, dtype=np.int64), keep)
+    cross = cross.reshape(cols.size, 2, n_cat)[:, 1, :]  # rows where the column is 1
+    groups = [f"outcome = {lab}" for lab in labels]
+    counts = per_outcome.tolist()
+    for a, j in enumerate(cols):
+        for b, lab in enumerate(labels):
+            groups.append(f"{names[j]}, outcome = {lab}")
+            counts.append(int(cross[a, b]))
+    return groups, counts
+
+
+def _saturation(result: Any, name: str) -> tuple[str, ...]:
+    """Why the model reproduces its data (empty when it does not)."""
+    reasons = []
+    rsq = getattr(result, "rsquared", None)
+    if name in ("OLS", "WLS", "GLS") and rsq is not None and np.isfinite(rsq):
+        if rsq >= 1 - _EXACT:
+            reasons.append("R^2 = 1")
+        ssr = float(getattr(result, "ssr", np.nan))
+        tss = float(getattr(result, "centered_tss", np.nan))
+        if np.isfinite(ssr) and ssr <= _EXACT * max(tss, 1.0):
+            reasons.append("zero residual variance")
+    binary = name in ("Logit", "Probit") or (
+        name == "GLM" and type(result.model.family).__name__ == "Binomial"
+    )
+    if binary:
+        y = np.asarray(result.model.endog, dtype=np.float64).ravel()
+        eta = np.asarray(result.model.exog, dtype=np.float64) @ np.asarray(result.params).ravel()
+        if y.size and 0 < y.sum() < y.size and eta[y == 0].max() < eta[y == 1].min():
+            reasons.append("perfect separation (a linear score splits the two outcomes)")
+    if name == "GLM" and not reasons:
+        dev = float(getattr(result, "deviance", np.nan))
+        null = float(getattr(result, "null_deviance", np.nan))
+        if np.isfinite(dev) and np.isfinite(null) and null > 0 and dev <= _EXACT * null:
+            reasons.append("zero deviance")
+    return tuple(dict.fromkeys(reasons))
+
+
+@dataclass
+class _ModelView:
+    """What model rules read: one entry per model."""
+
+    n_obs: np.ndarray
+    n_params: np.ndarray
+    residual_dof: np.ndarray
+    saturated: np.ndarray
+
+
+@dataclass
+class _GroupView:
+    """What the threshold rule reads: one entry per counted group (records only)."""
+
+    records: np.ndarray
+    contributors: np.ndarray
+    has_contributor: bool = False
+
+
+class RegressionOutput:
+    """A fitted model checked for release: the statsmodels result, verdict and findings.
+
+    ``result`` is the researcher's own object (it holds row-level data: it is
+    never written by the engine); ``coefficients`` is what may be released.
+    """
+
+    kind = "regression"
+
+    def __init__(self, name: str, result: Any, ruleset: RuleSet) -> None:
+        self.name = name
+        self.result = result
+        self.ruleset = ruleset
+        self.reasons: tuple[str, ...] = ()
+        try:
+            self.evidence: RegressionEvidence | None = regression_evidence(result)
+        except SdcInputError as exc:
+            self.evidence = None
+            self.reasons = (f"{exc}: a person must review it",)
+
+    @property
+    def statistic(self) -> str | None:
+        return None if self.evidence is None else self.evidence.model
+
+    @cached_property
+    def results(self) -> tuple[RuleResult, ...]:
+        ev = self.evidence
+        if ev is None:
+            return ()
+        model = _ModelView(
+            n_obs=np.array([ev.n_obs]), n_params=np.array([ev.n_params]),
+            residual_dof=np.array([ev.df_resid]),
+            saturated=np.array([1.0 if ev.saturation else 0.0]),
+        )  # fmt: skip
+        groups = _GroupView(ev.group_records, ev.group_records)
+        params = self.ruleset.params
+        return tuple(
+            RULES[r](groups if r in _GROUP_RULES else model, params[r]) for r in REGRESSION_RULES
+        )
+
+    @property
+    def status(self) -> Status:
+        if self.evidence is None:
+            return Status.REVIEW
+        if any(r.fail.any() for r in self.results):
+            return Status.FAIL
+        return Status.REVIEW if any(r.review.any() for r in self.results) else Status.PASS
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        """One row per failing or reviewed check: where (the model or a group), rule, why."""
+        rows = []
+        ev = self.evidence
+        for r in self.results:
+            for i in np.flatnonzero(r.fail | r.review):
+                where = ev.groups[i] if r.rule in _GROUP_RULES and ev is not None else "model"
+                message = r.message(int(i))
+                if r.rule == "saturated" and ev is not None:
+                    message += f" ({'; '.join(ev.saturation)})"
+                rows.append({
+                    "term": where, "rule": r.rule,
+                    "outcome": "fail" if r.fail[i] else "review",
+                    "measured": float(r.measured[i]), "limit": float(r.limit[i]),
+                    "message": message,
+                })  # fmt: skip
+        cols = ["term", "rule", "outcome", "measured", "limit", "message"]
+        return pd.DataFrame(rows, columns=cols)
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """Estimates, standard errors, test statistics, p-values and confidence intervals."""
+        r = self.result
+        params = np.asarray(r.params)
+        names = getattr(r.model, "exog_names", None)
+        frame = pd.DataFrame({"coef": params.ravel()})
+        for col, attr in (("std_err", "bse"), ("z", "tvalues"), ("p_value", "pvalues")):
+            value = getattr(r, attr, None)
+            if value is not None:
+                frame[col] = np.asarray(value).ravel()
+        if params.ndim == 1 and names and len(names) == params.size:
+            frame.index = pd.Index(names, name="term")
+        return frame
+
+    def to_report(self) -> dict[str, Any]:
+        """This output's entry in the JSON report (no row-level data)."""
+        findings = [
+            {
+                "rule": row["rule"], "outcome": row["outcome"], "cell": {"term": row["term"]},
+                "measured": _number(row["measured"]), "limit": _number(row["limit"]),
+                "message": row["message"],
+            }
+            for row in self.findings.to_dict("records")
+        ]  # fmt: skip
+        return {
+            "name": self.name, "kind": self.kind, "statistic": self.statistic,
+            "status": self.status.value, "reasons": list(self.reasons), "dims": [],
+            "margins": False, "protected": False, "rounded_to": None, "cells": [],
+            "findings": findings,
+        }  # fmt: skip
+
+    def summary(self) -> str:
+        """A short text account of the verdict with its reasons and findings."""
+        ev = self.evidence
+        head = f"{self.name}: regression"
+        if ev is not None:
+            head += f" ({ev.model}, {ev.n_obs} records, {ev.n_params} parameters)"
+        lines = [f"{head} -> {self.status.value.upper()}"]
+        lines += [f"  [{i}] {reason}" for i, reason in enumerate(self.reasons, 1)]
+        for row in self.findings.head(10).to_dict("records"):
+            lines.append(f"    - {row['outcome']} {row['rule']} at {row['term']}: {row['message']}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<RegressionOutput {self.name!r} {self.statistic} status={self.status.value}>"
+
+
+def _number(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
