@@ -23,11 +23,11 @@ from sdc.labels import cell_labels
 from sdc.protect import Release, assess, audit_pattern
 from sdc.report import build_report, other_entry
 from sdc.ruleset import STATISTICS, RuleSet, preset_names
-from sdc.statistics import from_evidence
+from sdc.statistics import COUNTS, from_evidence
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
-_VERIFIABLE = {"count", "sum", "mean", "min", "max"}
+_VERIFIABLE = {*COUNTS, "sum", "mean", "min", "max"}
 
 
 def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
@@ -120,7 +120,7 @@ def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Table
     status, reasons = assess(check, suppressed, audited)
     problems = [_consistency(ev, statistic, released, rounded_to)]
     protection = ruleset.protection
-    if protection.method == "redact-round" and statistic == "count":
+    if protection.method == "redact-round" and statistic in COUNTS:
         if rounded_to != protection.round_to:
             problems.append(
                 f"the rule set requires counts rounded to the nearest {protection.round_to}; "

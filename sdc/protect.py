@@ -21,6 +21,7 @@ from sdc.audit import EXACT_WIDTH, Audit, audit, protection_levels, unit_cells
 from sdc.check import TableCheck
 from sdc.protection_params import ProtectionParams
 from sdc.secondary import secondary_suppress
+from sdc.statistics import COUNTS
 from sdc.verdict import Status
 
 
@@ -181,7 +182,7 @@ def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams
     out = values.astype(np.float64, copy=True)
     secondary = by_audit = None
     audited: Audit | None = None
-    if params.method == "redact-round" and check.statistic == "count":
+    if params.method == "redact-round" and check.statistic in COUNTS:
         small = (values > 0) & (values <= params.redact_at_or_below)
         suppressed |= small & model.published_mask
         out = _round_half_up(out, params.round_to)

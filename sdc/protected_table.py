@@ -9,6 +9,7 @@ import pandas as pd
 
 from sdc.labels import cell_labels, wide_frame
 from sdc.protect import Release
+from sdc.statistics import COUNTS
 from sdc.verdict import Status
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class ProtectedTable:
     def table(self) -> pd.DataFrame:
         """The publishable table, suppressed cells masked."""
         o = self.output
-        return wide_frame(o.model, self.release.values, o.value_name, o.statistic == "count")
+        return wide_frame(o.model, self.release.values, o.value_name, o.statistic in COUNTS)
 
     @property
     def suppressed(self) -> pd.DataFrame:

@@ -21,7 +21,9 @@ from sdc.protection_params import ProtectionParams
 from sdc.rules import PRESET_DIR, RULES
 
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
-STATISTICS = ("count", "sum", "mean", "median", "std", "var", "min", "max", "mode")
+STATISTICS = (
+    "count", "sum", "mean", "median", "std", "var", "min", "max", "mode", "histogram",
+)  # fmt: skip
 
 _TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
 

@@ -231,6 +231,33 @@ class Session:
             cost=cost,
         )  # fmt: skip
 
+    def hist(
+        self,
+        data: pd.DataFrame,
+        column: str,
+        bins: int | Sequence[float] = 20,
+        *,
+        rebin: bool = False,
+        name: str | None = None,
+    ) -> TableOutput:
+        """A checked histogram of ``column``: bin counts as a one-dimensional table.
+
+        ``bins``: a number of bins (round edges covering the data, so its extremes
+        are not published) or the edges. ``rebin`` merges small bins with their
+        neighbours first (see :mod:`sdc.histogram`). The table's rows are the bins.
+        """
+        from sdc import histogram
+
+        func = "Session.hist"
+        values, edges = histogram.histogram_frame(data, column, bins, func)
+        if not isinstance(rebin, bool):
+            raise input_error("rebin", func, "True or False", rebin)
+        if rebin:
+            t = self.ruleset_.params["threshold"].t
+            edges = histogram.rebin(edges, histogram.bin_counts(values, edges), t)
+        frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
+        return self._add(frame, [column], [], None, "histogram", None, False, name, func)
+
     def check_model_result(self, result: Any, *, name: str | None = None) -> RegressionOutput:
         """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression`).
 

@@ -22,13 +22,16 @@ AGGFUNC_ALIASES = {
     "std": "std", "var": "var", "min": "min", "max": "max", "mode": "mode",
 }  # fmt: skip
 
-_FROM_EVIDENCE = {"count", "sum", "mean", "min", "max"}
+#: Statistics whose cells are record counts.
+COUNTS = ("count", "histogram")
+
+_FROM_EVIDENCE = {*COUNTS, "sum", "mean", "min", "max"}
 
 
 def from_evidence(ev: TableEvidence, statistic: str) -> np.ndarray:
     """Cell values of an additive statistic or extreme; NaN where nothing is measured."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        if statistic == "count":
+        if statistic in COUNTS:
             return ev.records.astype(np.float64)
         measured = ev.nonmissing > 0
         if statistic == "sum":

@@ -16,6 +16,7 @@ from sdc.labels import cell_labels, long_frame, wide_frame
 from sdc.protect import Release, protect, protect_with
 from sdc.protected_table import ProtectedTable
 from sdc.protection_params import ProtectionParams
+from sdc.statistics import COUNTS
 from sdc.verdict import Status
 
 
@@ -147,13 +148,13 @@ class TableOutput:
     @property
     def table(self) -> pd.DataFrame:
         """The table as computed, shaped like ``pandas.crosstab``."""
-        return wide_frame(self.model, self.values, self.value_name, self.statistic == "count")
+        return wide_frame(self.model, self.values, self.value_name, self.statistic in COUNTS)
 
     @property
     def protected_table(self) -> pd.DataFrame:
         """The table with failing cells masked (NaN), and rounded where the rule set says."""
         return wide_frame(
-            self.model, self.protected.values, self.value_name, self.statistic == "count"
+            self.model, self.protected.values, self.value_name, self.statistic in COUNTS
         )
 
     @property
@@ -163,7 +164,7 @@ class TableOutput:
     def released_long(self) -> pd.DataFrame:
         """The released version, one row per published cell (what ``finalise`` writes)."""
         return long_frame(
-            self.model, self.released_values, self.value_name, self.statistic == "count"
+            self.model, self.released_values, self.value_name, self.statistic in COUNTS
         )
 
     @cached_property

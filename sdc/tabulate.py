@@ -13,7 +13,7 @@ from sdc.evidence import compute_evidence
 from sdc.factorize import MISSING_LABEL, factorize
 from sdc.hierarchy import resolve
 from sdc.ruleset import RuleSet
-from sdc.statistics import cell_values
+from sdc.statistics import COUNTS, cell_values
 from sdc.table_model import TOTAL_LABEL, TableModel
 from sdc.table_output import TableOutput
 
@@ -94,5 +94,5 @@ def tabulate(
     ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
     check = check_evidence(ev, statistic, ruleset)
     table_values = cell_values(ev, statistic, codes, vals)
-    value_name = values if values is not None and statistic != "count" else statistic
+    value_name = values if values is not None and statistic not in COUNTS else statistic
     return TableOutput(name, check, table_values, value_name, protect)

@@ -1,0 +1,132 @@
+"""Histograms: bins are counts, checked as a one-dimensional count table.
+
+Bin edges computed from the data would publish its minimum and maximum (one
+person's values), so the default edges are multiples of a round width (1, 2,
+2.5 or 5 times a power of ten) that cover the data: the extremes are only
+known to within a bin. Edges the analyst gives are used as they are, with
+open-ended bins for values outside them (no value is dropped), and missing
+values get a bin of their own. Each bin is checked with the rule set's
+``histogram`` rules (threshold; empty bins are allowed by default).
+``rebin=True`` merges each bin with fewer than ``t`` records into its
+neighbour until every non-empty bin has at least ``t``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from sdc._validation import input_error, numeric_values
+
+#: Round bin widths, per power of ten.
+_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """About ``bins`` equal bins of a round width covering every finite value.
+
+    >>> nice_edges(np.array([3.2, 17.9, 41.0]), 4).tolist()
+    [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.array([0.0, 1.0])
+    lo, hi = float(finite.min()), float(finite.max())
+    raw = (hi - lo) / bins if hi > lo else 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    width = next(s * power for s in _STEPS if s * power >= raw * (1 - 1e-12))
+    start = math.floor(lo / width) * width
+    n = max(1, math.floor((hi - start) / width) + 1)  # bins are [a, b): hi needs its own
+    return start + width * np.arange(n + 1)
+
+
+def _label(a: float, b: float) -> str:
+    return f"[{_num(a)}, {_num(b)})"
+
+
+def _num(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def bin_labels(values: np.ndarray, edges: np.ndarray) -> pd.Categorical[str]:
+    """Each value's bin as an ordered categorical: ``[a, b)``, open ends, missing as NaN."""
+    labels = [_label(a, b) for a, b in pairwise(edges)]
+    below, above = f"< {_num(edges[0])}", f">= {_num(edges[-1])}"
+    idx = np.searchsorted(edges, values, side="right") - 1  # [a, b)
+    out = np.empty(values.size, dtype=object)
+    inside = (idx >= 0) & (idx < len(labels))
+    out[inside] = np.asarray(labels, dtype=object)[idx[inside]]
+    out[values < edges[0]] = below
+    out[values >= edges[-1]] = above
+    out[np.isnan(values)] = None  # missing: its own level when tabulated
+    cats = labels.copy()
+    if (values < edges[0]).any():
+        cats.insert(0, below)
+    if (values >= edges[-1]).any():
+        cats.append(above)
+    return pd.Categorical(out, categories=cats, ordered=True)
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Records in each ``[a, b)`` bin between the first and the last edge."""
+    idx = np.searchsorted(edges, values[~np.isnan(values)], side="right") - 1
+    idx = idx[(idx >= 0) & (idx < edges.size - 1)]
+    return np.bincount(idx, minlength=edges.size - 1)
+
+
+def rebin(edges: np.ndarray, counts: np.ndarray, t: int) -> np.ndarray:
+    """Edges with every bin of 1..t-1 records merged into the bins after it (a tail: before).
+
+    >>> rebin(np.array([0, 1, 2, 3, 4, 5]), np.array([12, 3, 4, 11, 2]), 10).tolist()
+    [0, 1, 5]
+    >>> rebin(np.array([0, 1, 2, 3]), np.array([12, 0, 15]), 10).tolist()  # empty bins stay
+    [0, 1, 2, 3]
+    """
+    keep = [0]
+    acc = 0
+    for i, c in enumerate(counts):
+        acc += int(c)
+        if acc == 0 or acc >= t:  # an empty bin stays a bin of its own
+            keep.append(i + 1)
+            acc = 0
+    if acc:  # a small tail joins the bins before it until it holds t
+        while len(keep) > 1 and acc < t:
+            end = keep.pop()
+            acc += int(np.sum(counts[keep[-1] : end]))
+        keep.append(len(counts))
+    return np.asarray(edges)[keep]
+
+
+def histogram_frame(
+    data: pd.DataFrame,
+    column: str,
+    bins: int | Sequence[float],
+    func: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The column's values (float, NaN for missing) and the bin edges to use."""
+    if not isinstance(data, pd.DataFrame):
+        raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
+    if not isinstance(column, str) or column not in data.columns:
+        raise input_error("column", func, "a column of data", column)
+    values = numeric_values(data[column], "column", func)
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        if not 1 <= bins <= 10_000:
+            raise input_error("bins", func, "a number of bins in [1, 10000] or a list of edges",
+                              bins)  # fmt: skip
+        return values, nice_edges(values, int(bins))
+    try:
+        edges = np.asarray(bins, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise input_error("bins", func, "a number of bins or a list of edges", bins) from None
+    if (
+        edges.ndim != 1
+        or edges.size < 2
+        or not np.all(np.isfinite(edges))
+        or np.any(np.diff(edges) <= 0)
+    ):
+        raise input_error("bins", func, "at least two finite, increasing edges", list(edges))
+    return values, edges
