@@ -32,6 +32,7 @@ from sdc.exceptions import SdcInputError
 from sdc.kernels.design import level_counts
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
+from sdc.term_outputs import FINDING_COLUMNS, report_entry, summary_lines
 from sdc.verdict import Status
 
 #: statsmodels model classes this module understands, by class name.
@@ -273,8 +274,7 @@ class RegressionOutput:
                     "measured": float(r.measured[i]), "limit": float(r.limit[i]),
                     "message": message,
                 })  # fmt: skip
-        cols = ["term", "rule", "outcome", "measured", "limit", "message"]
-        return pd.DataFrame(rows, columns=cols)
+        return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -293,20 +293,7 @@ class RegressionOutput:
 
     def to_report(self) -> dict[str, Any]:
         """This output's entry in the JSON report (no row-level data)."""
-        findings = [
-            {
-                "rule": row["rule"], "outcome": row["outcome"], "cell": {"term": row["term"]},
-                "measured": _number(row["measured"]), "limit": _number(row["limit"]),
-                "message": row["message"],
-            }
-            for row in self.findings.to_dict("records")
-        ]  # fmt: skip
-        return {
-            "name": self.name, "kind": self.kind, "statistic": self.statistic,
-            "status": self.status.value, "reasons": list(self.reasons), "dims": [],
-            "margins": False, "protected": False, "rounded_to": None, "cells": [],
-            "findings": findings,
-        }  # fmt: skip
+        return report_entry(self)
 
     def summary(self) -> str:
         """A short text account of the verdict with its reasons and findings."""
@@ -314,15 +301,7 @@ class RegressionOutput:
         head = f"{self.name}: regression"
         if ev is not None:
             head += f" ({ev.model}, {ev.n_obs} records, {ev.n_params} parameters)"
-        lines = [f"{head} -> {self.status.value.upper()}"]
-        lines += [f"  [{i}] {reason}" for i, reason in enumerate(self.reasons, 1)]
-        for row in self.findings.head(10).to_dict("records"):
-            lines.append(f"    - {row['outcome']} {row['rule']} at {row['term']}: {row['message']}")
-        return "\n".join(lines)
+        return summary_lines(self, head)
 
     def __repr__(self) -> str:
         return f"<RegressionOutput {self.name!r} {self.statistic} status={self.status.value}>"
-
-
-def _number(x: float) -> float | None:
-    return None if not np.isfinite(x) else float(x)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet
+from sdc.survival import SurvivalOutput
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
@@ -31,7 +32,7 @@ def other_entry(name: str, kind: str, status: Status, reason: str) -> dict[str, 
 
 
 def build_report(
-    outputs: Sequence[TableOutput | RegressionOutput],
+    outputs: Sequence[TableOutput | RegressionOutput | SurvivalOutput],
     ruleset: RuleSet,
     others: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:

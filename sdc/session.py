@@ -14,6 +14,7 @@ from sdc.exceptions import SdcInputError
 from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet
 from sdc.statistics import AGGFUNC_ALIASES
+from sdc.survival import SurvivalOutput
 from sdc.table_output import TableOutput
 from sdc.tabulate import tabulate
 
@@ -82,7 +83,7 @@ class Session:
         self.rules = rules
         self.suppress = suppress
         self.ruleset_ = RuleSet.load(rules)
-        self.outputs: dict[str, TableOutput | RegressionOutput] = {}
+        self.outputs: dict[str, TableOutput | RegressionOutput | SurvivalOutput] = {}
 
     def _name(self, name: str | None, func: str) -> str:
         if name is None:
@@ -258,6 +259,27 @@ class Session:
         frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
         return self._add(frame, [column], [], None, "histogram", None, False, name, func)
 
+    def survival_table(
+        self,
+        data: pd.DataFrame,
+        duration: str,
+        event: str,
+        by: str | None = None,
+        *,
+        name: str | None = None,
+    ) -> SurvivalOutput:
+        """Kaplan-Meier curves coarsened for release (see :mod:`sdc.survival`).
+
+        Every released step holds at least the rule set's threshold of events; the
+        largest follow-up time is never shown; ``.raw`` is the unpooled estimate.
+        """
+        from sdc.survival import survival_table
+
+        out = survival_table(data, duration, event, by, self.ruleset_,
+                             self._name(name, "Session.survival_table"))  # fmt: skip
+        self.outputs[out.name] = out
+        return out
+
     def check_model_result(self, result: Any, *, name: str | None = None) -> RegressionOutput:
         """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression`).
 
@@ -333,8 +355,8 @@ class Session:
         pending = [o.name for o in self.outputs.values() if not isinstance(o, TableOutput)]
         if pending:
             raise SdcInputError(
-                f"finalise does not write regression outputs yet ({pending[0]!r}): their "
-                "verdicts are in the session (output.summary()). Remove them with "
+                f"finalise does not write regression or survival outputs yet ({pending[0]!r}): "
+                "their verdicts are in the session (output.summary()). Remove them with "
                 "remove_output to finalise the tables; nothing was written."
             )
         return write_bundle(Path(path), tables, self.ruleset_, overwrite)

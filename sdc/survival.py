@@ -20,14 +20,16 @@ follow-up. What leaves is a coarsened curve:
 - a group with fewer than ``t`` events (none included) cannot be pooled into even
   one step: its curve is left out and the output fails (rule ``threshold``);
 - when the rule set applies ``zeros`` to count tables, a released curve that
-  falls to 0 (the records followed longest all had the event, none is event-free
-  at the end) is a zero: "review" or "fail" as ``[zeros] outcome`` says.
+  falls to 0 (the records followed longest had the event, none is event-free at
+  the end) is a zero: "review" or "fail" as ``[zeros] outcome`` says.
 
 Standard errors and confidence intervals are not released: Greenwood's variance
 sums over every unpooled event time, so the change between two released values
 would tell how the events are spread inside a step. They are in :attr:`raw`.
-Every count released is at least ``t``-backed: the records at risk at the start
-of a step include every event from that step on, so they are at least ``t``.
+Every released step holds at least ``t`` events, and the records at risk at the
+start of a step (which include every later event) are at least ``t`` too. Censored
+counts are not thresholded: each is the difference of released counts (at risk at
+this start, minus events, minus at risk at the next start), so shows nothing more.
 
 Durations are read as right-censored follow-up times from a common origin 0.
 """
@@ -45,6 +47,7 @@ from scipy.stats import norm
 from sdc._validation import input_error
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
+from sdc.term_outputs import FINDING_COLUMNS, report_entry, summary_lines
 from sdc.verdict import Status
 
 FUNC = "Session.survival_table"
@@ -59,8 +62,6 @@ RAW_COLUMNS = (
 
 #: Columns of the released, pooled table (:attr:`SurvivalOutput.table`).
 TABLE_COLUMNS = ("group", "step", "start", "end", "at_risk", "events", "censored", "survival")
-
-_FINDING_COLUMNS = ["term", "rule", "outcome", "measured", "limit", "message"]
 
 
 def pool_steps(events: np.ndarray | list[int], t: int) -> list[tuple[int, int]] | None:
@@ -302,16 +303,21 @@ class SurvivalOutput:
                 else:
                     term = end_terms[i]
                     message = (
-                        "the released curve falls to 0: no record is event-free at the end of "
-                        "follow-up, so every record still at risk in the last step had the "
-                        "event (zeros rule); a person must judge whether this may be shown"
+                        "the released curve falls to 0: every record still followed at the "
+                        "last event time had the event then, so none is event-free at the end "
+                        "of follow-up (zeros rule); "
+                        + (
+                            "the rule set treats such zeros as disclosive"
+                            if fail[i]
+                            else "a person must judge whether this may be shown"
+                        )
                     )
                 rows.append({
                     "term": term, "rule": r.rule, "outcome": "fail" if fail[i] else "review",
                     "measured": float(r.measured[i]), "limit": float(r.limit[i]),
                     "message": message,
                 })  # fmt: skip
-        return pd.DataFrame(rows, columns=_FINDING_COLUMNS)
+        return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
     @property
     def status(self) -> Status:
@@ -352,20 +358,7 @@ class SurvivalOutput:
 
     def to_report(self) -> dict[str, Any]:
         """This output's entry in the JSON report (no row-level data, no event times)."""
-        findings = [
-            {
-                "rule": row["rule"], "outcome": row["outcome"], "cell": {"term": row["term"]},
-                "measured": _number(row["measured"]), "limit": _number(row["limit"]),
-                "message": row["message"],
-            }
-            for row in self.findings.to_dict("records")
-        ]  # fmt: skip
-        return {
-            "name": self.name, "kind": self.kind, "statistic": self.statistic,
-            "status": self.status.value, "reasons": list(self.reasons), "dims": [],
-            "margins": False, "protected": False, "rounded_to": None, "cells": [],
-            "findings": findings,
-        }  # fmt: skip
+        return report_entry(self)
 
     def summary(self) -> str:
         """A short text account of the verdict with its reasons and findings."""
@@ -374,11 +367,7 @@ class SurvivalOutput:
             f"{self.name}: survival (Kaplan-Meier, {len(self.curves)} group(s), "
             f"{shown} released, threshold {self.threshold} events per step)"
         )
-        lines = [f"{head} -> {self.status.value.upper()}"]
-        lines += [f"  [{i}] {reason}" for i, reason in enumerate(self.reasons, 1)]
-        for row in self.findings.head(10).to_dict("records"):
-            lines.append(f"    - {row['outcome']} {row['rule']} at {row['term']}: {row['message']}")
-        return "\n".join(lines)
+        return summary_lines(self, head)
 
     def __repr__(self) -> str:
         return f"<SurvivalOutput {self.name!r} kaplan-meier status={self.status.value}>"
@@ -517,7 +506,3 @@ def _stack(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame
     if not frames:
         return pd.DataFrame({c: [] for c in columns})
     return pd.concat(frames, ignore_index=True).loc[:, list(columns)]
-
-
-def _number(x: float) -> float | None:
-    return None if not np.isfinite(x) else float(x)

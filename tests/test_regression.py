@@ -179,6 +179,6 @@ def test_bad_input_is_a_clear_error() -> None:
 def test_finalise_refuses_regressions_and_writes_nothing(tmp_path) -> None:
     s = sdc.Session()
     s.ols("cost ~ age", data=_frame())
-    with pytest.raises(SdcInputError, match="regression outputs"):
+    with pytest.raises(SdcInputError, match="regression or survival outputs"):
         s.finalise(tmp_path / "out")
     assert not (tmp_path / "out").exists()

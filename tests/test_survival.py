@@ -171,8 +171,10 @@ def test_a_last_step_at_the_largest_follow_up_joins_the_one_before() -> None:
     assert out.status is sdc.Status.REVIEW
     f = out.findings.iloc[0]
     assert (f.term, f.rule, f.outcome, f.measured) == ("g=a, step 1", "zeros", "review", 0.0)
+    assert "falls to 0" in f.message and "a person must judge" in f.message
     acro = survival_table(frame({"a": recs}), "time", "event", "g", rules(3, "acro"), "km")
     assert acro.status is sdc.Status.FAIL and acro.findings["rule"].tolist() == ["zeros"]
+    assert "treats such zeros as disclosive" in acro.findings["message"].iloc[0]
     shield = survival_table(frame({"a": recs}), "time", "event", "g", rules(3, "datashield"), "km")
     assert shield.status is sdc.Status.PASS  # zeros are not checked for counts there
 
