@@ -107,13 +107,15 @@ def _decide(
     If every candidate of a prefix of the order is published, their order
     inside the prefix does not change the result (the span after the prefix is
     the same, and any earlier span is part of it). So the kernel first runs with
-    the aggregates (and zeros, ``ahead``) of the whole order moved to the front;
+    the aggregates (and zeros, ``ahead``) moved to the front of the prefix that
+    ends with the last of them;
     if a moved candidate is refused, the prefix is cut before it (in the true
     order) and tried again, and in the end the true order decides alone.
     """
     position = np.empty(int(order.max(initial=-1)) + 1, dtype=np.int64)
     position[order] = np.arange(order.size)
-    prefix = order.size
+    moved = np.flatnonzero(ahead[order])
+    prefix = int(moved[-1]) + 1 if moved.size else 0  # past the last moved cell: only risk
     for _ in range(_PREFIX_TRIES):
         if prefix == 0 or not ahead[order[:prefix]].any():
             break
