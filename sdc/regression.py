@@ -47,8 +47,6 @@ _CATEGORICAL_OUTCOME = ("Logit", "Probit", "MNLogit")
 #: Relative tolerance for "exactly fits" (R^2 = 1, zero residual variance, p in {0, 1}).
 _EXACT = 1e-10
 
-#: Rules that apply to a regression, in report order.
-REGRESSION_RULES = ("dof", "parameters", "saturated", "threshold", "zeros")
 
 #: Rules read per counted group (the others per model).
 _GROUP_RULES = ("threshold", "zeros")
@@ -246,7 +244,8 @@ class RegressionOutput:
         groups = _GroupView(ev.group_records, ev.group_records)
         params = self.ruleset.params
         return tuple(
-            RULES[r](groups if r in _GROUP_RULES else model, params[r]) for r in REGRESSION_RULES
+            RULES[r](groups if r in _GROUP_RULES else model, params[r])
+            for r in self.ruleset.rules_for("coefficients")
         )
 
     @property

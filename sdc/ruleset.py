@@ -23,6 +23,7 @@ from sdc.rules import PRESET_DIR, RULES
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
 STATISTICS = (
     "count", "sum", "mean", "median", "std", "var", "min", "max", "mode", "histogram",
+    "coefficients", "survival",
 )  # fmt: skip
 
 _TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
@@ -30,6 +31,15 @@ _TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
 #: Rules on models and regressions; the others apply to tables.
 MODEL_RULES = ("dof", "parameters", "saturated")
 TABLE_RULES = tuple(r for r in RULES if r not in MODEL_RULES)
+
+#: The rules each kind of output can take in the ``[statistics]`` map: tables take the
+#: table rules; regression coefficients the model rules and counts of their groups;
+#: survival tables counts of events per step and zeros.
+ALLOWED_RULES = {
+    **{stat: TABLE_RULES for stat in STATISTICS},
+    "coefficients": (*MODEL_RULES, "threshold", "zeros"),
+    "survival": ("threshold", "zeros"),
+}
 
 
 def preset_names() -> list[str]:
@@ -153,11 +163,11 @@ class RuleSet:
                 )
             if not isinstance(rule_ids, list) or not all(isinstance(r, str) for r in rule_ids):
                 raise SdcRuleSetError(f"{where} must be a list of rule ids; got {rule_ids!r}.")
-            bad = [r for r in rule_ids if r not in TABLE_RULES]
+            bad = [r for r in rule_ids if r not in ALLOWED_RULES[stat]]
             if bad:
                 raise SdcRuleSetError(
-                    f"{where}: {bad[0]!r} is not a rule for tables; known: "
-                    f"{', '.join(TABLE_RULES)}."
+                    f"{where}: {bad[0]!r} is not a rule for {stat!r}; known: "
+                    f"{', '.join(ALLOWED_RULES[stat])}."
                 )
             statistics[stat] = tuple(rule_ids)
         missing = [s for s in STATISTICS if s not in statistics]

@@ -272,7 +272,7 @@ class SurvivalOutput:
         kept = [r for r in self.released if r is not None]
         steps = np.array([e for r in kept for e in r.frame["events"].tolist()], dtype=np.int64)
         out.append(("steps", RULES["threshold"](_Counts(steps, steps), params["threshold"])))
-        if "zeros" in self.ruleset.rules_for("count"):
+        if "zeros" in self.ruleset.rules_for("survival"):
             left = np.array([r.curve.censored[-1] for r in kept], dtype=np.int64)
             out.append(("ends", RULES["zeros"](_Counts(left, left), params["zeros"])))
         return tuple(out)

@@ -87,9 +87,11 @@ def test_perfect_separation_is_saturated() -> None:
 def test_a_level_where_everyone_has_the_same_outcome_is_a_zero() -> None:
     df = _frame(n=400, small_level=12)
     df.loc[df.region == "d", "died"] = 1  # every record at level d died
-    r = sdc.Session(rules="acro").logit("died ~ age + C(region)", data=df)
+    strict = sdc.RuleSet.load("default").to_dict()
+    strict["zeros"] = {"outcome": "fail"}
+    r = sdc.Session(rules=sdc.RuleSet.from_dict(strict)).logit("died ~ age + C(region)", data=df)
     assert ("C(region)[T.d], outcome = 0", "zeros") in _rules(r)
-    assert r.status is sdc.Status.FAIL  # acro: zeros fail
+    assert r.status is sdc.Status.FAIL  # zeros fail in this rule set
     assert sdc.Session().logit("died ~ age + C(region)", data=df).status is sdc.Status.REVIEW
 
 
@@ -182,3 +184,19 @@ def test_finalise_refuses_regressions_and_writes_nothing(tmp_path) -> None:
     with pytest.raises(SdcInputError, match="regression or survival outputs"):
         s.finalise(tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_rule_sets_class_map_chooses_the_regression_rules() -> None:
+    df = _frame()  # region d has 3 records
+    assert sdc.Session().ols("cost ~ age + C(region)", data=df).status is sdc.Status.FAIL
+    acro = sdc.Session(rules="acro").ols("cost ~ age + C(region)", data=df)
+    assert acro.status is sdc.Status.PASS  # ACRO checks dof only
+    assert [r.rule for r in acro.results] == ["dof"]
+    d = sdc.RuleSet.load("default").to_dict()
+    d["statistics"]["coefficients"] = ["dof", "nk-dominance"]
+    with pytest.raises(sdc.SdcRuleSetError, match="'nk-dominance' is not a rule for"):
+        sdc.RuleSet.from_dict(d)
+    d["statistics"]["count"] = ["threshold", "dof"]
+    d["statistics"]["coefficients"] = ["dof"]
+    with pytest.raises(sdc.SdcRuleSetError, match="'dof' is not a rule for 'count'"):
+        sdc.RuleSet.from_dict(d)
