@@ -36,7 +36,9 @@ class RuleSpec:
     func: Callable[[Any, Any], RuleResult]
     params: type
 
-    def __call__(self, ev: CellEvidence, params: Any) -> RuleResult:
+    def __call__(self, ev: Any, params: Any) -> RuleResult:
+        """Apply the rule: ``ev`` is per-cell evidence (:class:`CellEvidence`) for table
+        rules, or the per-model or per-group view the rule reads for other outputs."""
         return self.func(ev, params)
 
 

@@ -19,6 +19,7 @@ order. Zeros are published first (never chosen as secondaries) unless
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -100,7 +101,7 @@ def _aggregates_first(order: np.ndarray, prefix: int, ahead: np.ndarray) -> np.n
 
 
 def _decide(
-    args: tuple, order: np.ndarray, ahead: np.ndarray, status: np.ndarray, *rest: object
+    args: tuple[Any, ...], order: np.ndarray, ahead: np.ndarray, status: np.ndarray, *rest: Any
 ) -> tuple[np.ndarray, bool]:
     """Run the kernel on ``order``, eliminating aggregates early where that is safe.
 
@@ -112,6 +113,7 @@ def _decide(
     if a moved candidate is refused, the prefix is cut before it (in the true
     order) and tried again, and in the end the true order decides alone.
     """
+    kernel: Any = gauss_suppress  # a Numba dispatcher: its arguments are checked at the call
     position = np.empty(int(order.max(initial=-1)) + 1, dtype=np.int64)
     position[order] = np.arange(order.size)
     moved = np.flatnonzero(ahead[order])
@@ -120,13 +122,11 @@ def _decide(
         if prefix == 0 or not ahead[order[:prefix]].any():
             break
         trial = _aggregates_first(order, prefix, ahead)
-        out, overflowed, n_done, free_ok = gauss_suppress(
-            *args, trial, status.copy(), *rest, prefix
-        )
+        out, overflowed, n_done, free_ok = kernel(*args, trial, status.copy(), *rest, prefix)
         if free_ok:
             return out, overflowed
         prefix = int(position[trial[n_done]])  # cut before the refused candidate
-    out, overflowed, _, _ = gauss_suppress(*args, order, status.copy(), *rest, 0)
+    out, overflowed, _, _ = kernel(*args, order, status.copy(), *rest, 0)
     return out, overflowed
 
 
