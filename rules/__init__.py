@@ -13,7 +13,14 @@ from typing import Any
 
 from sdc.rules.base import CellEvidence, RuleResult
 from sdc.rules.dominance import NKParams, PPercentParams, PQParams, nk_dominance, p_percent, pq
-from sdc.rules.frequency import ThresholdParams, ZerosParams, threshold, zeros
+from sdc.rules.frequency import (
+    QuantileParams,
+    ThresholdParams,
+    ZerosParams,
+    quantile,
+    threshold,
+    zeros,
+)
 from sdc.rules.model import (
     DofParams,
     ParametersParams,
@@ -47,6 +54,7 @@ RULES: dict[str, RuleSpec] = {
     for spec in (
         RuleSpec("threshold", threshold, ThresholdParams),
         RuleSpec("zeros", zeros, ZerosParams),
+        RuleSpec("quantile", quantile, QuantileParams),
         RuleSpec("nk-dominance", nk_dominance, NKParams),
         RuleSpec("p-percent", p_percent, PPercentParams),
         RuleSpec("pq", pq, PQParams),

@@ -84,3 +84,47 @@ def zeros(ev: CellEvidence, params: ZerosParams) -> RuleResult:
         fail_text=text,
         review_text=text + "; declare it structural if so",
     )
+
+
+@dataclass(frozen=True)
+class QuantileParams:
+    """A quantile needs at least ``t`` records on each side of it."""
+
+    t: int = field(default=10, metadata={"min": 1})
+
+
+def quantile(ev: CellEvidence, params: QuantileParams) -> RuleResult:
+    """Records below and above a published quantile (median, p25, ...).
+
+    A quantile is one record's value (or the mean of two): with few records on
+    one side, the extreme records are nearly pinned down. Measured is the
+    smaller side, ``floor(q N)`` or ``floor((1 - q) N)`` of the N records with a
+    value. Statistics that are not quantiles pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> ev = SimpleNamespace(nonmissing=np.array([0, 30, 50]), statistic="p25")
+    >>> r = quantile(ev, QuantileParams(t=10))
+    >>> r.fail.tolist(), r.measured.tolist()
+    ([False, True, False], [0.0, 7.0, 12.0])
+    """
+    from sdc.statistics import quantile_of
+
+    n = np.asarray(ev.nonmissing)
+    q = quantile_of(ev.statistic)
+    side = np.zeros(n.shape[0]) if q is None else np.minimum(np.floor(q * n), np.floor((1 - q) * n))
+    fail = (n > 0) & (side < params.t) if q is not None else np.zeros(n.shape[0], dtype=bool)
+    return RuleResult(
+        rule="quantile",
+        fail=fail,
+        review=np.zeros(n.shape[0], dtype=bool),
+        measured=side.astype(np.float64),
+        limit=full(n.shape[0], params.t),
+        measure="records on the smaller side",
+        fail_text=(
+            "{measured} record(s) on the smaller side of the quantile; at least {limit} are "
+            "required on each side"
+        ),
+    )

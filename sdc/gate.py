@@ -23,7 +23,7 @@ from sdc.labels import cell_labels
 from sdc.protect import Release, assess, audit_pattern
 from sdc.report import build_report, other_entry
 from sdc.ruleset import STATISTICS, RuleSet, preset_names
-from sdc.statistics import COUNTS, from_evidence
+from sdc.statistics import COUNTS, from_evidence, statistic_class
 from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
@@ -97,7 +97,7 @@ def _consistency(ev: TableEvidence, statistic: str, released: np.ndarray, rounde
 
 
 def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> TableOutput:
-    if entry["statistic"] not in STATISTICS:
+    if statistic_class(entry["statistic"]) not in STATISTICS:
         raise SdcInputError(f"output {entry['name']!r}: unknown statistic {entry['statistic']!r}.")
     ev = TableEvidence.from_dict(read_evidence_json(folder / entry["evidence"]))
     released = _read_release(folder / entry["file"], ev, str(entry["value_name"]))

@@ -19,11 +19,12 @@ from typing import Any
 from sdc.exceptions import SdcRuleSetError
 from sdc.protection_params import ProtectionParams
 from sdc.rules import PRESET_DIR, RULES
+from sdc.statistics import statistic_class
 
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
 STATISTICS = (
     "count", "sum", "mean", "median", "std", "var", "min", "max", "mode", "histogram",
-    "coefficients", "survival",
+    "coefficients", "survival", "quantile",
 )  # fmt: skip
 
 _TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
@@ -196,8 +197,8 @@ class RuleSet:
         )
 
     def rules_for(self, statistic: str) -> tuple[str, ...]:
-        """Rule ids that apply to tables publishing ``statistic``."""
-        return self.statistics[statistic]
+        """Rule ids that apply to tables publishing ``statistic`` (percentiles: ``quantile``)."""
+        return self.statistics[statistic_class(statistic)]
 
     @property
     def top_k(self) -> int:

@@ -13,12 +13,13 @@ from sdc._validation import column_list, input_error, require_columns
 from sdc.exceptions import SdcInputError
 from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet
-from sdc.statistics import AGGFUNC_ALIASES
+from sdc.statistics import AGGFUNC_ALIASES, quantile_of
 from sdc.survival import SurvivalOutput
 from sdc.table_output import TableOutput
 from sdc.tabulate import tabulate
 
 if TYPE_CHECKING:
+    from sdc.describe import Description
     from sdc.protected_table import ProtectedTable
 
 
@@ -28,12 +29,13 @@ def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
             raise input_error("aggfunc", func, "given when values are given", None,
                               "pandas.crosstab needs both, e.g. aggfunc='mean'.")  # fmt: skip
         return "count"
-    if not isinstance(aggfunc, str) or aggfunc not in AGGFUNC_ALIASES:
+    percentile = isinstance(aggfunc, str) and quantile_of(aggfunc) is not None
+    if not isinstance(aggfunc, str) or (aggfunc not in AGGFUNC_ALIASES and not percentile):
         raise input_error(
-            "aggfunc", func, f"one of {sorted(AGGFUNC_ALIASES)}", aggfunc,
-            "Make one table per statistic.",
+            "aggfunc", func, f"one of {sorted(AGGFUNC_ALIASES)} or a percentile p1 .. p99",
+            aggfunc, "Make one table per statistic.",
         )  # fmt: skip
-    stat = AGGFUNC_ALIASES[aggfunc]
+    stat = AGGFUNC_ALIASES.get(aggfunc, aggfunc)
     if stat != "count" and not has_values:
         raise input_error("values", func, f"given for aggfunc={aggfunc!r}", None)
     return stat
@@ -258,6 +260,40 @@ class Session:
             edges = histogram.rebin(edges, histogram.bin_counts(values, edges), t)
         frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
         return self._add(frame, [column], [], None, "histogram", None, False, name, func)
+
+    def describe(
+        self,
+        data: pd.DataFrame,
+        column: str,
+        by: str | None = None,
+        stats: Sequence[str] = ("count", "mean", "median", "p25", "p75", "min", "max"),
+        *,
+        name: str | None = None,
+    ) -> Description:
+        """Statistics of ``column`` per group of ``by``: one checked table each.
+
+        ``stats``: aggfunc names (count, sum, mean, median, std, var, min, max, mode)
+        and percentiles ``p1`` .. ``p99``. Each table joins the session as
+        ``<name>_<statistic>`` (see :mod:`sdc.describe`).
+        """
+        from sdc.describe import Description, describe_frame
+
+        func = "Session.describe"
+        frame, group = describe_frame(data, column, by, func)
+        if isinstance(stats, str) or not stats or not all(isinstance(s, str) for s in stats):
+            raise input_error("stats", func, "a non-empty list of statistic names", stats)
+        if len(set(stats)) != len(stats):
+            raise input_error("stats", func, "a list without repeats", list(stats))
+        for stat in stats:
+            _statistic(stat, True, func)  # every name is checked before any table is made
+        base = self._name(name, func)
+        outputs = {
+            stat: self.pivot_table(
+                frame, values=column, index=group, aggfunc=stat, name=f"{base}_{stat}"
+            )  # fmt: skip
+            for stat in stats
+        }
+        return Description(base, column, outputs)
 
     def survival_table(
         self,

@@ -8,6 +8,7 @@ pass per subset of dimensions over the rows.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -24,6 +25,23 @@ AGGFUNC_ALIASES = {
 
 #: Statistics whose cells are record counts.
 COUNTS = ("count", "histogram")
+
+#: Percentiles are named ``p1`` .. ``p99`` (``p50`` is the median).
+_PERCENTILE = re.compile(r"p([1-9][0-9]?)")
+
+
+def quantile_of(statistic: str) -> float | None:
+    """The quantile a statistic publishes (``median``: 0.5, ``p25``: 0.25), else None."""
+    if statistic == "median":
+        return 0.5
+    m = _PERCENTILE.fullmatch(statistic)
+    return int(m.group(1)) / 100 if m else None
+
+
+def statistic_class(statistic: str) -> str:
+    """The rule set's ``[statistics]`` entry for a statistic: percentiles share ``quantile``."""
+    return "quantile" if _PERCENTILE.fullmatch(statistic) else statistic
+
 
 _FROM_EVIDENCE = {*COUNTS, "sum", "mean", "min", "max"}
 
@@ -72,6 +90,8 @@ def grouped(codes: np.ndarray, values: np.ndarray, ev: TableEvidence, statistic:
         g = pd.Series(values[keep]).groupby(cells[keep])
         if statistic == "median":
             agg = g.median()
+        elif (q := quantile_of(statistic)) is not None:
+            agg = g.quantile(q)
         elif statistic in ("std", "var"):
             agg = g.std(ddof=1) if statistic == "std" else g.var(ddof=1)
         elif statistic == "mode":
