@@ -36,11 +36,17 @@ def nice_edges(values: np.ndarray, bins: int) -> np.ndarray:
     if finite.size == 0:
         return np.array([0.0, 1.0])
     lo, hi = float(finite.min()), float(finite.max())
-    raw = (hi - lo) / bins if hi > lo else 1.0
+    raw = (hi - lo) / bins
+    if not raw >= 1e-300:  # one value, or a span too small for round widths
+        raw = 1.0
     power = 10.0 ** math.floor(math.log10(raw))
     width = next(s * power for s in _STEPS if s * power >= raw * (1 - 1e-12))
     start = math.floor(lo / width) * width
+    while start > lo:  # lo / width can round towards zero
+        start -= width
     n = max(1, math.floor((hi - start) / width) + 1)  # bins are [a, b): hi needs its own
+    while start + n * width <= hi:
+        n += 1
     return start + width * np.arange(n + 1)
 
 

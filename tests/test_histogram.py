@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import sdc
@@ -27,6 +27,8 @@ def _counts(h: sdc.TableOutput) -> pd.Series:
     st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=200),
     st.integers(1, 60),
 )
+@example([2.0, -5e-324], 1)  # lo / width rounds to zero
+@example([0.0, 5e-324], 2)  # a span too small for a round width
 def test_round_edges_cover_the_data(values: list[float], bins: int) -> None:
     v = np.array(values)
     edges = nice_edges(v, bins)
