@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sdc._validation import input_error
 from sdc.audit import Audit
 from sdc.exceptions import SdcInputError
 from sdc.protect import Release, additive_values, assess, protect_cells
 from sdc.protected_table import ProtectedTable
+from sdc.protection_params import with_options
 from sdc.table_model import TableModel
 from sdc.table_output import TableOutput
 
@@ -115,14 +115,10 @@ def protect_linked(
     specs = [LinkedTable.of(t) for t in tables]
     if len(specs) < 1:
         raise SdcInputError("protect_linked needs at least one table.")
-    params = session.ruleset_.protection
-    choices = type(params).__dataclass_fields__["cost"].metadata["choices"]
-    if cost is not None and cost not in choices:
-        raise input_error("cost", "Session.protect_linked", f"one of {choices}", cost)
-    changes = {k: v for k, v in (("secondary_zeros", secondary_zeros), ("singletons", singletons),
-                                 ("audit_rounds", audit_rounds), ("cost", cost))
-               if v is not None}  # fmt: skip
-    params = type(params)(**{**params.__dict__, **changes})
+    params = with_options(
+        session.ruleset_.protection, "Session.protect_linked", secondary_zeros=secondary_zeros,
+        singletons=singletons, audit_rounds=audit_rounds, cost=cost,
+    )  # fmt: skip
     outputs = [
         session.pivot_table(
             data, values=values, index=list(t.index), columns=list(t.columns) or None,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,27 @@ class ProtectionParams:
     cost: str = field(default="value", metadata={"choices": ("value", "frequency", "unity")})
     audit_rounds: int = field(default=10, metadata={"min": 0, "max": 1000})
     exact_intervals: bool = False
+
+
+def with_options(params: ProtectionParams, func: str, **options: Any) -> ProtectionParams:
+    """``params`` with the options a caller gave (None: keep the rule set's), each checked.
+
+    Each must fit its field: one of its ``choices``, an integer within its
+    ``min``/``max``, or a bool.
+    """
+    from sdc._validation import input_error
+
+    changes = {k: v for k, v in options.items() if v is not None}
+    fields = ProtectionParams.__dataclass_fields__
+    for key, value in changes.items():
+        meta, kind = fields[key].metadata, type(getattr(params, key))
+        if "choices" in meta:
+            if value not in meta["choices"]:
+                raise input_error(key, func, f"one of {meta['choices']}", value)
+        elif kind is int:
+            low, high = meta["min"], meta["max"]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise input_error(key, func, f"an integer in [{low}, {high}]", value)
+        elif not isinstance(value, bool):
+            raise input_error(key, func, "a bool", value)
+    return replace(params, **changes)

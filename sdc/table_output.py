@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sdc._validation import input_error
 from sdc.audit import Audit
 from sdc.check import TableCheck
 from sdc.labels import cell_labels, long_frame, wide_frame
 from sdc.protect import Release, protect, protect_with
 from sdc.protected_table import ProtectedTable
-from sdc.protection_params import ProtectionParams
+from sdc.protection_params import with_options
 from sdc.statistics import COUNTS
 from sdc.verdict import Status
 
@@ -105,27 +103,15 @@ class TableOutput:
 
         Rounded (``redact-round``) rule sets keep their own protection.
         """
-        params = self.check.ruleset.protection
-        changes: dict[str, Any] = {
-            k: v
-            for k, v in (("secondary_zeros", secondary_zeros), ("singletons", singletons),
-                         ("audit_rounds", audit_rounds), ("exact_intervals", exact_intervals))
-            if v is not None
-        }  # fmt: skip
-        for key, value in changes.items():
-            ok = isinstance(value, int) and (key == "audit_rounds") != isinstance(value, bool)
-            if not ok or (key == "audit_rounds" and not 0 <= value <= 1000):
-                raise input_error(key, "TableOutput.protect", "a bool" if key != "audit_rounds"
-                                  else "an integer in [0, 1000]", value)  # fmt: skip
-        if cost is not None:
-            choices = ProtectionParams.__dataclass_fields__["cost"].metadata["choices"]
-            if cost not in choices:
-                raise input_error("cost", "TableOutput.protect", f"one of {choices}", cost)
-            changes["cost"] = cost
-        if not changes and self._release is None:
+        rules = self.check.ruleset.protection
+        params = with_options(
+            rules, "TableOutput.protect", secondary_zeros=secondary_zeros, singletons=singletons,
+            audit_rounds=audit_rounds, exact_intervals=exact_intervals, cost=cost,
+        )  # fmt: skip
+        if params == rules and self._release is None:
             release = self.protected
         else:
-            release = protect_with(self.check, self.values, replace(params, **changes))
+            release = protect_with(self.check, self.values, params)
         return ProtectedTable(self, release)
 
     @property

@@ -101,3 +101,20 @@ def test_hidden_cells_the_published_ones_determine_are_published() -> None:
     still, b2 = publish_determined(lone, b, primary, z)
     np.testing.assert_array_equal(still, lone)
     assert not b2.passed
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [("audit_rounds", -1, r"\[0, 1000\]"), ("audit_rounds", True, "integer"),
+     ("singletons", "yes", "a bool"), ("secondary_zeros", 1, "a bool")],
+)  # fmt: skip
+def test_protection_options_are_checked_alike_for_tables_and_linked_tables(
+    option: str, value: object, match: str
+) -> None:
+    t = sdc.Session().pivot_table(_records(), index="row", columns="col", aggfunc="count",
+                                  margins=True)  # fmt: skip
+    with pytest.raises(SdcInputError, match=match):
+        t.protect(**{option: value})
+    with pytest.raises(SdcInputError, match=match):
+        sdc.Session().protect_linked(_records(), [{"index": "row", "columns": "col"}],
+                                     **{option: value})  # fmt: skip
