@@ -42,6 +42,7 @@ computable" (interval of positive width).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import highspy
@@ -400,7 +401,7 @@ class _Component:
         the unknowns come first (:meth:`_lift_in_windows`); LPs over the whole
         component only take the cells they could not lift.
         """
-        if not np.isfinite(self.lower_bound) or not self._truth_fits():
+        if not np.isfinite(self.lower_bound) or not self._truth_fits:
             return False  # not a table that fits the published cells: nothing to start from
         margin = _TOL * np.maximum(1.0, np.abs(self.truth))
         low = self.truth <= self.lower_bound + margin
@@ -419,12 +420,18 @@ class _Component:
             low &= ~lifted
         return not low.any()
 
+    @cached_property
     def _truth_fits(self) -> bool:
         """Is the true table known and does it reproduce the published cells?"""
         if not np.all(np.isfinite(self.truth)):
             return False
         scale = np.maximum(1.0, np.abs(self.rhs))
         return bool(np.all(np.abs(self.a @ self.truth - self.rhs) <= _TOL * scale))
+
+    @cached_property
+    def _columns(self) -> sp.csc_matrix:
+        """The equations by column, sliced once per window."""
+        return self.a.tocsc()
 
     def _windows(self) -> Any:
         """Windows ``(start, stop)`` of consecutive unknowns, then the same shifted by half."""
@@ -438,10 +445,10 @@ class _Component:
         """A feasible table that moves only the unknowns ``start:stop``, optimal for ``cost``.
 
         The other unknowns keep their true values, so the table is feasible for
-        the whole component (the true table fits, :meth:`_truth_fits`). The table
+        the whole component (the true table fits, :attr:`_truth_fits`). The table
         is built around true values: it decides, it is never shown.
         """
-        sub = self.a[:, start:stop].tocsr()
+        sub = self._columns[:, start:stop].tocsr()
         sub = sub[np.diff(sub.indptr) > 0]
         h = _highs_model(sub, sub @ self.truth[start:stop], lower, upper)
         idx = np.flatnonzero(cost).astype(np.int32)
@@ -542,7 +549,7 @@ class _Component:
 
         # Window tables around the true table settle most cells cheaply (decide only).
         open_lo, open_hi = open_bounds()
-        if (open_lo.any() or open_hi.any()) and self.n > LIFT_WINDOW and self._truth_fits():
+        if (open_lo.any() or open_hi.any()) and self.n > LIFT_WINDOW and self._truth_fits:
             for mask, sign in ((open_lo, 1.0), (open_hi, -1.0)):
                 if mask.any():
                     self._window_tables(sign * np.asarray(c[mask].sum(axis=0)).ravel(), seen)
