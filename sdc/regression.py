@@ -85,11 +85,14 @@ def regression_evidence(result: Any) -> RegressionEvidence:
     n_obs = exog.shape[0] if nobs is None else round(float(nobs))
     n_params = int(np.asarray(result.params).size)
     df_resid = float(getattr(result, "df_resid", n_obs - n_params))
-    groups, counts = _design_groups(exog, names)
+    cols = _binary_columns(exog)
+    dummies = np.ascontiguousarray(exog[:, cols], dtype=np.int64)
+    dummy_names = [names[j] for j in cols]
+    groups, counts = _design_groups(dummies, dummy_names)
     outcome = _outcome_codes(model, name)
     if outcome is not None:
         codes, labels = outcome
-        g2, c2 = _outcome_groups(exog, names, codes, labels)
+        g2, c2 = _outcome_groups(dummies, dummy_names, codes, labels)
         groups += g2
         counts += c2
     return RegressionEvidence(
@@ -105,19 +108,17 @@ def _binary_columns(exog: np.ndarray) -> np.ndarray:
     return np.flatnonzero(is01 & (ones > 0) & (ones < exog.shape[0]))
 
 
-def _design_groups(exog: np.ndarray, names: list[str]) -> tuple[list[str], list[int]]:
+def _design_groups(dummies: np.ndarray, names: list[str]) -> tuple[list[str], list[int]]:
     """Records in and outside every 0/1 design column (one kernel pass over the rows)."""
-    cols = _binary_columns(exog)
-    codes = np.ascontiguousarray(exog[:, cols], dtype=np.int64)
-    both = level_counts(codes, np.full(cols.size, 2, dtype=np.int64), _all_rows(exog))
+    m = dummies.shape[1]
+    both = level_counts(dummies, np.full(m, 2, dtype=np.int64), _all_rows(dummies))
     zeros, ones = both[0::2], both[1::2]
-    groups = [names[j] for j in cols] + [f"{names[j]} = 0" for j in cols]
-    return groups, ones.tolist() + zeros.tolist()
+    return names + [f"{n} = 0" for n in names], ones.tolist() + zeros.tolist()
 
 
-def _all_rows(exog: np.ndarray) -> np.ndarray:
+def _all_rows(design: np.ndarray) -> np.ndarray:
     """Every row of the design counts: statsmodels has already dropped unused ones."""
-    return np.ones(exog.shape[0], dtype=bool)
+    return np.ones(design.shape[0], dtype=bool)
 
 
 def _outcome_codes(model: Any, name: str) -> tuple[np.ndarray, list[str]] | None:
@@ -138,7 +139,7 @@ def _outcome_codes(model: Any, name: str) -> tuple[np.ndarray, list[str]] | None
 
 
 def _outcome_groups(
-    exog: np.ndarray, names: list[str], codes: np.ndarray, labels: list[str]
+    dummies: np.ndarray, names: list[str], codes: np.ndarray, labels: list[str]
 ) -> tuple[list[str], list[int]]:
     """Records per outcome category, and per (0/1 design column, outcome category).
 
@@ -146,17 +147,17 @@ def _outcome_groups(
     so one kernel pass counts all of them.
     """
     n_cat = len(labels)
-    keep = _all_rows(exog)
+    keep = _all_rows(dummies)
+    m = dummies.shape[1]
     per_outcome = level_counts(codes.reshape(-1, 1), np.array([n_cat], dtype=np.int64), keep)
-    cols = _binary_columns(exog)
-    pairs = np.ascontiguousarray(exog[:, cols], dtype=np.int64) * n_cat + codes[:, None]
-    cross = level_counts(pairs, np.full(cols.size, 2 * n_cat, dtype=np.int64), keep)
-    cross = cross.reshape(cols.size, 2, n_cat)[:, 1, :]  # rows where the column is 1
+    pairs = dummies * n_cat + codes[:, None]
+    cross = level_counts(pairs, np.full(m, 2 * n_cat, dtype=np.int64), keep)
+    cross = cross.reshape(m, 2, n_cat)[:, 1, :]  # rows where the column is 1
     groups = [f"outcome = {lab}" for lab in labels]
     counts = per_outcome.tolist()
-    for a, j in enumerate(cols):
+    for a, name in enumerate(names):
         for b, lab in enumerate(labels):
-            groups.append(f"{names[j]}, outcome = {lab}")
+            groups.append(f"{name}, outcome = {lab}")
             counts.append(int(cross[a, b]))
     return groups, counts
 
