@@ -22,3 +22,11 @@ class SdcRuleSetError(SdcInputError):
 
 class SdcEvidenceError(SdcInputError):
     """Evidence that is inconsistent with itself or with the table it describes."""
+
+
+class SdcRefusedFile(SdcInputError):
+    """A file refused as unsafe to read: it would run code, or break a size or path limit.
+
+    Distinct from a malformed input so that a gate can report it as ``fail``
+    (the file must not leave) rather than as a usage error.
+    """
