@@ -4,7 +4,11 @@ Layout::
 
     <folder>/manifest.json          what each output is, where its files are, the rule set
     <folder>/<name>.csv             the released table: one row per cell, a column per
-                                    dimension and one value column (empty = suppressed)
+                                    dimension and one value column (empty = suppressed);
+                                    for a regression its coefficient table, for a survival
+                                    table its pooled steps (see :mod:`sdc.term_files`)
+    <folder>/<name>.svg             a plot, when one was asked for: drawn from the CSV only
+                                    (see :mod:`sdc.plots`)
     <folder>/evidence/<name>.json   per-cell evidence the gate re-checks (stays inside the TRE:
                                     it holds the largest contributions)
     <folder>/report.json, report.txt  the verdicts, for people and machines
@@ -22,19 +26,33 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdc._version import __version__
 from sdc.exceptions import SdcInputError
+from sdc.plots import draw
 from sdc.report import build_report, text_report
 from sdc.ruleset import RuleSet
 from sdc.table_output import TableOutput
 
+if TYPE_CHECKING:
+    from sdc.regression import RegressionOutput
+    from sdc.survival import SurvivalOutput
+
+    Output = TableOutput | RegressionOutput | SurvivalOutput
+
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = "1.0"
-_OUTPUT_KEYS = {
-    "name", "kind", "statistic", "value_name", "file", "evidence", "protected",
-    "rounded_to", "status",
+MANIFEST_VERSION = "1.1"
+#: Keys of each output entry, by manifest version (1.1 added ``image``).
+_OUTPUT_KEYS_BY_VERSION = {
+    "1.0": {
+        "name", "kind", "statistic", "value_name", "file", "evidence", "protected",
+        "rounded_to", "status",
+    },
+    "1.1": {
+        "name", "kind", "statistic", "value_name", "file", "evidence", "protected",
+        "rounded_to", "status", "image",
+    },
 }  # fmt: skip
 _MANIFEST_KEYS = {"schema_version", "producer", "created", "rules", "outputs", "digests"}
 _ENTRY_TYPES = {
@@ -48,7 +66,7 @@ def sha256(data: bytes) -> str:
 
 
 def write_bundle(
-    folder: Path, outputs: list[TableOutput], ruleset: RuleSet, overwrite: bool = False
+    folder: Path, outputs: list[Output], ruleset: RuleSet, overwrite: bool = False
 ) -> Path:
     """Write outputs, evidence, manifest and report into ``folder``.
 
@@ -77,8 +95,17 @@ def write_bundle(
     for out in outputs:
         csv_name = f"{out.name}.csv"
         ev_name = f"evidence/{out.name}.json"
-        files[csv_name] = out.released_long().to_csv(index=False)
-        files[ev_name] = json.dumps(out.check.evidence.to_dict())
+        csv_text = out.released_csv()
+        files[csv_name] = csv_text
+        files[ev_name] = json.dumps(out.evidence_dict())
+        protected = isinstance(out, TableOutput) and out.protected_applied
+        rounded_to = (
+            out.protected.rounded_to if isinstance(out, TableOutput) and protected else None
+        )
+        image = None
+        if out.plot:
+            image = f"{out.name}.svg"
+            files[image] = draw(out.kind, out.statistic, csv_text, out.name)
         entries.append(
             {
                 "name": out.name,
@@ -87,9 +114,10 @@ def write_bundle(
                 "value_name": out.value_name,
                 "file": csv_name,
                 "evidence": ev_name,
-                "protected": out.protected_applied,
-                "rounded_to": out.protected.rounded_to if out.protected_applied else None,
+                "protected": protected,
+                "rounded_to": rounded_to,
                 "status": out.status.value,
+                "image": image,
             }
         )
     manifest = {
@@ -137,9 +165,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         got = sorted(manifest) if isinstance(manifest, dict) else type(manifest).__name__
         raise SdcInputError(f"{MANIFEST} must have exactly the keys {sorted(_MANIFEST_KEYS)}; "
                             f"got {got}.")  # fmt: skip
-    if manifest["schema_version"] != MANIFEST_VERSION:
+    output_keys = _OUTPUT_KEYS_BY_VERSION.get(manifest["schema_version"])
+    if output_keys is None:
         raise SdcInputError(
-            f"{MANIFEST} schema_version must be {MANIFEST_VERSION!r}; "
+            f"{MANIFEST} schema_version must be one of {sorted(_OUTPUT_KEYS_BY_VERSION)}; "
             f"got {manifest['schema_version']!r}."
         )
     if not isinstance(manifest["outputs"], list) or not manifest["outputs"]:
@@ -153,10 +182,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise SdcInputError(f"{MANIFEST} rules must be a table of rule settings.")
     names = set()
     for i, entry in enumerate(manifest["outputs"]):
-        if not isinstance(entry, dict) or set(entry) != _OUTPUT_KEYS:
+        if not isinstance(entry, dict) or set(entry) != output_keys:
             got = sorted(entry) if isinstance(entry, dict) else entry
             raise SdcInputError(f"{MANIFEST} output {i} must have exactly the keys "
-                                f"{sorted(_OUTPUT_KEYS)}; got {got}.")  # fmt: skip
+                                f"{sorted(output_keys)}; got {got}.")  # fmt: skip
+        entry.setdefault("image", None)
         for key, kind in _ENTRY_TYPES.items():
             if not isinstance(entry[key], kind):
                 raise SdcInputError(f"{MANIFEST} output {i}: {key} must be of type "
@@ -165,7 +195,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
             raise SdcInputError(f"{MANIFEST} output {i}: rounded_to must be null or a positive "
                                 f"integer; got {r!r}.")  # fmt: skip
-        for key in ("file", "evidence"):
+        if entry["image"] is not None and not isinstance(entry["image"], str):
+            raise SdcInputError(f"{MANIFEST} output {i}: image must be null or a file name; "
+                                f"got {entry['image']!r}.")  # fmt: skip
+        for key in ("file", "evidence", "image"):
+            if entry[key] is None:
+                continue
             rel = Path(str(entry[key]))
             if rel.is_absolute() or ".." in rel.parts:
                 raise SdcInputError(f"{MANIFEST} output {entry['name']!r}: {key} must be a path "
@@ -203,6 +238,8 @@ def unlisted_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
     known = {MANIFEST, *manifest["digests"]}
     for entry in manifest["outputs"]:
         known.update({str(Path(entry["file"])), str(Path(entry["evidence"]))})
+        if entry["image"] is not None:
+            known.add(str(Path(entry["image"])))
     found = sorted(
         str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() or p.is_symlink()
     )

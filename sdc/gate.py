@@ -8,6 +8,7 @@ manifest does not describe are sent to review.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,20 @@ from sdc.check import check_evidence
 from sdc.evidence import TableEvidence
 from sdc.exceptions import SdcInputError
 from sdc.labels import cell_labels
+from sdc.plots import draw
 from sdc.protect import Release, assess, audit_pattern
+from sdc.regression import RegressionOutput
 from sdc.report import build_report, other_entry
 from sdc.ruleset import STATISTICS, RuleSet, preset_names
 from sdc.statistics import COUNTS, from_evidence, statistic_class
+from sdc.survival import SurvivalOutput
 from sdc.table_output import TableOutput
+from sdc.term_files import read_regression, read_survival
 from sdc.verdict import Status
 
 _VERIFIABLE = {*COUNTS, "sum", "mean", "min", "max"}
+
+Output = TableOutput | RegressionOutput | SurvivalOutput
 
 
 def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
@@ -139,6 +146,39 @@ def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Table
     return TableOutput(entry["name"], check, released, str(entry["value_name"]), True, release)
 
 
+def _check_image(folder: Path, entry: dict[str, Any], status: Status) -> dict[str, Any]:
+    """The image passes with its output only if re-drawing the checked CSV gives it exactly."""
+    name = entry["image"]
+    try:
+        shown = (folder / name).read_text(encoding="utf-8")
+        csv_text = (folder / entry["file"]).read_text(encoding="utf-8")
+        drawn = draw(entry["kind"], entry["statistic"], csv_text, entry["name"])
+    except (OSError, UnicodeDecodeError) as exc:
+        return other_entry(name, "image", Status.FAIL, f"the image cannot be read ({exc})")
+    except SdcInputError as exc:
+        return other_entry(name, "image", Status.FAIL, str(exc))
+    if shown != drawn:
+        return other_entry(
+            name, "image", Status.FAIL,
+            f"the image is not the plot of the checked data of {entry['name']!r} (re-drawn "
+            "at the gate, it differs): it may show numbers that were not checked",
+        )  # fmt: skip
+    return other_entry(
+        name, "image", status,
+        f"the plot of {entry['name']!r}, re-drawn from its checked data and identical; it "
+        f"takes that output's verdict ({status.value})",
+    )  # fmt: skip
+
+
+#: How each output kind in a manifest is read back and re-checked.
+_CHECKS: dict[str, Callable[[Path, dict[str, Any], RuleSet], Output]] = {
+    "frequency table": _check_entry,
+    "magnitude table": _check_entry,
+    "regression": read_regression,
+    "survival": read_survival,
+}
+
+
 def check_folder(folder: str | Path, rules: str | Path | RuleSet | None = None) -> dict[str, Any]:
     """Re-check every output of a finalised folder; returns the JSON report.
 
@@ -167,18 +207,31 @@ def check_folder(folder: str | Path, rules: str | Path | RuleSet | None = None) 
     else:
         ruleset = RuleSet.load(rules)
     changed = set(changed_files(folder, manifest))
-    outputs: list[TableOutput] = []
+    outputs: list[Output] = []
     for entry in manifest["outputs"]:
-        edited = sorted(changed & {entry["file"], entry["evidence"]})
+        files = {entry["file"], entry["evidence"]} | ({entry["image"]} - {None})
+        edited = sorted(changed & files)
         if edited:
             reason = f"{edited[0]} was changed or removed after finalise (its digest differs)"
             others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, reason))
             continue
+        check = _CHECKS.get(entry["kind"])
+        if check is None:
+            reason = (
+                f"unknown output kind {entry['kind']!r}: no automatic check applies "
+                f"(known: {', '.join(sorted(_CHECKS))})"
+            )
+            others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, reason))
+            continue
         try:
-            outputs.append(_check_entry(folder, entry, ruleset))
+            out = check(folder, entry, ruleset)
         except SdcInputError as exc:
             others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, str(exc)))
-    listed = {name for e in manifest["outputs"] for name in (e["file"], e["evidence"])}
+            continue
+        outputs.append(out)
+        if entry["image"] is not None:
+            others.append(_check_image(folder, entry, out.status))
+    listed = {name for e in manifest["outputs"] for name in (e["file"], e["evidence"], e["image"])}
     for name in sorted(changed - listed):
         reason = f"{name} was changed or removed after finalise (its digest differs)"
         others.append(other_entry(name, "file", Status.FAIL, reason))

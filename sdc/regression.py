@@ -89,6 +89,10 @@ def regression_evidence(result: Any) -> RegressionEvidence:
     dummies = np.ascontiguousarray(exog[:, cols], dtype=np.int64)
     dummy_names = [names[j] for j in cols]
     groups, counts = _design_groups(dummies, dummy_names)
+    if name == "PHReg":
+        g2, c2 = _event_groups(dummies, dummy_names, np.asarray(model.status))
+        groups += g2
+        counts += c2
     outcome = _outcome_codes(model, name)
     if outcome is not None:
         codes, labels = outcome
@@ -114,6 +118,21 @@ def _design_groups(dummies: np.ndarray, names: list[str]) -> tuple[list[str], li
     both = level_counts(dummies, np.full(m, 2, dtype=np.int64), _all_rows(dummies))
     zeros, ones = both[0::2], both[1::2]
     return names + [f"{n} = 0" for n in names], ones.tolist() + zeros.tolist()
+
+
+def _event_groups(
+    dummies: np.ndarray, names: list[str], status: np.ndarray
+) -> tuple[list[str], list[int]]:
+    """Events in and outside every 0/1 design column of a Cox model.
+
+    A Cox coefficient is estimated from the events, not the records: a level
+    with 40 records and 2 events speaks about those 2 people.
+    """
+    m = dummies.shape[1]
+    both = level_counts(dummies, np.full(m, 2, dtype=np.int64), status.astype(bool).ravel())
+    zeros, ones = both[0::2], both[1::2]
+    groups = [f"{n}, events" for n in names] + [f"{n} = 0, events" for n in names]
+    return groups, ones.tolist() + zeros.tolist()
 
 
 def _all_rows(design: np.ndarray) -> np.ndarray:
@@ -189,6 +208,87 @@ def _saturation(result: Any, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
+#: Columns a released coefficient table may have, in order (``equation`` for MNLogit).
+COEFFICIENT_COLUMNS = (
+    "term", "equation", "coef", "std_err", "z", "p_value", "ci_lower", "ci_upper",
+)  # fmt: skip
+
+
+def coefficient_table(result: Any) -> pd.DataFrame:
+    """Estimates with their standard errors, test statistics, p-values and 95% intervals.
+
+    Only per-parameter quantities: nothing here has one entry per record.
+    """
+    params = np.asarray(result.params, dtype=np.float64)
+    k = params.shape[0]
+    names = list(getattr(result.model, "exog_names", None) or [])
+    if len(names) != k:
+        names = [f"x{j}" for j in range(k)]
+    n_eq = 1 if params.ndim == 1 else params.shape[1]
+    columns: dict[str, Any] = {"term": np.tile(names, n_eq)}
+    if params.ndim == 2:  # one equation per outcome category but the first
+        ymap = getattr(result.model, "_ynames_map", None) or {}
+        labels = [str(ymap.get(j + 1, j + 1)) for j in range(n_eq)]
+        columns["equation"] = np.repeat(labels, k)
+
+    def flat(values: Any) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64).reshape(-1, order="F" if n_eq > 1 else "C")
+
+    columns["coef"] = flat(params)
+    for col, attr in (("std_err", "bse"), ("z", "tvalues"), ("p_value", "pvalues")):
+        value = getattr(result, attr, None)
+        if value is not None and np.asarray(value).size == params.size:
+            columns[col] = flat(value)
+    try:
+        ci = np.asarray(result.conf_int(), dtype=np.float64).reshape(n_eq, k, 2)
+    except (AttributeError, ValueError, TypeError, NotImplementedError):
+        ci = None
+    if ci is not None:
+        columns["ci_lower"], columns["ci_upper"] = ci[:, :, 0].ravel(), ci[:, :, 1].ravel()
+    return pd.DataFrame(columns)
+
+
+def evidence_to_dict(ev: RegressionEvidence) -> dict[str, Any]:
+    """Plain data for the evidence file a gate reads (counts only, no row-level data)."""
+    return {
+        "model": ev.model, "n_obs": ev.n_obs, "df_resid": ev.df_resid, "n_params": ev.n_params,
+        "groups": list(ev.groups), "group_records": ev.group_records.tolist(),
+        "saturation": list(ev.saturation),
+    }  # fmt: skip
+
+
+def evidence_from_dict(d: Any) -> RegressionEvidence:
+    """Validated evidence read back from a file; ``SdcInputError`` names what is wrong."""
+    keys = {"model", "n_obs", "df_resid", "n_params", "groups", "group_records", "saturation"}
+    if not isinstance(d, dict) or set(d) != keys:
+        got = sorted(d) if isinstance(d, dict) else type(d).__name__
+        raise SdcInputError(f"regression evidence must have exactly the keys {sorted(keys)}; "
+                            f"got {got}.")  # fmt: skip
+    if d["model"] not in SUPPORTED:
+        raise SdcInputError(f"regression evidence names an unsupported model {d['model']!r}.")
+    for key in ("n_obs", "n_params"):
+        if isinstance(d[key], bool) or not isinstance(d[key], int) or d[key] < 0:
+            raise SdcInputError(f"regression evidence: {key} must be a count; got {d[key]!r}.")
+    dof = d["df_resid"]
+    if isinstance(dof, bool) or not isinstance(dof, int | float) or not np.isfinite(dof):
+        raise SdcInputError(f"regression evidence: df_resid must be a number; got {dof!r}.")
+    groups, counts, sat = d["groups"], d["group_records"], d["saturation"]
+    if not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
+        raise SdcInputError("regression evidence: groups must be a list of names.")
+    if not (
+        isinstance(counts, list) and len(counts) == len(groups)
+        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
+    ):  # fmt: skip
+        raise SdcInputError("regression evidence: group_records must hold one count per group.")
+    if not (isinstance(sat, list) and all(isinstance(x, str) for x in sat)):
+        raise SdcInputError("regression evidence: saturation must be a list of reasons.")
+    return RegressionEvidence(
+        model=d["model"], n_obs=d["n_obs"], df_resid=float(dof), n_params=d["n_params"],
+        groups=tuple(groups), group_records=np.asarray(counts, dtype=np.int64),
+        saturation=tuple(sat),
+    )  # fmt: skip
+
+
 @dataclass
 class _ModelView:
     """What model rules read: one entry per model."""
@@ -212,21 +312,37 @@ class RegressionOutput:
     """A fitted model checked for release: the statsmodels result, verdict and findings.
 
     ``result`` is the researcher's own object (it holds row-level data: it is
-    never written by the engine); ``coefficients`` is what may be released.
+    never written by the engine); ``coefficients`` is what may be released. At
+    the gate there is no result: :meth:`from_files` rebuilds the output from the
+    released coefficient table and the evidence written beside it.
     """
 
     kind = "regression"
+    value_name = "coef"
+    plot = False
 
     def __init__(self, name: str, result: Any, ruleset: RuleSet) -> None:
         self.name = name
         self.result = result
         self.ruleset = ruleset
         self.reasons: tuple[str, ...] = ()
+        self._released: pd.DataFrame | None = None
         try:
             self.evidence: RegressionEvidence | None = regression_evidence(result)
         except SdcInputError as exc:
             self.evidence = None
             self.reasons = (f"{exc}: a person must review it",)
+
+    @classmethod
+    def from_files(
+        cls, name: str, evidence: RegressionEvidence, coefficients: pd.DataFrame,
+        ruleset: RuleSet, problems: tuple[str, ...] = (),
+    ) -> RegressionOutput:  # fmt: skip
+        """The output as a gate sees it; ``problems`` (the files disagree) make it ``fail``."""
+        out = cls.__new__(cls)
+        out.name, out.result, out.ruleset = name, None, ruleset
+        out.evidence, out._released, out.reasons = evidence, coefficients, problems
+        return out
 
     @property
     def statistic(self) -> str | None:
@@ -253,6 +369,8 @@ class RegressionOutput:
     def status(self) -> Status:
         if self.evidence is None:
             return Status.REVIEW
+        if self.result is None and self.reasons:  # gate: the files disagree
+            return Status.FAIL
         if any(r.fail.any() for r in self.results):
             return Status.FAIL
         return Status.REVIEW if any(r.review.any() for r in self.results) else Status.PASS
@@ -278,18 +396,27 @@ class RegressionOutput:
 
     @property
     def coefficients(self) -> pd.DataFrame:
-        """Estimates, standard errors, test statistics, p-values and confidence intervals."""
-        r = self.result
-        params = np.asarray(r.params)
-        names = getattr(r.model, "exog_names", None)
-        frame = pd.DataFrame({"coef": params.ravel()})
-        for col, attr in (("std_err", "bse"), ("z", "tvalues"), ("p_value", "pvalues")):
-            value = getattr(r, attr, None)
-            if value is not None:
-                frame[col] = np.asarray(value).ravel()
-        if params.ndim == 1 and names and len(names) == params.size:
-            frame.index = pd.Index(names, name="term")
-        return frame
+        """What may be released: one row per parameter (and equation, for MNLogit).
+
+        Columns: ``term``, ``equation`` (multinomial models only), ``coef``,
+        ``std_err``, ``z``, ``p_value``, ``ci_lower``, ``ci_upper`` (95%).
+        """
+        if self._released is not None:
+            return self._released
+        return coefficient_table(self.result)
+
+    def released_csv(self) -> str:
+        """What ``finalise`` writes: the coefficient table as CSV text."""
+        return self.coefficients.to_csv(index=False)
+
+    def evidence_dict(self) -> dict[str, Any]:
+        """The evidence the gate re-checks: counts only, no row-level data."""
+        if self.evidence is None:
+            raise SdcInputError(
+                f"output {self.name!r} cannot be written: {self.reasons[0]}. Remove it with "
+                "remove_output before finalise."
+            )
+        return evidence_to_dict(self.evidence)
 
     def to_report(self) -> dict[str, Any]:
         """This output's entry in the JSON report (no row-level data)."""

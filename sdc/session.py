@@ -241,6 +241,7 @@ class Session:
         bins: int | Sequence[float] = 20,
         *,
         rebin: bool = False,
+        plot: bool = False,
         name: str | None = None,
     ) -> TableOutput:
         """A checked histogram of ``column``: bin counts as a one-dimensional table.
@@ -248,18 +249,23 @@ class Session:
         ``bins``: a number of bins (round edges covering the data, so its extremes
         are not published) or the edges. ``rebin`` merges small bins with their
         neighbours first (see :mod:`sdc.histogram`). The table's rows are the bins.
+        ``plot``: ``finalise`` also writes the bar chart (``.svg()``), drawn from the
+        released bins only (see :mod:`sdc.plots`).
         """
         from sdc import histogram
 
         func = "Session.hist"
         values, edges = histogram.histogram_frame(data, column, bins, func)
-        if not isinstance(rebin, bool):
-            raise input_error("rebin", func, "True or False", rebin)
+        for arg, flag in (("rebin", rebin), ("plot", plot)):
+            if not isinstance(flag, bool):
+                raise input_error(arg, func, "True or False", flag)
         if rebin:
             t = self.ruleset_.params["threshold"].t
             edges = histogram.rebin(edges, histogram.bin_counts(values, edges), t)
         frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
-        return self._add(frame, [column], [], None, "histogram", None, False, name, func)
+        out = self._add(frame, [column], [], None, "histogram", None, False, name, func)
+        out.plot = plot
+        return out
 
     def describe(
         self,
@@ -302,17 +308,22 @@ class Session:
         event: str,
         by: str | None = None,
         *,
+        plot: bool = False,
         name: str | None = None,
     ) -> SurvivalOutput:
         """Kaplan-Meier curves coarsened for release (see :mod:`sdc.survival`).
 
         Every released step holds at least the rule set's threshold of events; the
         largest follow-up time is never shown; ``.raw`` is the unpooled estimate.
+        ``plot``: ``finalise`` also writes the released curves as an image (``.svg()``).
         """
         from sdc.survival import survival_table
 
-        out = survival_table(data, duration, event, by, self.ruleset_,
-                             self._name(name, "Session.survival_table"))  # fmt: skip
+        func = "Session.survival_table"
+        if not isinstance(plot, bool):
+            raise input_error("plot", func, "True or False", plot)
+        out = survival_table(data, duration, event, by, self.ruleset_, self._name(name, func))
+        out.plot = plot
         self.outputs[out.name] = out
         return out
 
@@ -387,12 +398,4 @@ class Session:
         """
         from sdc.bundle import write_bundle
 
-        tables = [o for o in self.outputs.values() if isinstance(o, TableOutput)]
-        pending = [o.name for o in self.outputs.values() if not isinstance(o, TableOutput)]
-        if pending:
-            raise SdcInputError(
-                f"finalise does not write regression or survival outputs yet ({pending[0]!r}): "
-                "their verdicts are in the session (output.summary()). Remove them with "
-                "remove_output to finalise the tables; nothing was written."
-            )
-        return write_bundle(Path(path), tables, self.ruleset_, overwrite)
+        return write_bundle(Path(path), list(self.outputs.values()), self.ruleset_, overwrite)

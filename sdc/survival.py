@@ -36,7 +36,7 @@ Durations are read as right-censored follow-up times from a common origin 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
@@ -45,6 +45,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from sdc._validation import input_error
+from sdc.plots import Plottable
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
 from sdc.term_outputs import FINDING_COLUMNS, report_entry, summary_lines
@@ -204,6 +205,25 @@ def release(curve: GroupCurve, t: int) -> ReleasedCurve | None:
     return ReleasedCurve(curve, tuple(steps), merged)
 
 
+@dataclass(frozen=True)
+class GroupTotals:
+    """What a gate needs to know of one group besides its released steps.
+
+    Stays inside the TRE with the evidence: ``max_duration`` is the raw largest
+    follow-up time, kept only to check that no released boundary shows it.
+    """
+
+    value: str
+    term: str
+    records: int
+    events: int
+    max_duration: float
+
+    @classmethod
+    def of(cls, c: GroupCurve) -> GroupTotals:
+        return cls(str(c.value), c.term, c.records, c.total_events, c.max_duration)
+
+
 @dataclass
 class _Counts:
     """What the threshold and zeros rules read: one entry per group or step."""
@@ -213,7 +233,7 @@ class _Counts:
     has_contributor: bool = False
 
 
-class SurvivalOutput:
+class SurvivalOutput(Plottable):
     """A Kaplan-Meier table checked for release: pooled table, verdict and findings.
 
     ``table`` is what may leave (groups that cannot be released are left out);
@@ -222,6 +242,7 @@ class SurvivalOutput:
 
     kind = "survival"
     statistic = "kaplan-meier"
+    value_name = "survival"
 
     def __init__(
         self, name: str, curves: list[GroupCurve], by: str | None, ruleset: RuleSet
@@ -230,6 +251,26 @@ class SurvivalOutput:
         self.curves = tuple(curves)
         self.by = by
         self.ruleset = ruleset
+        self.problems: tuple[str, ...] = ()
+
+    @classmethod
+    def from_files(
+        cls, name: str, totals: list[GroupTotals], table: pd.DataFrame, ruleset: RuleSet,
+        problems: tuple[str, ...] = (),
+    ) -> SurvivalOutput:  # fmt: skip
+        """The output as a gate sees it: the released table and the groups' totals.
+
+        ``problems`` (the files disagree with each other) make it ``fail``.
+        """
+        out = cls(name, [], None, ruleset)
+        out.__dict__.update(totals=tuple(totals), table=table, released=())
+        out.problems = problems
+        return out
+
+    @cached_property
+    def totals(self) -> tuple[GroupTotals, ...]:
+        """Records, events and largest follow-up of every group, released or not."""
+        return tuple(GroupTotals.of(c) for c in self.curves)
 
     @property
     def threshold(self) -> int:
@@ -263,17 +304,25 @@ class SurvivalOutput:
         """
         return _stack([r.frame for r in self.released if r is not None], TABLE_COLUMNS)
 
+    def _released_groups(self) -> list[tuple[GroupTotals, pd.DataFrame]]:
+        """Each group with released steps, and those steps (in the table's order)."""
+        by_value = {g.value: g for g in self.totals}
+        table = self.table
+        values = table["group"].astype(str)
+        return [(by_value[v], table[values == v]) for v in dict.fromkeys(values) if v in by_value]
+
     @cached_property
     def results(self) -> tuple[tuple[str, RuleResult], ...]:
         """Rule results, each with what it was applied to ("groups", "steps" or "ends")."""
         params = self.ruleset.params
-        events = np.array([c.total_events for c in self.curves], dtype=np.int64)
+        events = np.array([g.events for g in self.totals], dtype=np.int64)
         out = [("groups", RULES["threshold"](_Counts(events, events), params["threshold"]))]
-        kept = [r for r in self.released if r is not None]
-        steps = np.array([e for r in kept for e in r.frame["events"].tolist()], dtype=np.int64)
+        steps = self.table["events"].to_numpy(dtype=np.int64)
         out.append(("steps", RULES["threshold"](_Counts(steps, steps), params["threshold"])))
         if "zeros" in self.ruleset.rules_for("survival"):
-            left = np.array([r.curve.censored[-1] for r in kept], dtype=np.int64)
+            # 1 when someone is still event-free after the last step's events, 0 when not.
+            ends = [float(f["survival"].iloc[-1]) > 0 for _, f in self._released_groups()]
+            left = np.array(ends, dtype=np.int64)
             out.append(("ends", RULES["zeros"](_Counts(left, left), params["zeros"])))
         return tuple(out)
 
@@ -281,9 +330,9 @@ class SurvivalOutput:
     def findings(self) -> pd.DataFrame:
         """One row per failing or reviewed check: where (a group or a step), rule, why."""
         t = self.threshold
-        kept = [r for r in self.released if r is not None]
-        step_terms = [f"{r.curve.term}, step {k}" for r in kept for k in range(1, len(r.steps) + 1)]
-        end_terms = [f"{r.curve.term}, step {len(r.steps)}" for r in kept]
+        kept = self._released_groups()
+        step_terms = [f"{g.term}, step {k}" for g, f in kept for k in range(1, len(f) + 1)]
+        end_terms = [f"{g.term}, step {len(f)}" for g, f in kept]
         rows = []
         for applied_to, r in self.results:
             fail = r.fail.copy()
@@ -292,7 +341,7 @@ class SurvivalOutput:
             for i in np.flatnonzero(fail | r.review):
                 n = int(r.measured[i])
                 if applied_to == "groups":
-                    term = self.curves[i].term
+                    term = self.totals[i].term
                     message = (
                         f"{n} event(s) in the group; every released Kaplan-Meier step needs at "
                         f"least {t} (threshold rule), so this group's curve is not released; "
@@ -321,6 +370,8 @@ class SurvivalOutput:
 
     @property
     def status(self) -> Status:
+        if self.problems:
+            return Status.FAIL
         outcomes = set(self.findings["outcome"])
         if "fail" in outcomes:
             return Status.FAIL
@@ -328,9 +379,9 @@ class SurvivalOutput:
 
     @cached_property
     def reasons(self) -> tuple[str, ...]:
-        """How each released curve was coarsened, in words."""
+        """How each released curve was coarsened, in words (at the gate: what disagrees)."""
         t = self.threshold
-        lines = []
+        lines = list(self.problems)
         for r in self.released:
             if r is None:
                 continue
@@ -348,7 +399,7 @@ class SurvivalOutput:
                     "into the step before it"
                 )
             lines.append(line)
-        if lines:
+        if any(r is not None for r in self.released):
             lines.append(
                 "released intervals start at 0 and at the first event time of each later "
                 "step; the last is open, so the largest follow-up time is not shown; "
@@ -356,15 +407,24 @@ class SurvivalOutput:
             )
         return tuple(lines)
 
+    def released_csv(self) -> str:
+        """What ``finalise`` writes: :attr:`table` as CSV text."""
+        return self.table.to_csv(index=False)
+
+    def evidence_dict(self) -> dict[str, Any]:
+        """What the gate needs besides the table (stays inside: it holds the largest
+        follow-up time of each group)."""
+        return {"groups": [asdict(g) for g in self.totals]}
+
     def to_report(self) -> dict[str, Any]:
         """This output's entry in the JSON report (no row-level data, no event times)."""
         return report_entry(self)
 
     def summary(self) -> str:
         """A short text account of the verdict with its reasons and findings."""
-        shown = sum(r is not None for r in self.released)
+        shown = len(self._released_groups())
         head = (
-            f"{self.name}: survival (Kaplan-Meier, {len(self.curves)} group(s), "
+            f"{self.name}: survival (Kaplan-Meier, {len(self.totals)} group(s), "
             f"{shown} released, threshold {self.threshold} events per step)"
         )
         return summary_lines(self, head)

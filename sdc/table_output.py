@@ -11,6 +11,7 @@ import pandas as pd
 from sdc.audit import Audit
 from sdc.check import TableCheck
 from sdc.labels import cell_labels, long_frame, wide_frame
+from sdc.plots import Plottable
 from sdc.protect import Release, protect, protect_with
 from sdc.protected_table import ProtectedTable
 from sdc.protection_params import with_options
@@ -36,7 +37,7 @@ def _audit_entry(audited: Audit, cell: int) -> dict[str, Any]:
     }
 
 
-class TableOutput:
+class TableOutput(Plottable):
     """One research output of kind "frequency table" or "magnitude table".
 
     Holds per-cell numbers only, never the rows it was computed from.
@@ -146,6 +147,14 @@ class TableOutput:
     @property
     def released_values(self) -> np.ndarray:
         return self.protected.values if self.protected_applied else self.values
+
+    def released_csv(self) -> str:
+        """What ``finalise`` writes: :meth:`released_long` as CSV text."""
+        return self.released_long().to_csv(index=False)
+
+    def evidence_dict(self) -> dict[str, Any]:
+        """The evidence the gate re-checks, as plain data."""
+        return self.check.evidence.to_dict()
 
     def released_long(self) -> pd.DataFrame:
         """The released version, one row per published cell (what ``finalise`` writes)."""

@@ -164,8 +164,10 @@ def test_report_entries_follow_the_schema_and_hold_no_row_level_data() -> None:
     assert entry["kind"] == "regression" and entry["statistic"] == "OLS"
     assert entry["findings"][0]["cell"] == {"term": "C(region)[T.d]"}
     assert len(str(rep)) < 5000  # nothing of length n (residuals, fitted values)
-    assert list(r.coefficients.columns) == ["coef", "std_err", "z", "p_value"]
-    assert "C(region)[T.d]" in r.coefficients.index
+    cols = ["term", "coef", "std_err", "z", "p_value", "ci_lower", "ci_upper"]
+    assert list(r.coefficients.columns) == cols
+    assert "C(region)[T.d]" in set(r.coefficients.term)
+    assert len(r.coefficients) == r.evidence.n_params
 
 
 def test_bad_input_is_a_clear_error() -> None:
@@ -178,10 +180,11 @@ def test_bad_input_is_a_clear_error() -> None:
         s.ols("cost ~ nonexistent", data=_frame())
 
 
-def test_finalise_refuses_regressions_and_writes_nothing(tmp_path) -> None:
+def test_finalise_refuses_a_model_it_cannot_check_and_writes_nothing(tmp_path) -> None:
     s = sdc.Session()
     s.ols("cost ~ age", data=_frame())
-    with pytest.raises(SdcInputError, match="regression or survival outputs"):
+    s.check_model_result(smf.quantreg("cost ~ age", _frame()).fit(), name="q")
+    with pytest.raises(SdcInputError, match=r"QuantReg.*remove_output"):
         s.finalise(tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
