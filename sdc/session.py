@@ -308,6 +308,7 @@ class Session:
         event: str,
         by: str | None = None,
         *,
+        time_unit: float | None = None,
         plot: bool = False,
         name: str | None = None,
     ) -> SurvivalOutput:
@@ -315,6 +316,8 @@ class Session:
 
         Every released step holds at least the rule set's threshold of events; the
         largest follow-up time is never shown; ``.raw`` is the unpooled estimate.
+        ``time_unit``: follow-up times are rounded down to multiples of it first, so
+        step boundaries are on that grid instead of being event times.
         ``plot``: ``finalise`` also writes the released curves as an image (``.svg()``).
         """
         from sdc.survival import survival_table
@@ -322,7 +325,9 @@ class Session:
         func = "Session.survival_table"
         if not isinstance(plot, bool):
             raise input_error("plot", func, "True or False", plot)
-        out = survival_table(data, duration, event, by, self.ruleset_, self._name(name, func))
+        out = survival_table(
+            data, duration, event, by, self.ruleset_, self._name(name, func), time_unit
+        )
         out.plot = plot
         self.outputs[out.name] = out
         return out

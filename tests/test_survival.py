@@ -404,3 +404,21 @@ def test_event_may_be_bool_or_0_1(event: Any) -> None:
     df = pd.DataFrame({"time": [1, 2, 3], "event": event, "g": "a"})
     out = survival_table(df, "time", "event", "g", rules(2), "km")
     assert out.table["events"].tolist() == [2]
+
+
+def test_a_time_unit_puts_every_boundary_on_its_grid() -> None:
+    """Months instead of days: boundaries are multiples of 30, the estimate is that of the
+    follow-up times rounded down (checked against statsmodels on the rounded times)."""
+    df = lung()
+    out = survival_table(df, "time", "dead", "sex", rules(10), "km", time_unit=30)
+    assert (out.table.start % 30 == 0).all()
+    assert set(out.table.start) - {0} <= {30.0 * k for k in range(1, 40)}
+    floored = df.assign(time=np.floor(df.time / 30) * 30)
+    for sex, group in floored.groupby("sex"):
+        ref = SurvfuncRight(group.time.to_numpy(), group.dead.to_numpy())
+        mine = out.raw[out.raw.group == sex]
+        np.testing.assert_allclose(mine.survival, ref.surv_prob)
+    assert out.status is sdc.Status.PASS
+    for bad in (0, -1, float("nan"), "30", True):
+        with pytest.raises(SdcInputError, match="time_unit"):
+            survival_table(df, "time", "dead", None, rules(10), "km", time_unit=bad)
