@@ -93,7 +93,7 @@ def bar_chart_svg(frame: pd.DataFrame, title: str) -> str:
 def survival_svg(frame: pd.DataFrame, title: str) -> str:
     """Step curves of a released Kaplan-Meier table (columns of ``sdc.survival``)."""
     groups = list(dict.fromkeys(frame["group"].tolist()))
-    starts = [_number(v, "start", required=True) for v in frame["start"]]
+    starts = [_value(v, "start") for v in frame["start"]]
     x_end = _nice_ceiling(max(starts) * 1.2 if max(starts, default=0) > 0 else 1.0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -110,9 +110,9 @@ def survival_svg(frame: pd.DataFrame, title: str) -> str:
         level = 1.0
         points = []
         for _, row in rows.iterrows():
-            start = _number(row["start"], "start", required=True)
+            start = _value(row["start"], "start")
             end = _number(row["end"], "end")
-            survival = _number(row["survival"], "survival", required=True)
+            survival = _value(row["survival"], "survival")
             stop = x_end if end is None else end
             points += [(start, level), (stop, level)]
             if end is not None:
@@ -172,9 +172,17 @@ def _document(parts: list[str]) -> str:
     return "\n".join([head, *body, "</svg>"]) + "\n"
 
 
-def _number(text: str, column: str, required: bool = False) -> float | None:
-    """A released number; '' (suppressed or open) is None unless ``required``."""
-    if text.strip() == "" and not required:
+def _value(text: str, column: str) -> float:
+    """A released number that must be there."""
+    value = _number(text, column)
+    if value is None:
+        raise SdcInputError(f"cannot plot an empty value in column {column!r}.")
+    return value
+
+
+def _number(text: str, column: str) -> float | None:
+    """A released number; '' (suppressed, or an open end) is None."""
+    if text.strip() == "":
         return None
     try:
         value = float(text)
