@@ -31,6 +31,24 @@ from sdc.rules.model import (
 )
 from sdc.rules.quality import MissingParams, NegativeParams, missing, negative
 from sdc.rules.statistic import StatisticParams, statistic
+from sdc.rules.trained import (
+    ClassDisclosureParams,
+    EmbeddingParams,
+    HyperparametersParams,
+    InstanceBasedParams,
+    KAnonymityParams,
+    MembershipParams,
+    RawValuesParams,
+    SmallGroupParams,
+    class_disclosure,
+    embedding,
+    hyperparameters,
+    instance_based,
+    k_anonymity,
+    membership_inference,
+    raw_values,
+    small_group,
+)
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -64,6 +82,14 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("dof", dof, DofParams),
         RuleSpec("parameters", parameters, ParametersParams),
         RuleSpec("saturated", saturated, SaturatedParams),
+        RuleSpec("instance-based", instance_based, InstanceBasedParams),
+        RuleSpec("k-anonymity", k_anonymity, KAnonymityParams),
+        RuleSpec("class-disclosure", class_disclosure, ClassDisclosureParams),
+        RuleSpec("small-group", small_group, SmallGroupParams),
+        RuleSpec("hyperparameters", hyperparameters, HyperparametersParams),
+        RuleSpec("raw-values", raw_values, RawValuesParams),
+        RuleSpec("membership-inference", membership_inference, MembershipParams),
+        RuleSpec("embedding", embedding, EmbeddingParams),
     )
 }
 

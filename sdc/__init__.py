@@ -2,6 +2,8 @@
 
 from sdc._version import __version__
 from sdc.exceptions import SdcError, SdcEvidenceError, SdcInputError, SdcRuleSetError
+from sdc.model_check import check_model_file
+from sdc.model_output import ModelOutput
 from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet, preset_names
 from sdc.session import Session
@@ -9,6 +11,7 @@ from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
 __all__ = [
+    "ModelOutput",
     "RegressionOutput",
     "RuleSet",
     "SdcError",
@@ -19,5 +22,6 @@ __all__ = [
     "Status",
     "TableOutput",
     "__version__",
+    "check_model_file",
     "preset_names",
 ]

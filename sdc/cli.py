@@ -46,6 +46,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return _emit(check_folder(args.folder, args.rules), args.json)
 
 
+def _cmd_check_model(args: argparse.Namespace) -> int:
+    from sdc.model_check import check_model_file
+    from sdc.report import build_report
+    from sdc.ruleset import RuleSet
+
+    ruleset = RuleSet.load(args.rules)
+    outputs = [check_model_file(f, ruleset, n_records=args.records) for f in args.files]
+    return _emit(build_report(outputs, ruleset), args.json)
+
+
 def _cmd_crosstab(args: argparse.Namespace) -> int:
     from sdc.io import read_microdata
     from sdc.report import build_report
@@ -208,6 +218,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--rules", default=None, help="gate rule set (default: the manifest's)")
     c.add_argument("--json", action="store_true", help="print the JSON report")
     c.set_defaults(func=_cmd_check)
+
+    m = sub.add_parser(
+        "check-model", help="check trained-model files without running anything in them"
+    )
+    m.add_argument("files", nargs="+", help="pickle, joblib, safetensors, ONNX or HDF5 files")
+    m.add_argument("--rules", default="default", help="preset name or TOML path")
+    m.add_argument("--records", type=int, default=None,
+                   help="training records (individuals), when known")  # fmt: skip
+    m.add_argument("--json", action="store_true", help="print the JSON report")
+    m.set_defaults(func=_cmd_check_model)
 
     x = sub.add_parser("crosstab", help="compute and check a table from a microdata file")
     x.add_argument("data", help="CSV, TSV or Parquet file")

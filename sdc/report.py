@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sdc.regression import RegressionOutput
 from sdc.ruleset import RuleSet
-from sdc.survival import SurvivalOutput
-from sdc.table_output import TableOutput
 from sdc.verdict import Status
 
 REPORT_SCHEMA_VERSION = "1.1"
+
+
+class Reportable(Protocol):
+    """Any checked output: it knows its own entry in the report."""
+
+    def to_report(self) -> dict[str, Any]: ...
 
 
 def report_schema() -> dict[str, Any]:
@@ -32,7 +35,7 @@ def other_entry(name: str, kind: str, status: Status, reason: str) -> dict[str, 
 
 
 def build_report(
-    outputs: Sequence[TableOutput | RegressionOutput | SurvivalOutput],
+    outputs: Sequence[Reportable],
     ruleset: RuleSet,
     others: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:

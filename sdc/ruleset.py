@@ -24,14 +24,18 @@ from sdc.statistics import statistic_class
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
 STATISTICS = (
     "count", "sum", "mean", "median", "std", "var", "min", "max", "mode", "histogram",
-    "coefficients", "survival", "quantile",
+    "coefficients", "survival", "quantile", "model",
 )  # fmt: skip
 
 _TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
 
-#: Rules on models and regressions; the others apply to tables.
+#: Rules on regressions; on trained models (weights); the others apply to tables.
 MODEL_RULES = ("dof", "parameters", "saturated")
-TABLE_RULES = tuple(r for r in RULES if r not in MODEL_RULES)
+TRAINED_MODEL_RULES = (
+    "instance-based", "k-anonymity", "class-disclosure", "small-group", "dof",
+    "hyperparameters", "raw-values", "membership-inference", "embedding",
+)  # fmt: skip
+TABLE_RULES = tuple(r for r in RULES if r not in {*MODEL_RULES, *TRAINED_MODEL_RULES})
 
 #: The rules each kind of output can take in the ``[statistics]`` map: tables take the
 #: table rules; regression coefficients the model rules and counts of their groups;
@@ -40,6 +44,7 @@ ALLOWED_RULES = {
     **{stat: TABLE_RULES for stat in STATISTICS},
     "coefficients": (*MODEL_RULES, "threshold", "zeros"),
     "survival": ("threshold", "zeros"),
+    "model": TRAINED_MODEL_RULES,
 }
 
 

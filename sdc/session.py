@@ -20,6 +20,7 @@ from sdc.tabulate import tabulate
 
 if TYPE_CHECKING:
     from sdc.describe import Description
+    from sdc.model_output import ModelOutput
     from sdc.protected_table import ProtectedTable
 
 
@@ -341,6 +342,24 @@ class Session:
                                self.ruleset_)  # fmt: skip
         self.outputs[out.name] = out
         return out
+
+    def check_model(
+        self, estimator: Any, *, train: Any = None, test: Any = None,
+        n_records: int | None = None, name: str | None = None,
+    ) -> ModelOutput:  # fmt: skip
+        """Check a fitted (scikit-learn) model for release (see :mod:`sdc.model_output`).
+
+        Weights-only checks always run; ``train=(X, y)`` with ``test=(X, y)`` (records
+        not used in training) adds the membership inference attack and the
+        equivalence classes of the predictions. Models are not written by
+        ``finalise``: the model file goes to the gate, which runs ``sdc check-model``.
+        """
+        from sdc.model_check import check_estimator
+
+        return check_estimator(
+            estimator, self.ruleset_, name=self._name(name, "Session.check_model"),
+            train=train, test=test, n_records=n_records,
+        )  # fmt: skip
 
     def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,
              fit: dict[str, Any], **kwargs: Any) -> RegressionOutput:  # fmt: skip
