@@ -260,12 +260,21 @@ class Session:
         for arg, flag in (("rebin", rebin), ("plot", plot)):
             if not isinstance(flag, bool):
                 raise input_error(arg, func, "True or False", flag)
+        t = self.ruleset_.params["threshold"].t
+        counts = histogram.bin_counts(values, edges)
+        merged = histogram.rebin(edges, counts, t)
         if rebin:
-            t = self.ruleset_.params["threshold"].t
-            edges = histogram.rebin(edges, histogram.bin_counts(values, edges), t)
+            edges = merged
         frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
         out = self._add(frame, [column], [], None, "histogram", None, False, name, func)
         out.plot = plot
+        if not rebin and merged.size < edges.size:
+            labels = histogram.bin_labels(merged[:-1], merged).categories
+            bins = ", ".join(labels[: merged.size - 1])
+            out.advice = (
+                f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} records "
+                f"with their neighbours, giving {merged.size - 1} bins: {bins}",
+            )
         return out
 
     def describe(

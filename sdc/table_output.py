@@ -57,6 +57,9 @@ class TableOutput(Plottable):
     1      S   M  threshold       2.0   10.0
     """
 
+    #: What the engine offers to make the output pass (e.g. a histogram's re-binning).
+    advice: tuple[str, ...] = ()
+
     def __init__(
         self, name: str, check: TableCheck, values: np.ndarray, value_name: str,
         protected_applied: bool, release: Release | None = None,
@@ -280,6 +283,7 @@ class TableOutput(Plottable):
             lines.append(f"    - {row['outcome']} {row['rule']} at ({where}): {row['message']}")
         if len(f) > 10:
             lines.append(f"    ... and {len(f) - 10} more finding(s)")
+        lines += [f"  advice: {a}" for a in self.advice]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -115,3 +115,16 @@ def test_the_gate_gives_a_histogram_the_same_verdict(tmp_path) -> None:
     report = check_folder(s.finalise(tmp_path / "out"))
     got = {o["name"]: o["status"] for o in report["outputs"]}
     assert got == {"ages": "pass", "ages_raw": "fail"}
+
+
+def test_a_failing_histogram_offers_re_binning() -> None:
+    rng = np.random.default_rng(1)
+    ages = pd.DataFrame({"age": np.r_[rng.normal(50, 12, 500), [99.0, 101.5, 3.0]]})
+    s = sdc.Session()
+    h = s.hist(ages, "age", bins=12)
+    (advice,) = h.advice
+    rebinned = s.hist(ages, "age", bins=12, rebin=True)
+    assert rebinned.status is sdc.Status.PASS and rebinned.advice == ()
+    assert advice.endswith(", ".join(rebinned.table.index))  # the bins rebin=True gives
+    assert "advice: re-binning offered" in h.summary()
+    assert s.hist(ages, "age", bins=[0, 50, 120]).advice == ()  # nothing to merge
