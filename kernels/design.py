@@ -165,3 +165,62 @@ def cell_counts(
     if bad >= 0:
         _raise_bad_code(codes, n_levels, int(bad))
     return counts
+
+
+@njit(cache=True)
+def _binary_design(exog, outcome, n_cat):
+    """One pass over a float design matrix: which columns are 0/1, their ones, and the
+    ones per outcome category (``outcome`` -1: no category)."""
+    n, k = exog.shape
+    is01 = np.ones(k, dtype=np.bool_)
+    ones = np.zeros(k, dtype=np.int64)
+    pairs = np.zeros((k, max(n_cat, 1)), dtype=np.int64)
+    per_outcome = np.zeros(max(n_cat, 1), dtype=np.int64)
+    for i in range(n):
+        c = outcome[i]
+        if c >= 0:
+            per_outcome[c] += 1
+        for j in range(k):
+            v = exog[i, j]
+            if v == 1.0:
+                ones[j] += 1
+                if c >= 0:
+                    pairs[j, c] += 1
+            elif v != 0.0:
+                is01[j] = False
+    return is01, ones, pairs, per_outcome
+
+
+def binary_design_counts(
+    exog: npt.NDArray[np.float64], outcome: npt.NDArray[np.int64] | None = None, n_cat: int = 0
+) -> tuple[
+    npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
+    """Read a regression's design matrix once, as it is: no 0/1 copies, no temporaries.
+
+    Returns, per column, whether every value is 0 or 1 and how many are 1; per
+    (column, outcome category) the rows where the column is 1 and the outcome is
+    that category; and the rows per category. ``outcome`` holds codes 0..n_cat-1
+    (or -1, not counted); without it the pair counts are empty.
+
+    >>> exog = np.array([[1.0, 1.0, 0.5], [1.0, 0.0, 2.0], [1.0, 1.0, 0.0]])
+    >>> is01, ones, pairs, per = binary_design_counts(exog, np.array([0, 1, 1]), 2)
+    >>> is01.tolist(), ones.tolist(), pairs[1].tolist(), per.tolist()
+    ([True, True, False], [3, 2, 0], [1, 1], [1, 2])
+    """
+    if not isinstance(exog, np.ndarray) or exog.ndim != 2:
+        raise ValueError(f"exog must be a 2-D array; got {_describe(exog)}")
+    x = np.asarray(exog, dtype=np.float64)
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    if outcome is None:
+        codes = np.full(x.shape[0], -1, dtype=np.int64)
+        n_cat = 0
+    else:
+        codes = np.ascontiguousarray(outcome, dtype=np.int64)
+        if codes.shape != (x.shape[0],):
+            raise ValueError(f"outcome must have one code per row; got {_describe(outcome)}")
+        if codes.size and (int(codes.min()) < -1 or int(codes.max()) >= n_cat):
+            raise ValueError(f"outcome codes must be -1 or 0..{n_cat - 1}")
+    is01, ones, pairs, per = _binary_design(x, codes, int(n_cat))
+    return is01, ones, pairs[:, :n_cat], per[:n_cat]

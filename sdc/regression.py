@@ -5,8 +5,8 @@ give individuals away is read from the fit, never by refitting:
 
 - residual degrees of freedom (rule ``dof``) and parameters per record
   (``parameters``, DataSHIELD's ``nfilter.glm``);
-- the records behind every 0/1 column of the design matrix (counted by the
-  kernels of :mod:`sdc.kernels.design` in one pass over the rows) (a dummy level or an
+- the records behind every 0/1 column of the design matrix (counted by
+  :func:`sdc.kernels.design.binary_design_counts` in one pass over the rows) (a dummy level or an
   interaction cell), behind the rows outside it, behind each outcome category of
   a categorical outcome, and behind each (level, outcome) pair (rule
   ``threshold``): a coefficient estimated from 3 people is about those 3 people;
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.exceptions import SdcInputError
-from sdc.kernels.design import level_counts
+from sdc.kernels.design import binary_design_counts
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
 from sdc.term_outputs import FINDING_COLUMNS, report_entry, summary_lines
@@ -85,59 +85,45 @@ def regression_evidence(result: Any) -> RegressionEvidence:
     n_obs = exog.shape[0] if nobs is None else round(float(nobs))
     n_params = int(np.asarray(result.params).size)
     df_resid = float(getattr(result, "df_resid", n_obs - n_params))
-    cols = _binary_columns(exog)
-    dummies = np.ascontiguousarray(exog[:, cols], dtype=np.int64)
-    dummy_names = [names[j] for j in cols]
-    groups, counts = _design_groups(dummies, dummy_names)
-    if name == "PHReg":
-        g2, c2 = _event_groups(dummies, dummy_names, np.asarray(model.status))
-        groups += g2
-        counts += c2
-    outcome = _outcome_codes(model, name)
-    if outcome is not None:
-        codes, labels = outcome
-        g2, c2 = _outcome_groups(dummies, dummy_names, codes, labels)
-        groups += g2
-        counts += c2
+    groups, counts = _design_groups(exog, names, model, name)
     return RegressionEvidence(
         model=name, n_obs=n_obs, df_resid=df_resid, n_params=n_params, groups=tuple(groups),
         group_records=np.asarray(counts, dtype=np.int64), saturation=_saturation(result, name),
     )  # fmt: skip
 
 
-def _binary_columns(exog: np.ndarray) -> np.ndarray:
-    """Indices of the 0/1 columns that are not constant (dummies, interaction cells)."""
-    is01 = np.all((exog == 0) | (exog == 1), axis=0)
-    ones = exog.sum(axis=0)
-    return np.flatnonzero(is01 & (ones > 0) & (ones < exog.shape[0]))
-
-
-def _design_groups(dummies: np.ndarray, names: list[str]) -> tuple[list[str], list[int]]:
-    """Records in and outside every 0/1 design column (one kernel pass over the rows)."""
-    m = dummies.shape[1]
-    both = level_counts(dummies, np.full(m, 2, dtype=np.int64), _all_rows(dummies))
-    zeros, ones = both[0::2], both[1::2]
-    return names + [f"{n} = 0" for n in names], ones.tolist() + zeros.tolist()
-
-
-def _event_groups(
-    dummies: np.ndarray, names: list[str], status: np.ndarray
+def _design_groups(
+    exog: np.ndarray, names: list[str], model: Any, name: str
 ) -> tuple[list[str], list[int]]:
-    """Events in and outside every 0/1 design column of a Cox model.
-
-    A Cox coefficient is estimated from the events, not the records: a level
-    with 40 records and 2 events speaks about those 2 people.
+    """Records in and outside every 0/1 design column (a dummy level, an interaction cell);
+    for a categorical outcome, records per category and per (column, category); for a Cox
+    model, events in and outside every column. One kernel pass over the design matrix.
     """
-    m = dummies.shape[1]
-    both = level_counts(dummies, np.full(m, 2, dtype=np.int64), status.astype(bool).ravel())
-    zeros, ones = both[0::2], both[1::2]
-    groups = [f"{n}, events" for n in names] + [f"{n} = 0, events" for n in names]
-    return groups, ones.tolist() + zeros.tolist()
-
-
-def _all_rows(design: np.ndarray) -> np.ndarray:
-    """Every row of the design counts: statsmodels has already dropped unused ones."""
-    return np.ones(design.shape[0], dtype=bool)
+    n = exog.shape[0]
+    outcome = _outcome_codes(model, name)
+    if name == "PHReg":  # a Cox coefficient is estimated from events, not records
+        codes, labels = np.asarray(model.status).astype(bool).ravel().astype(np.int64), None
+    elif outcome is not None:
+        codes, labels = outcome
+    else:
+        codes, labels = None, None
+    n_cat = 2 if name == "PHReg" else (len(labels) if labels is not None else 0)
+    is01, ones, pairs, per_outcome = binary_design_counts(exog, codes, n_cat)
+    cols = np.flatnonzero(is01 & (ones > 0) & (ones < n))
+    dummies = [names[j] for j in cols]
+    groups = dummies + [f"{d} = 0" for d in dummies]
+    counts = ones[cols].tolist() + (n - ones[cols]).tolist()
+    if name == "PHReg":
+        events = pairs[cols, 1]
+        groups += [f"{d}, events" for d in dummies] + [f"{d} = 0, events" for d in dummies]
+        counts += events.tolist() + (per_outcome[1] - events).tolist()
+    elif labels is not None:
+        groups += [f"outcome = {lab}" for lab in labels]
+        counts += per_outcome.tolist()
+        for j, d in zip(cols, dummies, strict=True):
+            groups += [f"{d}, outcome = {lab}" for lab in labels]
+            counts += pairs[j].tolist()
+    return groups, counts
 
 
 def _outcome_codes(model: Any, name: str) -> tuple[np.ndarray, list[str]] | None:
@@ -155,30 +141,6 @@ def _outcome_codes(model: Any, name: str) -> tuple[np.ndarray, list[str]] | None
     else:  # 0.0 and 1.0 as 0 and 1
         labels = [str(int(v)) if float(v).is_integer() else str(v) for v in values.tolist()]
     return codes.astype(np.int64), labels
-
-
-def _outcome_groups(
-    dummies: np.ndarray, names: list[str], codes: np.ndarray, labels: list[str]
-) -> tuple[list[str], list[int]]:
-    """Records per outcome category, and per (0/1 design column, outcome category).
-
-    Each pair is one level of a column coded ``column value * categories + outcome``,
-    so one kernel pass counts all of them.
-    """
-    n_cat = len(labels)
-    keep = _all_rows(dummies)
-    m = dummies.shape[1]
-    per_outcome = level_counts(codes.reshape(-1, 1), np.array([n_cat], dtype=np.int64), keep)
-    pairs = dummies * n_cat + codes[:, None]
-    cross = level_counts(pairs, np.full(m, 2 * n_cat, dtype=np.int64), keep)
-    cross = cross.reshape(m, 2, n_cat)[:, 1, :]  # rows where the column is 1
-    groups = [f"outcome = {lab}" for lab in labels]
-    counts = per_outcome.tolist()
-    for a, name in enumerate(names):
-        for b, lab in enumerate(labels):
-            groups.append(f"{name}, outcome = {lab}")
-            counts.append(int(cross[a, b]))
-    return groups, counts
 
 
 def _saturation(result: Any, name: str) -> tuple[str, ...]:

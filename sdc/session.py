@@ -270,10 +270,10 @@ class Session:
         out.plot = plot
         if not rebin and merged.size < edges.size:
             labels = histogram.bin_labels(merged[:-1], merged).categories
-            bins = ", ".join(labels[: merged.size - 1])
+            shown = ", ".join(labels[: merged.size - 1])
             out.advice = (
                 f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} records "
-                f"with their neighbours, giving {merged.size - 1} bins: {bins}",
+                f"with their neighbours, giving {merged.size - 1} bins: {shown}",
             )
         return out
 

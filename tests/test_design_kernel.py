@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sdc.kernels.design import MAX_CELLS, cell_counts, level_counts
+from sdc.kernels.design import MAX_CELLS, binary_design_counts, cell_counts, level_counts
 
 
 @st.composite
@@ -175,3 +175,39 @@ def test_too_many_cells_are_refused(n_levels: list[int], cells: str) -> None:
     message = f"n_levels {n_levels} cross into {cells} cells, more than the {MAX_CELLS:,}"
     with pytest.raises(ValueError, match=re.escape(message)):
         cell_counts(codes, np.array(n_levels, dtype=np.int64), np.ones(1, dtype=bool))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 6),
+    n_cat=st.integers(0, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_binary_design_counts_match_numpy(rows: int, cols: int, n_cat: int, seed: int) -> None:
+    """The one-pass design reader against plain numpy, on matrices mixing 0/1 and other columns."""
+    rng = np.random.default_rng(seed)
+    exog = rng.integers(0, 2, size=(rows, cols)).astype(np.float64)
+    other = rng.random(cols) < 0.3
+    exog[:, other] = rng.normal(size=(rows, int(other.sum())))
+    exog = np.asfortranarray(exog) if seed % 2 else exog
+    outcome = rng.integers(-1, n_cat, size=rows) if n_cat else None
+    is01, ones, pairs, per = binary_design_counts(exog, outcome, n_cat)
+    np.testing.assert_array_equal(is01, np.all((exog == 0) | (exog == 1), axis=0))
+    np.testing.assert_array_equal(ones, (exog == 1).sum(axis=0))
+    if outcome is None:
+        assert pairs.shape == (cols, 0) and per.shape == (0,)
+        return
+    for c in range(n_cat):
+        np.testing.assert_array_equal(pairs[:, c], ((exog == 1) & (outcome == c)[:, None]).sum(0))
+        assert per[c] == (outcome == c).sum()
+
+
+def test_binary_design_counts_refuse_bad_outcomes() -> None:
+    exog = np.ones((3, 2))
+    with pytest.raises(ValueError, match="one code per row"):
+        binary_design_counts(exog, np.array([0, 1]), 2)
+    with pytest.raises(ValueError, match=r"-1 or 0\.\.1"):
+        binary_design_counts(exog, np.array([0, 1, 2]), 2)
+    with pytest.raises(ValueError, match="2-D"):
+        binary_design_counts(np.ones(3))
