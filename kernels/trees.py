@@ -11,7 +11,7 @@ training data, so the gate can check a model file on its own.
 Trees are concatenated: node arrays of every tree one after another, tree ``k``
 occupying ``offsets[k]:offsets[k + 1]``. Class counts are the stored class
 fractions times the node's records (in a bootstrapped forest the records are the
-distinct ones that reached the node).
+distinct ones that reached the node; see ``weights`` below).
 """
 
 from __future__ import annotations
@@ -22,19 +22,23 @@ from numba import njit
 #: Columns of :func:`leaf_statistics`' result, one row per tree.
 LEAF_COLUMNS = (
     "nodes", "leaves", "min_leaf", "small_leaves", "class_disclosure_leaves",
-    "small_group_leaves", "max_depth",
+    "small_group_leaves", "max_depth", "uncertain_small_group_leaves",
 )  # fmt: skip
+
+#: A weighted leaf's class whose estimate ``p * records`` is below ``MARGIN * t`` may hold
+#: fewer than t records (the fractions count draws or weights): it goes to review.
+MARGIN = 1.5
 
 
 @njit(cache=True)
-def _leaf_statistics(left, right, samples, fractions, offsets, t, eps):
+def _leaf_statistics(left, right, samples, weights, fractions, offsets, t, eps):
     n_trees = offsets.size - 1
     n_classes = fractions.shape[1]
-    out = np.zeros((n_trees, 7), dtype=np.int64)
+    out = np.zeros((n_trees, 8), dtype=np.int64)
     depth = np.zeros(left.size, dtype=np.int64)
     for k in range(n_trees):
         first, stop = offsets[k], offsets[k + 1]
-        leaves = small = disclosed = small_group = deepest = 0
+        leaves = small = disclosed = small_group = uncertain = deepest = 0
         smallest = np.int64(-1)
         for i in range(first, stop):
             lo, hi = left[i], right[i]
@@ -55,19 +59,30 @@ def _leaf_statistics(left, right, samples, fractions, offsets, t, eps):
             if n > 0:
                 absent = False
                 few = False
+                maybe = False
                 for c in range(n_classes):
                     p = fractions[i, c]
                     if p != p:  # NaN: no such class (a regressor, or fewer classes)
                         continue
                     if abs(p) <= eps:
                         absent = True
+                    w = weights[i]
                     m = p * n
+                    if abs(w - n) > 1e-9 * n and p > eps:
+                        # weighted: p counts draws (bootstrap) or weights, not records
+                        if w > n and w == np.floor(w) and p * w < t:
+                            few = True  # at most p * w draws, so fewer than t records
+                        elif m < MARGIN * t:
+                            maybe = True  # the estimate p * n is near or below t
+                        continue
                     if 0 < m < t:
                         few = True
                 if absent:
                     disclosed += 1
                 if few:
                     small_group += 1
+                elif maybe:
+                    uncertain += 1
         if out[k, 0] == -1:
             continue
         out[k, 0] = stop - first
@@ -77,12 +92,13 @@ def _leaf_statistics(left, right, samples, fractions, offsets, t, eps):
         out[k, 4] = disclosed
         out[k, 5] = small_group
         out[k, 6] = deepest
+        out[k, 7] = uncertain
     return out
 
 
 def leaf_statistics(
     left: np.ndarray, right: np.ndarray, samples: np.ndarray, fractions: np.ndarray,
-    offsets: np.ndarray, t: int, eps: float = 1e-8,
+    offsets: np.ndarray, t: int, eps: float = 1e-8, weights: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """Per tree (rows): the :data:`LEAF_COLUMNS` statistics; ``nodes`` is -1 for a tree whose
     child indices leave it (a malformed file), and its other statistics are then 0.
@@ -93,20 +109,21 @@ def leaf_statistics(
     (``np.isclose(p, 0)``), and a class held by ``p * records`` in (0, t) is a small
     group, as in SACRO-ML's structural attack.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> left, right = np.array([1, -1, -1]), np.array([2, -1, -1])
-    >>> samples = np.array([12, 9, 3])
-    >>> fractions = np.array([[0.5, 0.5], [2 / 3, 1 / 3], [0.0, 1.0]])
-    >>> leaf_statistics(left, right, samples, fractions, np.array([0, 3]), t=5).tolist()
-    [[3, 2, 3, 1, 1, 2, 1]]
+    ``weights`` (``weighted_n_node_samples``; default: the records) tell what the
+    fractions count. Unweighted, ``p * records`` is exact. In a bootstrapped forest
+    the fractions count draws while ``samples`` counts distinct records: a class with
+    ``p * draws < t`` surely holds fewer than t records (``small_group_leaves``); one
+    whose estimate ``p * records`` is below ``MARGIN * t`` may (counted in
+    ``uncertain_small_group_leaves``, for review: only the training data can tell).
     """
     n = left.shape[0]
     arrays = [np.ascontiguousarray(a, dtype=np.int64) for a in (left, right, samples, offsets)]
+    w = arrays[2].astype(np.float64) if weights is None else np.ascontiguousarray(weights, float)
+    if w.shape != (n,):
+        raise ValueError("tree weights disagree in length")
     frac = np.ascontiguousarray(fractions, dtype=np.float64).reshape(n, -1)
     if not (arrays[1].shape[0] == arrays[2].shape[0] == n) or arrays[3][-1] != n:
         raise ValueError("tree arrays disagree in length")
     if (np.diff(arrays[3]) < 1).any() or arrays[3][0] != 0:
         raise ValueError("tree offsets must start at 0 and increase")
-    return _leaf_statistics(arrays[0], arrays[1], arrays[2], frac, arrays[3], int(t), float(eps))
+    return _leaf_statistics(arrays[0], arrays[1], arrays[2], w, frac, arrays[3], int(t), float(eps))

@@ -119,7 +119,8 @@ class SmallGroupParams:
 
 def small_group(ev: object, params: SmallGroupParams) -> RuleResult:
     """``ev.small_class_groups``: leaves or classes holding some outcome class for fewer
-    than ``t`` (but some) records.
+    than ``t`` (but some) records; ``ev.uncertain_class_groups`` (optional): leaves of a
+    bagged forest where that may be so (its fractions count draws, not records): review.
 
     Examples
     --------
@@ -127,14 +128,26 @@ def small_group(ev: object, params: SmallGroupParams) -> RuleResult:
     >>> r = small_group(SimpleNamespace(small_class_groups=np.array([3])), SmallGroupParams())
     >>> print(r.message(0))
     3 group(s) (leaves) where an outcome class is held by between 0 and 10 training records
+    >>> ev = SimpleNamespace(small_class_groups=np.array([0]),
+    ...                      uncertain_class_groups=np.array([4]))
+    >>> small_group(ev, SmallGroupParams()).review.tolist()
+    [True]
     """
     n = np.asarray(ev.small_class_groups, dtype=np.float64)  # type: ignore[attr-defined]
+    maybe = np.asarray(getattr(ev, "uncertain_class_groups", np.zeros(n.size)), dtype=np.float64)
+    fail = n > 0
+    measured = np.where(fail, n, maybe)
     return RuleResult(
-        rule="small-group", fail=n > 0, review=np.zeros(n.size, dtype=bool), measured=n,
+        rule="small-group", fail=fail, review=~fail & (maybe > 0), measured=measured,
         limit=full(n.size, params.t), measure="groups with a small class",
         fail_text=(
             "{measured} group(s) (leaves) where an outcome class is held by between 0 and "
             "{limit} training records"
+        ),
+        review_text=(
+            "{measured} leaf/leaves of a bagged forest where an outcome class may be held by "
+            "fewer than {limit} training records (the stored fractions count bootstrap draws, "
+            "not records); a person must judge, with the training data"
         ),
     )  # fmt: skip
 

@@ -138,6 +138,7 @@ class ModelOutput:
             fractions,
             np.concatenate(([0], np.cumsum([tr.left.size for tr in trees]))),
             t,
+            weights=np.concatenate([tr.weights for tr in trees]),
         )
         groups: dict[str, list[int]] = {}
         for i, owner in enumerate(owners):
@@ -179,18 +180,26 @@ class ModelOutput:
         small = [g.total("small_leaves") for g in groups]
         disclosing = [g.total("class_disclosure_leaves") for g in groups]
         small_class = [g.total("small_group_leaves") for g in groups]
+        uncertain = [g.total("uncertain_small_group_leaves") for g in groups]
         if self.data is not None and self.data.n_classes:
             terms.append("equivalence classes (records with the same predictions)")
             min_group.append(self.data.min_class)
             small.append(self.data.small_classes)
             disclosing.append(self.data.disclosing_classes)
             small_class.append(self.data.small_group_classes)
+            uncertain.append(0)
         views["k-anonymity"] = (
             terms,
             SimpleNamespace(min_group=np.array(min_group), small_groups=np.array(small)),
         )
         views["class-disclosure"] = (terms, SimpleNamespace(disclosing_groups=np.array(disclosing)))
-        views["small-group"] = (terms, SimpleNamespace(small_class_groups=np.array(small_class)))
+        views["small-group"] = (
+            terms,
+            SimpleNamespace(
+                small_class_groups=np.array(small_class),
+                uncertain_class_groups=np.array(uncertain),
+            ),
+        )
         n_params = (s.n_params if s is not None else 0) + (
             self.tensors.n_params if self.tensors is not None else 0
         )

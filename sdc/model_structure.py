@@ -56,6 +56,7 @@ class TreeArrays:
     left: np.ndarray
     right: np.ndarray
     samples: np.ndarray
+    weights: np.ndarray  # weighted_n_node_samples: bootstrap draws in a bagged forest
     fractions: np.ndarray  # (nodes, classes); one column of 1 for a regressor
     n_classes: int
 
@@ -260,10 +261,11 @@ def tree_arrays(tree: Any) -> TreeArrays | None:
             if not isinstance(nodes, np.ndarray) or not isinstance(values, np.ndarray):
                 return None
             left, right = nodes["left_child"], nodes["right_child"]
-            samples = nodes["n_node_samples"]
+            samples, weights = nodes["n_node_samples"], nodes["weighted_n_node_samples"]
         else:
             left, right = tree.children_left, tree.children_right
             samples, values = tree.n_node_samples, tree.value
+            weights = tree.weighted_n_node_samples
     except (AttributeError, KeyError, ValueError, TypeError, IndexError):
         return None
     values = np.asarray(values, dtype=np.float64)
@@ -278,5 +280,6 @@ def tree_arrays(tree: Any) -> TreeArrays | None:
         fractions = np.ones((values.shape[0], 1))
     return TreeArrays(
         np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),
-        np.asarray(samples, dtype=np.int64), fractions, int(n_classes),
+        np.asarray(samples, dtype=np.int64), np.asarray(weights, dtype=np.float64),
+        fractions, int(n_classes),
     )  # fmt: skip

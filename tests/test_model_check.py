@@ -283,3 +283,29 @@ def test_cli_check_model_exit_codes_and_json(
     assert main(["check-model", str(tmp_path / "notes.txt")]) == 3
     assert main(["check-model", str(tmp_path / "missing.pkl")]) == 2
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_bootstrapped_forest_never_hides_a_small_group(tmp_path: Path) -> None:
+    """In a bagged forest the stored fractions count bootstrap draws, not distinct records:
+    a leaf of 64 records with 9 of class 1 stores 0.16, and 0.16 x 64 > 10 would miss it."""
+    from sklearn.ensemble._forest import _generate_sample_indices
+
+    Xz, yz = np.zeros((100, 1)), np.r_[np.ones(12), np.zeros(88)]
+    rf = RandomForestClassifier(n_estimators=1, random_state=9, min_samples_leaf=5).fit(Xz, yz)
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps(rf))
+    assert "small-group" in set(sdc.check_model_file(tmp_path / "m.pkl").findings.rule)
+
+    Xs, ys = make_classification(n_samples=3000, n_features=5, flip_y=0.2, random_state=1)
+    forest = RandomForestClassifier(n_estimators=8, min_samples_leaf=20, random_state=0)
+    forest.fit(Xs, ys)
+    (group,) = sdc.Session().check_model(forest).tree_groups
+    flagged = (
+        group.stats[:, LEAF_COLUMNS.index("small_group_leaves")]
+        + group.stats[:, LEAF_COLUMNS.index("uncertain_small_group_leaves")]
+    )
+    for k, est in enumerate(forest.estimators_):
+        drawn = np.unique(_generate_sample_indices(est.random_state, len(Xs), len(Xs), None))
+        leaves = est.apply(Xs[drawn])
+        counts = pd.crosstab(leaves, ys[drawn]).to_numpy()
+        truly_small = int(((counts > 0) & (counts < 10)).any(axis=1).sum())
+        assert flagged[k] >= truly_small
