@@ -44,9 +44,21 @@ _CHILDREN = (
     "classifiers_", "regressor_", "transformer_",
 )  # fmt: skip
 
-#: Class-name prefixes of scikit-learn estimators with nothing releasable-risky beyond the
-#: checks above (linear models, naive Bayes, scalers, ...): checked, not sent to review.
-_KNOWN_PACKAGES = ("sklearn.",)
+#: Modules of the scikit-learn estimators whose stored state the checks above cover (trees and
+#: their ensembles, linear and kernel models, neighbours, naive Bayes, networks' weights,
+#: preprocessing, pipelines, model selection). Any other class (histogram gradient boosting,
+#: clustering centres, manifold embeddings, a class from another package) goes to review.
+KNOWN_MODULES = tuple(
+    f"sklearn.{m}"
+    for m in (
+        "tree.", "ensemble._forest.", "ensemble._gb.", "ensemble._bagging.", "ensemble._voting.",
+        "ensemble._stacking.", "ensemble._weight_boosting.", "linear_model.", "svm.",
+        "neighbors.", "naive_bayes.", "gaussian_process.", "kernel_ridge.", "neural_network.",
+        "discriminant_analysis.", "dummy.", "preprocessing.", "impute.", "feature_selection.",
+        "feature_extraction.", "pipeline.", "compose.", "model_selection.", "calibration.",
+        "multiclass.", "multioutput.", "isotonic.",
+    )
+)  # fmt: skip
 
 
 @dataclass
@@ -200,8 +212,11 @@ def _component(path: str, obj: Any, unknown: list[str]) -> Component:
         n_samples = attrs.get("_n_samples")
         if isinstance(n_samples, int | np.integer) and not isinstance(n_samples, bool):
             comp.n_records = int(n_samples)
-    if not comp.cls.startswith(_KNOWN_PACKAGES):
-        unknown.append(f"{path}: {comp.cls} is not a scikit-learn class the engine knows")
+    if not comp.cls.startswith(KNOWN_MODULES):
+        unknown.append(
+            f"{path}: {comp.cls} is not a class whose stored state the engine checks; a "
+            "person must review what it keeps"
+        )
     return comp
 
 

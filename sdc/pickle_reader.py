@@ -253,7 +253,7 @@ def allowed(global_name: str) -> bool:
     and ``copy_reg`` that protocols 0-2 write are read as ``builtins`` and
     ``copyreg``), plus any class of scikit-learn or scipy.sparse: a dotted
     name under ``sklearn.`` or ``scipy.sparse.`` whose last part starts with
-    an upper-case letter. Classes become inert stubs and are never imported,
+    an upper-case letter after any underscores. Classes become inert stubs and are never imported,
     so the list refuses what cannot be interpreted or is plainly hostile.
     """
     if not isinstance(global_name, str):
@@ -267,7 +267,7 @@ def allowed(global_name: str) -> bool:
     parts = name.split(".")
     if not all(part.isidentifier() and part.isascii() for part in parts):
         return False
-    return final[:1].isupper()
+    return final.lstrip("_")[:1].isupper()  # private classes too (_BinMapper)
 
 
 # --------------------------------------------------------------------------------------

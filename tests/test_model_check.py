@@ -309,3 +309,15 @@ def test_a_bootstrapped_forest_never_hides_a_small_group(tmp_path: Path) -> None
         counts = pd.crosstab(leaves, ys[drawn]).to_numpy()
         truly_small = int(((counts > 0) & (counts < 10)).any(axis=1).sum())
         assert flagged[k] >= truly_small
+
+
+def test_estimators_the_engine_cannot_read_go_to_review(tmp_path: Path) -> None:
+    """Histogram boosting's trees and k-means' centres are not read: never a silent pass."""
+    from sklearn.cluster import KMeans
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    for model in (HistGradientBoostingClassifier(max_iter=3).fit(X, Y), KMeans(3, n_init=1).fit(X)):
+        joblib.dump(model, tmp_path / "m.joblib")
+        for out in (sdc.Session().check_model(model), sdc.check_model_file(tmp_path / "m.joblib")):
+            assert out.status is sdc.Status.REVIEW
+            assert "not a class whose stored state the engine checks" in out.reasons[0]

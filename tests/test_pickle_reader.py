@@ -1001,3 +1001,9 @@ def test_a_changed_byte_in_a_joblib_object_array_never_raises_anything_else(
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=40))
 def test_random_opcode_sequences_never_raise_anything_else(fragments: list[bytes]) -> None:
     _read_or_input_error(b"\x80\x04" + b"".join(fragments) + b".")
+
+
+def test_private_scikit_learn_classes_are_stubs_too() -> None:
+    assert allowed("sklearn.ensemble._hist_gradient_boosting.binning._BinMapper")
+    assert not allowed("sklearn.utils._private_function")
+    assert not allowed("sklearn.__import__")
