@@ -87,8 +87,10 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
     ]
     for out in report["outputs"]:
         head = f"{out['name']}: {out['kind']}"
-        if out["statistic"]:
+        if out["statistic"] and out["dims"]:
             head += f", statistic {out['statistic']!r}, {len(out['cells'])} cells"
+        elif out["statistic"]:
+            head += f" ({out['statistic']})"
         lines.append(f"{head} -> {out['status'].upper()}")
         protection = _protection_line(out)
         if protection:
@@ -96,8 +98,11 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
         for i, reason in enumerate(out["reasons"], 1):
             lines.append(f"  [{i}] {reason}")
         for f in out["findings"][:max_findings]:
-            where = ", ".join(f"{k}={v}" for k, v in f["cell"].items())
-            lines.append(f"    - {f['outcome']} {f['rule']} at ({where}): {f['message']}")
+            cell = f["cell"]
+            where = cell["term"] if set(cell) == {"term"} else (
+                "(" + ", ".join(f"{k}={v}" for k, v in cell.items()) + ")"
+            )  # fmt: skip
+            lines.append(f"    - {f['outcome']} {f['rule']} at {where}: {f['message']}")
         if len(out["findings"]) > max_findings:
             lines.append(f"    ... and {len(out['findings']) - max_findings} more finding(s)")
         lines.append("")
