@@ -4,6 +4,7 @@ against a plain Counter and SACRO-ML's recorded run; input errors."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 from collections import Counter
 
@@ -406,6 +407,7 @@ def test_mann_whitney_input_errors(
         mann_whitney_auc(np.array(members), np.array(non_members))
 
 
-def test_module_runs_without_scikit_learn() -> None:
+def test_module_runs_without_scikit_learn(tmp_path: Path) -> None:
     code = "import sys, sdc.model_attacks; assert not [m for m in sys.modules if 'sklearn' in m]"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # run outside the checkout, so that the installed package is imported, not the source tree
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
