@@ -4,9 +4,9 @@ against a plain Counter and SACRO-ML's recorded run; input errors."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
