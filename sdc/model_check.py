@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sdc.exceptions import SdcInputError, SdcRefusedFile
-from sdc.model_format import Limits, open_zip, sniff, zip_kind
+from sdc.model_format import Limits, open_zip, sniff, sniff_all, zip_kind
 from sdc.model_output import DataEvidence, ModelOutput, Tensors
 from sdc.model_structure import read_structure
 from sdc.pickle_reader import Inert, read_joblib
@@ -72,6 +72,17 @@ def check_model_bytes(
     data: bytes, ruleset: RuleSet, *, name: str, n_records: int | None = None
 ) -> ModelOutput:
     """Check the bytes of a model file (see :func:`check_model_file`)."""
+    formats = sniff_all(data)
+    if len(formats) > 1:
+        return ModelOutput(
+            name,
+            ruleset,
+            n_records=n_records,
+            problems=(
+                f"the bytes read as several formats ({', '.join(formats)}): a file made to be read "
+                "two ways can show a checker one and a loader the other; a person must review it",
+            ),
+        )
     fmt = sniff(data)
     try:
         if fmt in ("pickle", "joblib-compressed"):

@@ -321,3 +321,18 @@ def test_estimators_the_engine_cannot_read_go_to_review(tmp_path: Path) -> None:
         for out in (sdc.Session().check_model(model), sdc.check_model_file(tmp_path / "m.joblib")):
             assert out.status is sdc.Status.REVIEW
             assert "not a class whose stored state the engine checks" in out.reasons[0]
+
+
+def test_a_polyglot_goes_to_review(tmp_path: Path) -> None:
+    """An HDF5 file whose user block holds a pickle reads two ways: never a pass."""
+    import h5py
+
+    path = tmp_path / "weights.h5"
+    with h5py.File(path, "w", userblock_size=512) as fh:
+        fh["w"] = np.ones((3, 2))
+    data = bytearray(path.read_bytes())
+    payload = pickle.dumps({"a": 1}, protocol=4)
+    data[: len(payload)] = payload
+    path.write_bytes(bytes(data))
+    out = sdc.check_model_file(path)
+    assert out.status is sdc.Status.REVIEW and "several formats (pickle, hdf5)" in out.reasons[0]
