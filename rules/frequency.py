@@ -41,6 +41,10 @@ def threshold(ev: CellEvidence, params: ThresholdParams) -> RuleResult:
     n = ev.contributors
     t = params.t
     unit = "contributor(s)" if ev.has_contributor else "record(s)"
+    # Outputs that are not tables say what they count, per entry, and where.
+    units = getattr(ev, "units", None)
+    place = getattr(ev, "place", "the cell")
+    extra = {} if units is None else {"unit": np.asarray(units, dtype=object)}
     return RuleResult(
         rule="threshold",
         fail=(n > 0) & (n < t),
@@ -49,9 +53,10 @@ def threshold(ev: CellEvidence, params: ThresholdParams) -> RuleResult:
         limit=full(n.shape[0], t),
         measure="contributors",
         fail_text=(
-            "{measured} " + unit + " in the cell; at least {limit} are required "
-            "(threshold rule: unsafe when 0 < N < {limit})"
+            "{measured} " + ("{unit}" if units is not None else unit) + f" in {place}; at least "
+            "{limit} are required (threshold rule: unsafe when 0 < N < {limit})"
         ),
+        extra=extra,
     )
 
 

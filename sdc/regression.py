@@ -263,11 +263,14 @@ class _ModelView:
 
 @dataclass
 class _GroupView:
-    """What the threshold rule reads: one entry per counted group (records only)."""
+    """What the threshold rule reads: one entry per counted group (records, or a Cox
+    model's events)."""
 
     records: np.ndarray
     contributors: np.ndarray
+    units: list[str]
     has_contributor: bool = False
+    place: str = "the group"
 
 
 class RegressionOutput:
@@ -320,7 +323,8 @@ class RegressionOutput:
             residual_dof=np.array([ev.df_resid]),
             saturated=np.array([1.0 if ev.saturation else 0.0]),
         )  # fmt: skip
-        groups = _GroupView(ev.group_records, ev.group_records)
+        units = ["event(s)" if g.endswith(", events") else "record(s)" for g in ev.groups]
+        groups = _GroupView(ev.group_records, ev.group_records, units)
         params = self.ruleset.params
         return tuple(
             RULES[r](groups if r in _GROUP_RULES else model, params[r])

@@ -226,11 +226,16 @@ class GroupTotals:
 
 @dataclass
 class _Counts:
-    """What the threshold and zeros rules read: one entry per group or step."""
+    """What the threshold and zeros rules read: one entry per group or step (events)."""
 
     records: np.ndarray
     contributors: np.ndarray
     has_contributor: bool = False
+    place: str = "the step"
+
+    @property
+    def units(self) -> list[str]:
+        return ["event(s)"] * int(self.records.size)
 
 
 class SurvivalOutput(Plottable):
