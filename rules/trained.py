@@ -20,6 +20,13 @@ def _outcome(hit: np.ndarray, outcome: str) -> tuple[np.ndarray, np.ndarray]:
     return fail, hit & ~fail
 
 
+def _present(rule: str, counts: object, outcome: str, text: str, measure: str) -> RuleResult:
+    """A rule that flags every entry with a positive count, as ``outcome`` says."""
+    n = np.asarray(counts, dtype=np.float64)
+    fail, review = _outcome(n > 0, outcome)
+    return RuleResult(rule, fail, review, n, np.zeros(n.size), text, text, measure=measure)
+
+
 @dataclass(frozen=True)
 class InstanceBasedParams:
     """Models that keep training rows (support vectors, neighbours): ``outcome``."""
@@ -37,14 +44,12 @@ def instance_based(ev: object, params: InstanceBasedParams) -> RuleResult:
     >>> r.fail.tolist(), r.message(1)[:46]
     ([False, True], 'the model stores 120 training record(s) inside')
     """
-    rows = np.asarray(ev.stored_rows, dtype=np.float64)  # type: ignore[attr-defined]
-    fail, review = _outcome(rows > 0, params.outcome)
     text = (
         "the model stores {measured} training record(s) inside it (an instance-based model: "
         "support vectors, neighbours or kernel rows); they leave with it"
     )
-    return RuleResult("instance-based", fail, review, rows, np.zeros(rows.size), text, text,
-                      measure="stored training rows")  # fmt: skip
+    rows = ev.stored_rows  # type: ignore[attr-defined]
+    return _present("instance-based", rows, params.outcome, text, "stored training rows")
 
 
 @dataclass(frozen=True)
@@ -100,14 +105,13 @@ def class_disclosure(ev: object, params: ClassDisclosureParams) -> RuleResult:
     >>> class_disclosure(ev, ClassDisclosureParams()).fail.tolist()
     [False, True]
     """
-    n = np.asarray(ev.disclosing_groups, dtype=np.float64)  # type: ignore[attr-defined]
-    fail, review = _outcome(n > 0, params.outcome)
     text = (
         "{measured} group(s) (leaves) where an outcome class has probability 0: everyone "
         "who lands there is known not to have it (class disclosure)"
     )
-    return RuleResult("class-disclosure", fail, review, n, np.zeros(n.size), text, text,
-                      measure="groups with a class of probability 0")  # fmt: skip
+    groups = ev.disclosing_groups  # type: ignore[attr-defined]
+    return _present("class-disclosure", groups, params.outcome, text,
+                    "groups with a class of probability 0")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,14 +208,12 @@ def raw_values(ev: object, params: RawValuesParams) -> RuleResult:
     >>> raw_values(SimpleNamespace(raw_values=np.array([6])), RawValuesParams()).review.tolist()
     [True]
     """
-    n = np.asarray(ev.raw_values, dtype=np.float64)  # type: ignore[attr-defined]
-    fail, review = _outcome(n > 0, params.outcome)
     text = (
         "the attribute holds {measured} value(s) taken from the training data (categories, "
         "minima and maxima, bin edges, quantiles or a vocabulary); a person must judge them"
     )
-    return RuleResult("raw-values", fail, review, n, np.zeros(n.size), text, text,
-                      measure="raw values")  # fmt: skip
+    values = ev.raw_values  # type: ignore[attr-defined]
+    return _present("raw-values", values, params.outcome, text, "raw values")
 
 
 @dataclass(frozen=True)
