@@ -28,9 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from sdc._version import __version__
 from sdc.exceptions import SdcInputError
-from sdc.plots import draw
+from sdc.plots import draw, read_released
 from sdc.report import build_report, text_report
 from sdc.ruleset import RuleSet
 from sdc.table_output import TableOutput
@@ -221,6 +223,16 @@ def read_evidence_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SdcInputError(f"evidence file {path.name!r} must hold a JSON object.")
     return data
+
+
+def read_table_csv(path: Path) -> pd.DataFrame:
+    """A released CSV as strings, exactly as written (empty = suppressed or open)."""
+    try:
+        return read_released(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SdcInputError(f"table file {path.name!r} is missing.") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SdcInputError(f"table file {path.name!r} cannot be read ({exc}).") from None
 
 
 def changed_files(folder: Path, manifest: dict[str, Any]) -> list[str]:

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sdc.bundle import MANIFEST as MANIFEST_NAME
-from sdc.bundle import changed_files, read_evidence_json, read_manifest, unlisted_files
+from sdc.bundle import (
+    changed_files,
+    read_evidence_json,
+    read_manifest,
+    read_table_csv,
+    unlisted_files,
+)
 from sdc.check import check_evidence
 from sdc.evidence import TableEvidence
 from sdc.exceptions import SdcInputError
@@ -40,12 +45,7 @@ Output = TableOutput | RegressionOutput | SurvivalOutput
 def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
     """Per-cell released values (NaN = suppressed) from a table CSV, matched by labels."""
     model = ev.model
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise SdcInputError(f"table file {path.name!r} is missing.") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SdcInputError(f"table file {path.name!r} cannot be read ({exc}).") from None
+    frame = read_table_csv(path)
     expected_cols = [*model.dims, value_name]
     if list(frame.columns) != expected_cols:
         raise SdcInputError(

@@ -27,7 +27,7 @@ from sdc.kernels.trees import LEAF_COLUMNS, leaf_statistics
 from sdc.model_structure import ModelStructure
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
-from sdc.term_outputs import FINDING_COLUMNS, report_entry, summary_lines
+from sdc.term_outputs import FINDING_COLUMNS, finding_rows, report_entry, summary_lines
 from sdc.verdict import Status
 
 _COL = {name: i for i, name in enumerate(LEAF_COLUMNS)}
@@ -123,13 +123,12 @@ class ModelOutput:
         if not trees:
             return []
         t = int(self.ruleset.params["k-anonymity"].t)
-        width = max(tr.fractions.shape[1] for tr in trees)
+        width = max(1, *(tr.fractions.shape[1] for tr in trees))
         # NaN: no such class; a regressor's nodes are all NaN, so class rules skip them.
         fractions = np.full((sum(tr.left.size for tr in trees), width), np.nan)
         at = 0
         for tr in trees:
-            if tr.n_classes > 1:
-                fractions[at : at + tr.left.size, : tr.fractions.shape[1]] = tr.fractions
+            fractions[at : at + tr.left.size, : tr.fractions.shape[1]] = tr.fractions
             at += tr.left.size
         stats = leaf_statistics(
             np.concatenate([tr.left for tr in trees]),
@@ -238,19 +237,7 @@ class ModelOutput:
     @cached_property
     def findings(self) -> pd.DataFrame:
         """One row per failing or reviewed check: where (a part of the model), rule, why."""
-        rows = []
-        for terms, r in self.results:
-            for i in np.flatnonzero(r.fail | r.review):
-                rows.append(
-                    {
-                        "term": terms[i],
-                        "rule": r.rule,
-                        "outcome": "fail" if r.fail[i] else "review",
-                        "measured": float(r.measured[i]),
-                        "limit": float(r.limit[i]),
-                        "message": r.message(int(i)),
-                    }
-                )
+        rows = [row for terms, r in self.results for row in finding_rows(terms, r)]
         return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
     @property

@@ -32,7 +32,7 @@ from sdc.exceptions import SdcInputError
 from sdc.kernels.design import binary_design_counts
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
-from sdc.term_outputs import FINDING_COLUMNS, report_entry, summary_lines
+from sdc.term_outputs import FINDING_COLUMNS, finding_rows, report_entry, summary_lines
 from sdc.verdict import Status
 
 #: statsmodels model classes this module understands, by class name.
@@ -344,20 +344,16 @@ class RegressionOutput:
     @cached_property
     def findings(self) -> pd.DataFrame:
         """One row per failing or reviewed check: where (the model or a group), rule, why."""
-        rows = []
         ev = self.evidence
+        if ev is None:
+            return pd.DataFrame(columns=FINDING_COLUMNS)
+        rows = []
         for r in self.results:
-            for i in np.flatnonzero(r.fail | r.review):
-                where = ev.groups[i] if r.rule in _GROUP_RULES and ev is not None else "model"
-                message = r.message(int(i))
-                if r.rule == "saturated" and ev is not None:
-                    message += f" ({'; '.join(ev.saturation)})"
-                rows.append({
-                    "term": where, "rule": r.rule,
-                    "outcome": "fail" if r.fail[i] else "review",
-                    "measured": float(r.measured[i]), "limit": float(r.limit[i]),
-                    "message": message,
-                })  # fmt: skip
+            terms = ev.groups if r.rule in _GROUP_RULES else ("model",)  # model rules: one entry
+            for row in finding_rows(terms, r):
+                if r.rule == "saturated":
+                    row["message"] += f" ({'; '.join(ev.saturation)})"
+                rows.append(row)
         return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
     @property

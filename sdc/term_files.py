@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sdc.bundle import read_evidence_json
+from sdc.bundle import read_evidence_json, read_table_csv
 from sdc.exceptions import SdcInputError
-from sdc.plots import read_released
 from sdc.regression import COEFFICIENT_COLUMNS, RegressionOutput, evidence_from_dict
 from sdc.ruleset import RuleSet
 from sdc.survival import TABLE_COLUMNS, GroupTotals, SurvivalOutput
@@ -41,7 +40,7 @@ ROW_LEVEL = re.compile(r"resid|fitted|predict|leverage|hat|cook|influence|dfbeta
 def read_regression(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> RegressionOutput:
     """A regression output rebuilt from its CSV and evidence, with what disagrees."""
     ev = evidence_from_dict(read_evidence_json(folder / entry["evidence"]))
-    frame = _read_csv(folder / entry["file"])
+    frame = read_table_csv(folder / entry["file"])
     problems = []
     if ev.model != entry["statistic"]:
         problems.append(f"the manifest names model {entry['statistic']!r}, the evidence "
@@ -74,7 +73,7 @@ def read_regression(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Re
 def read_survival(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> SurvivalOutput:
     """A survival output rebuilt from its CSV and evidence, with what disagrees."""
     totals = _survival_totals(read_evidence_json(folder / entry["evidence"]))
-    frame = _read_csv(folder / entry["file"])
+    frame = read_table_csv(folder / entry["file"])
     if list(frame.columns) != list(TABLE_COLUMNS):
         extra = [c for c in frame.columns if c not in TABLE_COLUMNS]
         hint = (
@@ -172,12 +171,3 @@ def _survival_problems(table: pd.DataFrame, totals: list[GroupTotals]) -> list[s
         if ((surv < 0) | (surv > 1)).any() or (np.diff(surv) > 0).any():
             problems.append(f"{where}: survival must fall from 1 towards 0")
     return problems
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        return read_released(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SdcInputError(f"file {path.name!r} is missing.") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SdcInputError(f"file {path.name!r} cannot be read ({exc}).") from None

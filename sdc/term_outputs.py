@@ -6,11 +6,13 @@ is about (a dummy level, a model, a group, a pooled step) in a ``term`` column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from sdc.rules import RuleResult
 from sdc.verdict import Status
 
 #: Columns of such an output's findings.
@@ -32,6 +34,18 @@ class TermOutput(Protocol):
 
     @property
     def findings(self) -> pd.DataFrame: ...
+
+
+def finding_rows(terms: Sequence[str], r: RuleResult) -> list[dict[str, Any]]:
+    """One findings row per entry of ``r`` that fails or needs review, at ``terms[i]``."""
+    return [
+        {
+            "term": terms[i], "rule": r.rule, "outcome": "fail" if r.fail[i] else "review",
+            "measured": float(r.measured[i]), "limit": float(r.limit[i]),
+            "message": r.message(i),
+        }
+        for i in np.flatnonzero(r.fail | r.review).tolist()
+    ]  # fmt: skip
 
 
 def report_entry(out: TermOutput) -> dict[str, Any]:
