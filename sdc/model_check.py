@@ -12,6 +12,7 @@ unknown passes.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ def _weights(
     """A network's weights: parameter count, and its 2-D tables for the embedding rule."""
     t = Tensors()
     for tensor in tensors:
-        t.n_params += int(np.prod(tensor.shape)) if tensor.shape else 1
+        t.n_params += math.prod(tensor.shape)
         if len(tensor.shape) == 2:
             t.names.append(f"{tensor.name} {tensor.shape[0]} x {tensor.shape[1]}")
             t.rows.append(int(tensor.shape[0]))

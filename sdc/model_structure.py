@@ -69,7 +69,7 @@ class TreeArrays:
     right: np.ndarray
     samples: np.ndarray
     weights: np.ndarray  # weighted_n_node_samples: bootstrap draws in a bagged forest
-    fractions: np.ndarray  # (nodes, classes); one column of 1 for a regressor
+    fractions: np.ndarray  # (nodes, classes); no columns for a regressor
     n_classes: int
 
 
@@ -138,7 +138,7 @@ def read_structure(model: Any) -> ModelStructure:
 
 
 def _is_estimator(obj: Any) -> bool:
-    return isinstance(obj, Inert) or hasattr(obj, "get_params") or hasattr(obj, "__dict__")
+    return isinstance(obj, Inert) or hasattr(obj, "__dict__")
 
 
 def _walk(root: Any) -> Iterator[tuple[str, Any]]:
@@ -291,8 +291,8 @@ def tree_arrays(tree: Any) -> TreeArrays | None:
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = values / values.sum(axis=2, keepdims=True)
         fractions = np.nan_to_num(frac).reshape(values.shape[0], -1)
-    else:
-        fractions = np.ones((values.shape[0], 1))
+    else:  # a regressor's values are predictions: no classes
+        fractions = np.empty((values.shape[0], 0))
     return TreeArrays(
         np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),
         np.asarray(samples, dtype=np.int64), np.asarray(weights, dtype=np.float64),
