@@ -18,9 +18,9 @@ kernels and fills the page cache):
 
 * weights only, from the file, loading included: ``sdc.check_model_file`` on each file, then
   ``.status`` and ``.findings`` (both lazy), as the gate runs it on an untrusted file;
-* the file read alone: the bytes read and rebuilt by ``sdc.pickle_reader.read_joblib`` (no code
-  run), against ``pickle.loads`` and ``joblib.load``, which run the file's code: trusted loading,
-  for scale only;
+* the file read alone: the bytes read and rebuilt by
+  ``sdc.models.pickle_reader.read_joblib`` (no code run), against ``pickle.loads`` and
+  ``joblib.load``, which run the file's code: trusted loading, for scale only;
 * ``predict_proba`` on the training and the held-out rows (both tools need it; SACRO-ML pays it
   inside its attacks);
 * the engine's attack: ``membership_inference`` (exact rank AUC over every record, worst of its
@@ -70,14 +70,14 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 import sdc
-from sdc.model_attacks import (
+from sdc.models.attacks import (
     EquivalenceClasses,
     MembershipResult,
     equivalence_classes,
     membership_inference,
 )
-from sdc.model_output import ModelOutput
-from sdc.pickle_reader import read_joblib
+from sdc.models.output import ModelOutput
+from sdc.models.pickle_reader import read_joblib
 from sdc.ruleset import RuleSet
 
 HERE = Path(__file__).resolve().parent

@@ -119,7 +119,7 @@ def make_table(k: int, target: float, args: argparse.Namespace) -> dict[str, Any
 
 
 def table_model(table: dict[str, Any]) -> Any:
-    from sdc.table_model import TableModel
+    from sdc.tables.model import TableModel
 
     return TableModel(table["dims"], table["levels"], 1, True, table["groups"])
 
@@ -131,9 +131,9 @@ def _peak_mb() -> float:
 
 def _warm_up() -> float:
     """Compile or load every kernel on a tiny table; return the seconds it took."""
-    from sdc.audit import audit
-    from sdc.secondary import secondary_suppress
-    from sdc.table_model import TableModel
+    from sdc.protection.audit import audit
+    from sdc.protection.secondary import secondary_suppress
+    from sdc.tables.model import TableModel
 
     t = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -161,9 +161,9 @@ def _send(conn: Any, kind: str, **payload: Any) -> None:
 def engine_job(conn: Any, table: dict[str, Any], threshold: int, repeat: int) -> None:
     """sdc: model matrix, secondary suppression and audit, each timed, ``repeat`` times."""
     try:
-        from sdc.audit import audit
-        from sdc.protect import publish_determined
-        from sdc.secondary import secondary_suppress
+        from sdc.protection.audit import audit
+        from sdc.protection.cells import publish_determined
+        from sdc.protection.secondary import secondary_suppress
 
         _send(conn, "warm_up", seconds=_warm_up())
         for r in range(repeat):
@@ -219,7 +219,7 @@ def reference_job(
     try:
         from lp_suppression import feasible_intervals, lp_suppress
 
-        from sdc.audit import audit
+        from sdc.protection.audit import audit
 
         _send(conn, "warm_up", seconds=_warm_up())
         t0 = time.perf_counter()

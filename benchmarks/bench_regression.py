@@ -67,7 +67,7 @@ import statsmodels  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
 import sdc  # noqa: E402
-from sdc.regression import RegressionOutput  # noqa: E402
+from sdc.regression.output import RegressionOutput  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ACRO_PYTHON = HERE / ".venv-acro" / "bin" / "python"

@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from sdc.audit import audit
-from sdc.secondary import secondary_suppress
-from sdc.table_model import TableModel
+from sdc.protection.audit import audit
+from sdc.protection.secondary import secondary_suppress
+from sdc.tables.model import TableModel
 
 
 def main() -> None:

@@ -53,9 +53,9 @@ def _run(python: Path | str, script: Path, data: Path, spec: dict, work: Path) -
 
 def kernel_vs_groupby(frame: pd.DataFrame) -> dict:
     """Rows per second: the evidence kernel alone vs one pandas groupby of the same columns."""
-    from sdc.evidence import compute_evidence
-    from sdc.factorize import factorize
-    from sdc.table_model import TableModel
+    from sdc.tables.evidence import compute_evidence
+    from sdc.tables.factorize import factorize
+    from sdc.tables.model import TableModel
 
     coded = [factorize(frame[c]) for c in ("a", "b", "c")]
     codes = np.ascontiguousarray(np.column_stack([c for c, _ in coded]))

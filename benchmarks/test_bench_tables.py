@@ -13,9 +13,9 @@ import pytest
 from synthetic import make_microdata
 
 import sdc
-from sdc.evidence import compute_evidence
-from sdc.factorize import factorize
-from sdc.table_model import TableModel
+from sdc.tables.evidence import compute_evidence
+from sdc.tables.factorize import factorize
+from sdc.tables.model import TableModel
 
 SIZES = [100_000, 1_000_000]
 

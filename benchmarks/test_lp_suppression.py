@@ -16,9 +16,9 @@ import scipy.sparse as sp
 from lp_suppression import _run, feasible_intervals, lp_suppress, two_way_with_margins
 from scipy.optimize import linprog
 
-from sdc.audit import audit
-from sdc.secondary import secondary_suppress
-from sdc.table_model import TableModel
+from sdc.protection.audit import audit
+from sdc.protection.secondary import secondary_suppress
+from sdc.tables.model import TableModel
 
 TOL = 1e-6
 

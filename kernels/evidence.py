@@ -1,7 +1,7 @@
 """One-pass table evidence for every cell and every margin.
 
 A table over k grouping columns is laid out as a dense cube (see
-``sdc.table_model``): on each dimension a record's leaf code belongs to a few
+``sdc.tables.model``): on each dimension a record's leaf code belongs to a few
 cube codes (itself, the total, the hierarchy groups holding it), listed in a
 padded member table. A record touches the cartesian product of its member
 codes: 2**k cells for plain margins, grand total included. When no leaf is in a
@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, types
+from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
 
-# Field names of the per-cell evidence arrays, in the order the kernel returns them.
-EVIDENCE_COUNT_FIELDS = ("records", "nonmissing", "contributors", "negatives", "missing")
-EVIDENCE_FLOAT_FIELDS = ("sum", "abs_sum", "min", "max")
+__all__ = ["EVIDENCE_COUNT_FIELDS", "EVIDENCE_FLOAT_FIELDS", "contributor_order", "table_evidence"]
 
 
 @njit("int64[::1](int64[::1], int64)", cache=True)

@@ -41,9 +41,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 from numba.typed import Dict
+from sdc.kernels.layout import PRIMARY, PUBLISHED, SECONDARY
 
-#: Column states: decided by the kernel, preset by the caller, or left alone.
-PUBLISHED, PRIMARY, SECONDARY, IGNORED, UNDECIDED = 0, 1, 2, 3, 4
 _LIMIT = 1 << 40
 #: Bound on any product or sum formed on the way (int64 holds 2**63): past it, overflow.
 _SAFE = float(1 << 61)

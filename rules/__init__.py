@@ -11,8 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sdc.rules.base import CellEvidence, RuleResult
-from sdc.rules.dominance import NKParams, PPercentParams, PQParams, nk_dominance, p_percent, pq
+from sdc.rules.dominance import (
+    NKParams,
+    PPercentParams,
+    PQParams,
+    nk_dominance,
+    nk_protection,
+    p_percent,
+    p_percent_protection,
+    pq,
+    pq_protection,
+)
 from sdc.rules.frequency import (
     QuantileParams,
     ThresholdParams,
@@ -60,6 +71,9 @@ class RuleSpec:
     rule_id: str
     func: Callable[[Any, Any], RuleResult]
     params: type
+    #: Magnitude rules only: the upper protection level of a cell the rule fails,
+    #: ``(top contributions, cell total, params) -> level`` (what the audit must reach).
+    protection: Callable[[np.ndarray, np.ndarray, Any], np.ndarray] | None = None
 
     def __call__(self, ev: Any, params: Any) -> RuleResult:
         """Apply the rule: ``ev`` is per-cell evidence (:class:`CellEvidence`) for table
@@ -73,9 +87,9 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("threshold", threshold, ThresholdParams),
         RuleSpec("zeros", zeros, ZerosParams),
         RuleSpec("quantile", quantile, QuantileParams),
-        RuleSpec("nk-dominance", nk_dominance, NKParams),
-        RuleSpec("p-percent", p_percent, PPercentParams),
-        RuleSpec("pq", pq, PQParams),
+        RuleSpec("nk-dominance", nk_dominance, NKParams, nk_protection),
+        RuleSpec("p-percent", p_percent, PPercentParams, p_percent_protection),
+        RuleSpec("pq", pq, PQParams, pq_protection),
         RuleSpec("negative", negative, NegativeParams),
         RuleSpec("missing", missing, MissingParams),
         RuleSpec("statistic", statistic, StatisticParams),

@@ -144,3 +144,49 @@ def pq(ev: CellEvidence, params: PQParams) -> RuleResult:
     [True]
     """
     return _p_rule(ev, params.p / params.q, "pq", f"pq rule, p = {params.p}, q = {params.q}")
+
+
+def nk_protection(top: np.ndarray, total: np.ndarray, params: NKParams) -> np.ndarray:
+    """Upper protection level of an (n, k)-dominated cell: (x1 + ... + xn) / k - X.
+
+    How far above the true total an attacker's upper bound must reach so that the
+    n largest contributors could hold no more than k of it (SDC Handbook, 4.2.2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> nk_protection(np.array([[80.0, 10.0]]), np.array([100.0]), NKParams(n=2, k=0.5))
+    array([80.])
+    """
+    return top[:, : params.n].sum(axis=1) / params.k - total
+
+
+def p_percent_protection(top: np.ndarray, total: np.ndarray, params: PPercentParams) -> np.ndarray:
+    """Upper protection level of a p%-sensitive cell: p x1 - (X - x1 - x2).
+
+    The runner-up knows X - x1 - x2 only up to the interval published for the cell:
+    the interval must add what the remainder lacks of p x1 (SDC Handbook, 4.2.2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p_percent_protection(np.array([[90.0, 8.0]]), np.array([100.0]), PPercentParams(p=0.1))
+    array([7.])
+    """
+    return params.p * top[:, 0] - (total - top[:, 0] - _col(top, 1))
+
+
+def pq_protection(top: np.ndarray, total: np.ndarray, params: PQParams) -> np.ndarray:
+    """Upper protection level under the pq rule: (p / q) x1 - (X - x1 - x2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pq_protection(np.array([[90.0, 8.0]]), np.array([100.0]), PQParams(p=0.1, q=0.5))
+    array([16.])
+    """
+    return params.p / params.q * top[:, 0] - (total - top[:, 0] - _col(top, 1))
+
+
+def _col(top: np.ndarray, j: int) -> np.ndarray:
+    return top[:, j] if top.shape[1] > j else np.zeros(top.shape[0])

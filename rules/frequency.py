@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sdc.rules.base import CellEvidence, RuleResult, full
+from sdc.rules.statistic import quantile_of
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,6 @@ def quantile(ev: CellEvidence, params: QuantileParams) -> RuleResult:
     >>> r.fail.tolist(), r.measured.tolist()
     ([False, True, False], [0.0, 7.0, 12.0])
     """
-    from sdc.statistics import quantile_of
-
     n = np.asarray(ev.nonmissing)
     q = quantile_of(ev.statistic)
     side = np.zeros(n.shape[0]) if q is None else np.minimum(np.floor(q * n), np.floor((1 - q) * n))

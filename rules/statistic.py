@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 from sdc.rules.base import CellEvidence, RuleResult, full
+
+#: Percentiles are named ``p1`` .. ``p99`` (``p50`` is the median).
+_PERCENTILE = re.compile(r"p([1-9][0-9]?)")
+
+
+def quantile_of(statistic: str) -> float | None:
+    """The quantile a statistic publishes (``median``: 0.5, ``p25``: 0.25), else None."""
+    if statistic == "median":
+        return 0.5
+    m = _PERCENTILE.fullmatch(statistic)
+    return int(m.group(1)) / 100 if m else None
+
+
+def statistic_class(statistic: str) -> str:
+    """The rule set's ``[statistics]`` entry for a statistic: percentiles share ``quantile``."""
+    return "quantile" if _PERCENTILE.fullmatch(statistic) else statistic
+
 
 _WHY = {
     "min": "a raw minimum is one individual's value",

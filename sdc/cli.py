@@ -29,7 +29,7 @@ def _columns(text: str | None) -> list[str]:
 
 
 def _emit(report: dict[str, Any], as_json: bool, tables: str = "") -> int:
-    from sdc.report import text_report
+    from sdc.release.report import text_report
 
     if as_json:
         print(json.dumps(report, indent=2))
@@ -41,14 +41,14 @@ def _emit(report: dict[str, Any], as_json: bool, tables: str = "") -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from sdc.gate import check_folder
+    from sdc.release.gate import check_folder
 
     return _emit(check_folder(args.folder, args.rules), args.json)
 
 
 def _cmd_check_model(args: argparse.Namespace) -> int:
-    from sdc.model_check import check_model_file
-    from sdc.report import build_report
+    from sdc.models.check import check_model_file
+    from sdc.release.report import build_report
     from sdc.ruleset import RuleSet
 
     ruleset = RuleSet.load(args.rules)
@@ -58,7 +58,7 @@ def _cmd_check_model(args: argparse.Namespace) -> int:
 
 def _cmd_crosstab(args: argparse.Namespace) -> int:
     from sdc.io import read_microdata
-    from sdc.report import build_report
+    from sdc.release.report import build_report
     from sdc.session import Session
 
     rows, cols = _columns(args.index), _columns(args.columns)
@@ -107,9 +107,9 @@ def _hierarchy_files(items: list[str], dims: list[str]) -> dict[str, Path]:
 
 def _frequency_records(args: argparse.Namespace, dims: list[str]) -> pd.DataFrame:
     """The records of a frequency table (``--freq``), validated."""
-    from sdc.frequency import records_from_frequencies
     from sdc.io import read_microdata
-    from sdc.table_model import TOTAL_LABEL
+    from sdc.tables.frequencies import records_from_frequencies
+    from sdc.tables.model import TOTAL_LABEL
 
     for given, flag in ((args.values, "--values"), (args.aggfunc, "--aggfunc"),
                         (args.contributor, "--contributor")):  # fmt: skip
@@ -140,9 +140,9 @@ def _frequency_records(args: argparse.Namespace, dims: list[str]) -> pd.DataFram
 
 def _cmd_protect(args: argparse.Namespace) -> int:
     from sdc.io import read_microdata
-    from sdc.report import build_report
+    from sdc.release.report import build_report
     from sdc.session import Session
-    from sdc.table_output import TableOutput
+    from sdc.tables.output import TableOutput
 
     rows, cols = _columns(args.index), _columns(args.columns)
     if not rows:
@@ -196,8 +196,8 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 def _cmd_example(args: argparse.Namespace) -> int:
     from sdc.example import run_example
-    from sdc.report import build_report
-    from sdc.table_output import TableOutput
+    from sdc.release.report import build_report
+    from sdc.tables.output import TableOutput
 
     s = run_example(args.rules)
     tables = "\n\n".join(

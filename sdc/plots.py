@@ -91,7 +91,7 @@ def bar_chart_svg(frame: pd.DataFrame, title: str) -> str:
 
 
 def survival_svg(frame: pd.DataFrame, title: str) -> str:
-    """Step curves of a released Kaplan-Meier table (columns of ``sdc.survival``)."""
+    """Step curves of a released Kaplan-Meier table (columns of ``sdc.regression.survival``)."""
     groups = list(dict.fromkeys(frame["group"].tolist()))
     starts = [_value(v, "start") for v in frame["start"]]
     x_end = _nice_ceiling(max(starts) * 1.2 if max(starts, default=0) > 0 else 1.0)

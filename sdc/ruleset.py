@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sdc.exceptions import SdcRuleSetError
-from sdc.protection_params import ProtectionParams
+from sdc.protection.params import ProtectionParams
 from sdc.rules import PRESET_DIR, RULES
-from sdc.statistics import statistic_class
+from sdc.rules.statistic import statistic_class
 
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
 STATISTICS = (

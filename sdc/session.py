@@ -11,17 +11,18 @@ import pandas as pd
 
 from sdc._validation import column_list, input_error, require_columns
 from sdc.exceptions import SdcInputError
-from sdc.regression import RegressionOutput
+from sdc.regression.output import RegressionOutput
+from sdc.regression.survival import SurvivalOutput
+from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
-from sdc.statistics import AGGFUNC_ALIASES, quantile_of
-from sdc.survival import SurvivalOutput
-from sdc.table_output import TableOutput
-from sdc.tabulate import tabulate
+from sdc.tables.output import TableOutput
+from sdc.tables.statistics import AGGFUNC_ALIASES
+from sdc.tables.tabulate import tabulate
 
 if TYPE_CHECKING:
-    from sdc.describe import Description
-    from sdc.model_output import ModelOutput
-    from sdc.protected_table import ProtectedTable
+    from sdc.models.output import ModelOutput
+    from sdc.tables.describe import Description
+    from sdc.tables.protected import ProtectedTable
 
 
 def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
@@ -119,7 +120,7 @@ class Session:
 
         ``contributor`` (a Series of ids: patient, practice, holding) makes the
         threshold count distinct contributors and dominance use per-contributor totals.
-        ``hierarchies`` maps a dimension to its subtotals (see :mod:`sdc.hierarchy`);
+        ``hierarchies`` maps a dimension to its subtotals (see :mod:`sdc.tables.hierarchy`);
         they are published with the margins.
         """
         func = "Session.crosstab"
@@ -224,16 +225,39 @@ class Session:
 
         ``tables``: dicts with ``index``, optional ``columns``, ``hierarchies`` and
         ``name``. No combination of the released tables recovers a primary: they
-        are suppressed and audited as one system (see :mod:`sdc.linked`). Each
+        are suppressed and audited as one system (see :mod:`sdc.tables.linked`). Each
         table joins the session's outputs as released.
         """
-        from sdc.linked import protect_linked
+        from sdc.protection.params import with_options
+        from sdc.tables.linked import LinkedTable, joint_groups, protect_linked
 
-        return protect_linked(
-            self, data, tables, values=values, aggfunc=aggfunc, contributor=contributor,
-            secondary_zeros=secondary_zeros, singletons=singletons, audit_rounds=audit_rounds,
-            cost=cost,
+        specs = [LinkedTable.of(t) for t in tables]
+        if not specs:
+            raise SdcInputError("protect_linked needs at least one table.")
+        params = with_options(
+            self.ruleset_.protection, "Session.protect_linked", secondary_zeros=secondary_zeros,
+            singletons=singletons, audit_rounds=audit_rounds, cost=cost,
         )  # fmt: skip
+        outputs = [
+            self.pivot_table(
+                data, values=values, index=list(t.index), columns=list(t.columns) or None,
+                aggfunc=aggfunc, margins=True, contributor=contributor, name=t.name,
+                hierarchies=t.hierarchies,
+            )
+            for t in specs
+        ]  # fmt: skip
+        dims = list(dict.fromkeys(d for o in outputs for d in o.model.dims))
+        joint = self.pivot_table(
+            data, values=values, index=dims, aggfunc=aggfunc, margins=True,
+            contributor=contributor, name="__joint",
+            hierarchies=joint_groups(outputs, dims) or None,
+        )  # fmt: skip
+        self.remove_output(joint.name)
+        protected = []
+        for released, view in protect_linked(outputs, joint, params):
+            self.outputs[released.name] = released
+            protected.append(view)
+        return protected
 
     def hist(
         self,
@@ -249,11 +273,11 @@ class Session:
 
         ``bins``: a number of bins (round edges covering the data, so its extremes
         are not published) or the edges. ``rebin`` merges small bins with their
-        neighbours first (see :mod:`sdc.histogram`). The table's rows are the bins.
+        neighbours first (see :mod:`sdc.tables.histogram`). The table's rows are the bins.
         ``plot``: ``finalise`` also writes the bar chart (``.svg()``), drawn from the
         released bins only (see :mod:`sdc.plots`).
         """
-        from sdc import histogram
+        from sdc.tables import histogram
 
         func = "Session.hist"
         values, edges = histogram.histogram_frame(data, column, bins, func)
@@ -290,9 +314,9 @@ class Session:
 
         ``stats``: aggfunc names (count, sum, mean, median, std, var, min, max, mode)
         and percentiles ``p1`` .. ``p99``. Each table joins the session as
-        ``<name>_<statistic>`` (see :mod:`sdc.describe`).
+        ``<name>_<statistic>`` (see :mod:`sdc.tables.describe`).
         """
-        from sdc.describe import Description, describe_frame
+        from sdc.tables.describe import Description, describe_frame
 
         func = "Session.describe"
         frame, group = describe_frame(data, column, by, func)
@@ -322,7 +346,7 @@ class Session:
         plot: bool = False,
         name: str | None = None,
     ) -> SurvivalOutput:
-        """Kaplan-Meier curves coarsened for release (see :mod:`sdc.survival`).
+        """Kaplan-Meier curves coarsened for release (see :mod:`sdc.regression.survival`).
 
         Every released step holds at least the rule set's threshold of events; the
         largest follow-up time is never shown; ``.raw`` is the unpooled estimate.
@@ -330,7 +354,7 @@ class Session:
         step boundaries are on that grid instead of being event times.
         ``plot``: ``finalise`` also writes the released curves as an image (``.svg()``).
         """
-        from sdc.survival import survival_table
+        from sdc.regression.survival import survival_table
 
         func = "Session.survival_table"
         if not isinstance(plot, bool):
@@ -343,7 +367,7 @@ class Session:
         return out
 
     def check_model_result(self, result: Any, *, name: str | None = None) -> RegressionOutput:
-        """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression`).
+        """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression.output`).
 
         A result of a class the engine does not know is ``review``, with the class named.
         """
@@ -356,14 +380,14 @@ class Session:
         self, estimator: Any, *, train: Any = None, test: Any = None,
         n_records: int | None = None, name: str | None = None,
     ) -> ModelOutput:  # fmt: skip
-        """Check a fitted (scikit-learn) model for release (see :mod:`sdc.model_output`).
+        """Check a fitted (scikit-learn) model for release (see :mod:`sdc.models.output`).
 
         Weights-only checks always run; ``train=(X, y)`` with ``test=(X, y)`` (records
         not used in training) adds the membership inference attack and the
         equivalence classes of the predictions. Models are not written by
         ``finalise``: the model file goes to the gate, which runs ``sdc check-model``.
         """
-        from sdc.model_check import check_estimator
+        from sdc.models.check import check_estimator
 
         return check_estimator(
             estimator, self.ruleset_, name=self._name(name, "Session.check_model"),
@@ -427,8 +451,8 @@ class Session:
     def finalise(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write every output, the evidence the gate needs, a manifest and the report.
 
-        See :func:`sdc.bundle.write_bundle` for the layout.
+        See :func:`sdc.release.bundle.write_bundle` for the layout.
         """
-        from sdc.bundle import write_bundle
+        from sdc.release.bundle import write_bundle
 
         return write_bundle(Path(path), list(self.outputs.values()), self.ruleset_, overwrite)

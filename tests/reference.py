@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sdc.factorize import MISSING_LABEL
-from sdc.table_model import TOTAL_LABEL
+from sdc.tables.factorize import MISSING_LABEL
+from sdc.tables.model import TOTAL_LABEL
 
 Key = tuple[Any, ...]
 Cell = dict[str, Any]

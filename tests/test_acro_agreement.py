@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import sdc
-import sdc.factorize
+import sdc.tables.factorize
 
 ROOT = Path(__file__).resolve().parents[1]
 ACRO_PYTHON = ROOT / "benchmarks" / ".venv-acro" / "bin" / "python"
@@ -43,7 +43,7 @@ def acro_cells(frame: pd.DataFrame, spec: dict, tmp_path: Path) -> dict[tuple, d
         check=True,
     )  # fmt: skip
     result = json.loads(out.read_text())
-    missing = sdc.factorize.MISSING_LABEL  # ACRO keeps NaN groups too; it labels them None
+    missing = sdc.tables.factorize.MISSING_LABEL  # ACRO keeps NaN groups too; it labels them None
     return {
         tuple(missing if x is None else x for x in c["index"] + c["columns"]): c
         for c in result["cells"]

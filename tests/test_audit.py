@@ -15,10 +15,10 @@ from gauss_reference import lp_interval
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdc import audit as audit_module
-from sdc.audit import EXACT_WIDTH, audit
-from sdc.secondary import secondary_suppress
-from sdc.table_model import TableModel
+from sdc.protection import audit as audit_module
+from sdc.protection.audit import EXACT_WIDTH, audit
+from sdc.protection.secondary import secondary_suppress
+from sdc.tables.model import TableModel
 
 
 @st.composite

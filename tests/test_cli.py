@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from sdc.cli import main
-from sdc.report import report_schema
+from sdc.release.report import report_schema
 from sdc.ruleset import RuleSet, preset_names
 from sdc.verdict import Status
 

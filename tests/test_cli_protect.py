@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sdc.cli import main
-from sdc.report import report_schema
+from sdc.release.report import report_schema
 
 VALIDATOR = jsonschema.Draft202012Validator(report_schema())
 

@@ -13,7 +13,7 @@ from sdc.rules.frequency import QuantileParams, quantile
 
 import sdc
 from sdc.exceptions import SdcInputError
-from sdc.gate import check_folder
+from sdc.release.gate import check_folder
 
 
 def _frame() -> pd.DataFrame:

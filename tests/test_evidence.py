@@ -23,15 +23,15 @@ from reference import Cell, Key, reference_evidence
 from strategies import Microdata, make_case, microdata
 
 from sdc import SdcEvidenceError
-from sdc.evidence import (
+from sdc.tables.evidence import (
     TableEvidence,
     compute_evidence,
     merge,
     merge_all,
     partition_by_contributor,
 )
-from sdc.factorize import factorize
-from sdc.table_model import TOTAL_LABEL, TableModel
+from sdc.tables.factorize import factorize
+from sdc.tables.model import TOTAL_LABEL, TableModel
 
 COUNTS = ("records", "nonmissing", "missing", "negatives", "contributors")
 FLOATS = ("sum", "abs_sum", "min", "max")

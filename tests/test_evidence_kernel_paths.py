@@ -16,9 +16,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import Microdata, make_case, microdata
 
-from sdc.evidence import TableEvidence, compute_evidence
-from sdc.factorize import factorize
-from sdc.table_model import TableModel
+from sdc.tables.evidence import TableEvidence, compute_evidence
+from sdc.tables.factorize import factorize
+from sdc.tables.model import TableModel
 
 FIELDS = (
     "records", "nonmissing", "contributors", "negatives", "missing",

@@ -21,7 +21,7 @@ import pytest
 import sdc
 from sdc import SdcInputError, Session
 from sdc.cli import main
-from sdc.gate import check_folder
+from sdc.release.gate import check_folder
 from sdc.ruleset import RuleSet
 
 
@@ -498,12 +498,12 @@ def test_error_while_rendering_leaves_no_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = suppressing_session()
-    import sdc.bundle
+    import sdc.release.bundle
 
     def broken(report: dict[str, Any], max_findings: int = 10) -> str:
         raise RuntimeError("renderer broke")
 
-    monkeypatch.setattr(sdc.bundle, "text_report", broken)
+    monkeypatch.setattr(sdc.release.bundle, "text_report", broken)
     with pytest.raises(RuntimeError, match="renderer broke"):
         s.finalise(tmp_path / "out")
     assert not (tmp_path / "out").exists()

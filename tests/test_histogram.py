@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import sdc
 from sdc.exceptions import SdcInputError
-from sdc.gate import check_folder
-from sdc.histogram import bin_counts, nice_edges, rebin
+from sdc.release.gate import check_folder
+from sdc.tables.histogram import bin_counts, nice_edges, rebin
 
 AGES = pd.DataFrame(
     {"age": np.r_[np.random.default_rng(0).normal(50, 12, 500), [99.0, 101.5, 3.0]]}

@@ -1,6 +1,6 @@
 """Linked tables: protected one by one they can give a primary away; jointly they do not.
 
-The check is independent of ``sdc.linked``: the joint cube is built here by hand
+The check is independent of ``sdc.tables.linked``: the joint cube is built here by hand
 (``TableModel`` over region x sex with every grouping), each released cell is
 placed in it by its labels, and the exact rational rank test of
 ``gauss_reference`` and its dense LP decide what the two releases reveal together.
@@ -15,7 +15,7 @@ from gauss_reference import determined, lp_interval
 
 import sdc
 from sdc.exceptions import SdcInputError
-from sdc.table_model import TOTAL_LABEL, TableModel
+from sdc.tables.model import TOTAL_LABEL, TableModel
 
 COUNTS = {
     ("01", "F"): 30, ("01", "M"): 25, ("02", "F"): 2, ("02", "M"): 1,

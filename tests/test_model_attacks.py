@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from sdc.exceptions import SdcInputError
-from sdc.model_attacks import (
+from sdc.models.attacks import (
     SCORES_WITH_LABELS,
     SCORES_WITHOUT_LABELS,
     EquivalenceClasses,
@@ -408,6 +408,6 @@ def test_mann_whitney_input_errors(
 
 
 def test_module_runs_without_scikit_learn(tmp_path: Path) -> None:
-    code = "import sys, sdc.model_attacks; assert not [m for m in sys.modules if 'sklearn' in m]"
+    code = "import sys, sdc.models.attacks; assert not [m for m in sys.modules if 'sklearn' in m]"
     # run outside the checkout, so that the installed package is imported, not the source tree
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import save as save_safetensors
 
 from sdc.exceptions import SdcInputError, SdcRefusedFile
-from sdc.model_format import (
+from sdc.models.format import (
     FORMATS,
     Limits,
     SafeZip,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sdc
-from sdc.report import report_schema
+from sdc.release.report import report_schema
 from sdc.ruleset import preset_names
 
 ROOT = Path(__file__).resolve().parents[1]

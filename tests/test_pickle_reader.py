@@ -46,7 +46,7 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from sdc.exceptions import SdcInputError, SdcRefusedFile
-from sdc.pickle_reader import (
+from sdc.models.pickle_reader import (
     ALLOWED,
     Inert,
     PickleContents,
@@ -709,7 +709,7 @@ def test_object_arrays_count_against_the_array_budget_and_the_nesting_limit(
         outer[0] = nested
         nested = outer
     assert read_pickle(pickle.dumps(nested, protocol=4)).root.shape == (1,)
-    monkeypatch.setattr("sdc.pickle_reader.MAX_NESTING", 20)
+    monkeypatch.setattr("sdc.models.pickle_reader.MAX_NESTING", 20)
     with pytest.raises(SdcRefusedFile, match="nest"):
         read_pickle(pickle.dumps(nested, protocol=4))
 
@@ -793,7 +793,7 @@ def test_size_limits_are_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
         read_pickle(data, max_array_bytes=4000)
     with pytest.raises(SdcRefusedFile, match="max_bytes"):
         read_joblib(joblib_bytes(np.zeros(1000), 0), max_bytes=4000)
-    monkeypatch.setattr("sdc.pickle_reader.MAX_STACK", 1000)
+    monkeypatch.setattr("sdc.models.pickle_reader.MAX_STACK", 1000)
     with pytest.raises(SdcRefusedFile, match="stack"):
         read_pickle(b"\x80\x02" + b"N" * 5000 + b".")
     with pytest.raises(SdcRefusedFile, match="stack"):

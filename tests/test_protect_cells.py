@@ -80,9 +80,9 @@ def test_cost_is_recorded_with_the_rule_set() -> None:
 def test_hidden_cells_the_published_ones_determine_are_published() -> None:
     """A hidden total whose inner cells are all published protects nothing: it is published.
     A primary stays hidden (and fails) even when it is determined."""
-    from sdc.audit import audit
-    from sdc.protect import publish_determined
-    from sdc.table_model import TableModel
+    from sdc.protection.audit import audit
+    from sdc.protection.cells import publish_determined
+    from sdc.tables.model import TableModel
 
     tm = TableModel(("r", "c"), (("a", "b"), ("x", "y", "z")), n_rows=1)
     x = tm.model_matrix()  # cube order: (a,x) (a,y) (a,z) (a,All) (b,x) ... (All,All)

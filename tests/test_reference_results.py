@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import sdc
-from sdc.audit import audit
+from sdc.protection.audit import audit
+from sdc.protection.secondary import secondary_suppress
 from sdc.ruleset import RuleSet
-from sdc.secondary import secondary_suppress
-from sdc.table_model import TableModel
+from sdc.tables.model import TableModel
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

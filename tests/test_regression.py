@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import sdc
 from sdc.exceptions import SdcInputError
-from sdc.regression import regression_evidence
-from sdc.report import build_report, report_schema
+from sdc.regression.output import regression_evidence
+from sdc.release.report import build_report, report_schema
 
 
 def _frame(n: int = 300, small_level: int = 3, seed: int = 0) -> pd.DataFrame:

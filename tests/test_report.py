@@ -19,8 +19,8 @@ import pytest
 
 import sdc
 from sdc import Session
-from sdc.gate import check_folder
-from sdc.report import REPORT_SCHEMA_VERSION, build_report, report_schema, text_report
+from sdc.release.gate import check_folder
+from sdc.release.report import REPORT_SCHEMA_VERSION, build_report, report_schema, text_report
 from sdc.ruleset import RuleSet
 
 VALIDATOR = jsonschema.Draft202012Validator(report_schema())

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 import sdc
 from sdc import SdcInputError, SdcRuleSetError
-from sdc.check import check_evidence
-from sdc.evidence import TableEvidence, compute_evidence
-from sdc.protection_params import ProtectionParams
+from sdc.protection.params import ProtectionParams
 from sdc.ruleset import STATISTICS, RuleSet, preset_names
-from sdc.table_model import TableModel
+from sdc.tables.check import check_evidence
+from sdc.tables.evidence import TableEvidence, compute_evidence
+from sdc.tables.model import TableModel
 
 PRESETS = ["acro", "datashield", "default", "opensafely"]
 

@@ -41,7 +41,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 import sdc
-from sdc.model_attacks import equivalence_classes
+from sdc.models.attacks import equivalence_classes
 
 ROOT = Path(__file__).resolve().parents[1]
 SACROML_PYTHON = ROOT / "benchmarks" / ".venv-sacroml" / "bin" / "python"

@@ -8,8 +8,8 @@ from gauss_reference import determined, reference_gauss_suppress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdc.secondary import candidate_order, secondary_suppress
-from sdc.table_model import TableModel
+from sdc.protection.secondary import candidate_order, secondary_suppress
+from sdc.tables.model import TableModel
 
 
 @st.composite

@@ -20,9 +20,9 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 import sdc
 from sdc.exceptions import SdcInputError
-from sdc.report import build_report, report_schema
+from sdc.regression.survival import RAW_COLUMNS, TABLE_COLUMNS, pool_steps, survival_table
+from sdc.release.report import build_report, report_schema
 from sdc.ruleset import RuleSet
-from sdc.survival import RAW_COLUMNS, TABLE_COLUMNS, pool_steps, survival_table
 
 VALIDATOR = jsonschema.Draft202012Validator(report_schema())
 

@@ -29,8 +29,8 @@ from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from sdc.exceptions import SdcInputError, SdcRefusedFile
-from sdc.model_format import Limits
-from sdc.tensor_files import (
+from sdc.models.format import Limits
+from sdc.models.tensors import (
     Tensor,
     read_hdf5,
     read_onnx,

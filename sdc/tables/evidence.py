@@ -1,0 +1,307 @@
+"""Per-cell evidence of a table: what the rules need that the published numbers do not show.
+
+``TableEvidence`` is a struct of arrays, one entry per cell of its ``TableModel``
+(margins included). It is a commutative monoid: :func:`merge` combines evidence
+of disjoint row chunks exactly, provided no contributor has records in both
+chunks (distinct-contributor counts and per-contributor top-k only add up then).
+:func:`partition_by_contributor` splits microdata so that this holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc.exceptions import SdcEvidenceError
+from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
+from sdc.tables.factorize import sort_levels
+from sdc.tables.model import TableModel
+
+_COUNTS = EVIDENCE_COUNT_FIELDS
+_FLOATS = EVIDENCE_FLOAT_FIELDS
+
+
+@dataclass(frozen=True, eq=False)
+class TableEvidence:
+    """Evidence arrays for every cell of ``model``.
+
+    ``top`` holds the ``top_k`` largest per-contributor totals per cell, descending,
+    ``-inf`` where a cell has fewer contributors. ``min``/``max`` are ``+inf``/``-inf``
+    where a cell has no non-missing value. ``has_values`` is False for frequency
+    tables, whose records each contribute 1.
+    """
+
+    model: TableModel
+    records: np.ndarray
+    nonmissing: np.ndarray
+    contributors: np.ndarray
+    negatives: np.ndarray
+    missing: np.ndarray
+    sum: np.ndarray
+    abs_sum: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    top: np.ndarray
+    has_values: bool
+    has_contributor: bool
+
+    @property
+    def top_k(self) -> int:
+        return int(self.top.shape[1])
+
+    @property
+    def n_cells(self) -> int:
+        return self.model.n_cells
+
+    def top_or_zero(self) -> np.ndarray:
+        """``top`` with absent contributors as 0, the form dominance rules read."""
+        return np.where(np.isfinite(self.top), self.top, 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the manifest (``-inf``/``inf`` become ``None``)."""
+        out: dict[str, Any] = {
+            "dims": list(self.model.dims),
+            "levels": [list(lv) for lv in self.model.levels],
+            "n_rows": self.model.n_rows,
+            "margins": self.model.margins,
+            "groups": [
+                [[g, list(leaves)] for g, leaves in self.model.dim_groups(d)]
+                for d in range(len(self.model.dims))
+            ],
+            "has_values": self.has_values,
+            "has_contributor": self.has_contributor,
+        }
+        for name in _COUNTS:
+            out[name] = getattr(self, name).tolist()
+        for name in (*_FLOATS, "top"):
+            arr = getattr(self, name)
+            out[name] = np.where(np.isfinite(arr), arr, np.nan).tolist()
+            out[name] = _nan_to_none(out[name])
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TableEvidence:
+        """Rebuild and validate evidence read from a manifest; any inconsistency is an error."""
+        expected = {
+            "dims", "levels", "n_rows", "margins", "groups", "has_values", "has_contributor",
+            *_COUNTS, *_FLOATS, "top",
+        }  # fmt: skip
+        if not isinstance(d, dict) or set(d) != expected:
+            keys = sorted(set(d) ^ expected) if isinstance(d, dict) else d
+            raise SdcEvidenceError(
+                f"evidence must have exactly the keys {sorted(expected)}; differs in {keys}."
+            )
+        try:
+            groups = tuple(
+                tuple((str(g), tuple(leaves)) for g, leaves in dim_groups)
+                for dim_groups in d["groups"]
+            )
+            model = TableModel(
+                tuple(d["dims"]),
+                tuple(tuple(lv) for lv in d["levels"]),
+                int(d["n_rows"]),
+                bool(d["margins"]),
+                groups if any(groups) else (),
+            )
+            n = model.n_cells
+            arrays: dict[str, np.ndarray] = {}
+            for name in _COUNTS:
+                arrays[name] = np.asarray(d[name], dtype=np.int64)
+            for name in _FLOATS:
+                arrays[name] = np.asarray(
+                    [np.nan if v is None else v for v in d[name]], dtype=np.float64
+                )
+            top = np.asarray(
+                [[np.nan if v is None else v for v in row] for row in d["top"]], dtype=np.float64
+            )
+        except (TypeError, ValueError) as exc:
+            raise SdcEvidenceError(f"evidence arrays are malformed ({exc}).") from None
+        for name, arr in arrays.items():
+            if arr.shape != (n,):
+                raise SdcEvidenceError(f"evidence `{name}` must have {n} entries; got {arr.shape}.")
+        if top.ndim != 2 or top.shape[0] != n or top.shape[1] < 2:
+            raise SdcEvidenceError(f"evidence `top` must be {n} rows of >= 2 values.")
+        arrays["min"] = np.where(np.isnan(arrays["min"]), np.inf, arrays["min"])
+        arrays["max"] = np.where(np.isnan(arrays["max"]), -np.inf, arrays["max"])
+        top = np.where(np.isnan(top), -np.inf, top)
+        ev = cls(
+            model=model,
+            top=top,
+            has_values=bool(d["has_values"]),
+            has_contributor=bool(d["has_contributor"]),
+            **arrays,
+        )
+        ev.validate()
+        return ev
+
+    def validate(self) -> None:
+        """Internal consistency: counts add up, margins equal the sum of their inner cells."""
+        if (self.records < 0).any() or (self.contributors < 0).any():
+            raise SdcEvidenceError("evidence has negative counts.")
+        if not np.array_equal(self.records, self.nonmissing + self.missing):
+            raise SdcEvidenceError("evidence records != non-missing + missing in some cell.")
+        if (self.contributors > self.nonmissing).any():
+            raise SdcEvidenceError("evidence has more contributors than non-missing records.")
+        if not np.isfinite(self.sum).all():
+            raise SdcEvidenceError("evidence has a non-finite cell sum.")
+        # Every margin is checked, published or not: build the matrix over all cells.
+        m = self.model
+        full = TableModel(m.dims, m.levels, m.n_rows, margins=True, groups=m.groups)
+        x = full.model_matrix()
+        inner = np.flatnonzero(full.inner_mask)
+        for name in ("records", "nonmissing", "missing", "negatives"):
+            arr = getattr(self, name)
+            if not np.array_equal(x.T @ arr[inner], arr):
+                raise SdcEvidenceError(
+                    f"evidence `{name}` of a margin is not the sum of its cells."
+                )
+        # Sums are floats added in different orders: equal to within 1e-9 of the |x| total.
+        tolerance = 1e-9 * (x.T @ self.abs_sum[inner]) + 1e-12
+        for name in ("sum", "abs_sum"):
+            arr = getattr(self, name)
+            if (np.abs(x.T @ arr[inner] - arr) > tolerance).any():
+                raise SdcEvidenceError(
+                    f"evidence `{name}` of a margin is not the sum of its cells."
+                )
+
+
+def _nan_to_none(values: list) -> list:
+    if values and isinstance(values[0], list):
+        return [_nan_to_none(v) for v in values]
+    return [None if v != v else v for v in values]
+
+
+def compute_evidence(
+    codes: np.ndarray,
+    model: TableModel,
+    values: np.ndarray | None = None,
+    contributor: np.ndarray | None = None,
+    top_k: int = 3,
+) -> TableEvidence:
+    """Evidence from integer-coded rows (one Numba pass).
+
+    ``codes`` is (n, k) int64 in the level order of ``model``; ``values`` float64
+    with NaN for missing (None: a frequency table, each record counts 1);
+    ``contributor`` int64 codes 0..C-1 (None: each record is its own contributor).
+    """
+    from sdc.kernels.evidence import contributor_order, table_evidence
+
+    n = codes.shape[0]
+    vals = np.ones(n) if values is None else np.ascontiguousarray(values, dtype=np.float64)
+    if contributor is None:
+        order = np.empty(0, dtype=np.int64)  # the kernel's "one contributor per record"
+        group_end = np.empty(0, dtype=np.int64)
+    else:
+        contrib = np.ascontiguousarray(contributor, dtype=np.int64)
+        n_contrib = int(contrib.max()) + 1 if n else 0
+        order = contributor_order(contrib, n_contrib)
+        group_end = np.cumsum(np.bincount(contrib, minlength=n_contrib)).astype(np.int64)
+        group_end = group_end[np.diff(np.concatenate(([0], group_end))) > 0]
+    counts, floats, top = table_evidence(
+        np.ascontiguousarray(codes, dtype=np.int64), model.member_table, model.leaf_offsets,
+        model.strides, vals, order,
+        np.ascontiguousarray(group_end), model.n_cells, max(int(top_k), 2),
+    )  # fmt: skip
+    return TableEvidence(
+        model=model,
+        **{name: np.ascontiguousarray(counts[:, i]) for i, name in enumerate(_COUNTS)},
+        **{name: np.ascontiguousarray(floats[:, i]) for i, name in enumerate(_FLOATS)},
+        top=top,
+        has_values=values is not None,
+        has_contributor=contributor is not None,
+    )
+
+
+def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
+    """Evidence arrays of ``ev`` laid out in the (larger) cube of ``model``."""
+    k = len(model.dims)
+    new_cell = np.zeros(ev.n_cells, dtype=np.int64)
+    strides = model.strides
+    for d in range(k):
+        position = {label: i for i, label in enumerate(model.levels[d])}
+        n_groups = len(model.dim_groups(d))
+        old_to_new = np.array(
+            [position[label] for label in ev.model.levels[d]]
+            + [len(model.levels[d]) + g for g in range(1 + n_groups)],
+            dtype=np.int64,
+        )
+        new_cell += old_to_new[ev.model.coords[:, d]] * strides[d]
+    n = model.n_cells
+    out: dict[str, np.ndarray] = {}
+    for name in _COUNTS + ("sum", "abs_sum"):
+        arr = np.zeros(n, dtype=getattr(ev, name).dtype)
+        arr[new_cell] = getattr(ev, name)
+        out[name] = arr
+    out["min"] = np.full(n, np.inf)
+    out["min"][new_cell] = ev.min
+    out["max"] = np.full(n, -np.inf)
+    out["max"][new_cell] = ev.max
+    out["top"] = np.full((n, ev.top_k), -np.inf)
+    out["top"][new_cell] = ev.top
+    return out
+
+
+def _union_levels(la: tuple, lb: tuple) -> list:
+    """Levels of both: the longer order where it contains the other's in the same order
+    (keeps declared categorical orders), otherwise the canonical sorted order."""
+    for small, big in ((la, lb), (lb, la)):
+        members = set(small)
+        if [x for x in big if x in members] == list(small):
+            return list(big)
+    return sort_levels([*la, *lb])
+
+
+def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
+    """Evidence of the union of two disjoint row sets (no contributor in both).
+
+    Levels are united, so chunks need not share every level.
+    """
+    if a.model.dims != b.model.dims or a.model.margins != b.model.margins:
+        raise SdcEvidenceError("only evidence of the same dimensions can be merged.")
+    if a.model.groups != b.model.groups:
+        raise SdcEvidenceError("only evidence with the same hierarchy groups can be merged.")
+    if (a.has_values, a.has_contributor, a.top_k) != (b.has_values, b.has_contributor, b.top_k):
+        raise SdcEvidenceError(
+            "only evidence of the same kind (values, contributor, top_k) merges."
+        )
+    if a.model.levels == b.model.levels:
+        model = a.model
+    else:
+        pairs = zip(a.model.levels, b.model.levels, strict=True)
+        levels = [_union_levels(la, lb) for la, lb in pairs]
+        model = a.model.with_levels(levels)
+    ra, rb = _remap(a, model), _remap(b, model)
+    merged = {name: ra[name] + rb[name] for name in _COUNTS + ("sum", "abs_sum")}
+    merged["min"] = np.minimum(ra["min"], rb["min"])
+    merged["max"] = np.maximum(ra["max"], rb["max"])
+    both = np.concatenate([ra["top"], rb["top"]], axis=1)
+    merged["top"] = -np.sort(-both, axis=1)[:, : a.top_k]
+    return TableEvidence(model=model, has_values=a.has_values,
+                         has_contributor=a.has_contributor, **merged)  # fmt: skip
+
+
+def merge_all(parts: Iterable[TableEvidence]) -> TableEvidence:
+    """Merge any number of partial evidences (see :func:`merge`)."""
+    result: TableEvidence | None = None
+    for part in parts:
+        result = part if result is None else merge(result, part)
+    if result is None:
+        raise SdcEvidenceError("no evidence to merge.")
+    return result
+
+
+def partition_by_contributor(
+    frame: pd.DataFrame, contributor: str, n_parts: int
+) -> list[pd.DataFrame]:
+    """Split rows into ``n_parts`` so that each contributor's rows stay together.
+
+    Evidence computed per part then merges exactly: this is the routing the
+    streaming and distributed paths do before computing evidence.
+    """
+    ids = pd.util.hash_pandas_object(frame[contributor], index=False).to_numpy()
+    part = (ids % np.uint64(n_parts)).astype(np.int64)
+    return [frame[part == i] for i in range(n_parts)]

@@ -1,0 +1,149 @@
+"""Linked tables: several tables from the same microdata, protected as one.
+
+Two tables that share a dimension (region x sex and region x age) share cells
+(the region totals) and constrain the same records: cells hidden in one may be
+recomputed by combining both. They are protected jointly on the *joint cube*,
+the table over the union of their dimensions (with the union of their
+hierarchy groups): every cell of every table is a cell of the joint cube (at
+the total of the dimensions the table lacks), so the model matrix of all
+published cells is the joint cube's, restricted to those cells. Secondary
+suppression and the audit then run on that one matrix, whose inner cells (the
+joint cube's) are not published themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sdc.exceptions import SdcInputError
+from sdc.protection.audit import Audit
+from sdc.protection.cells import protect_cells
+from sdc.protection.params import ProtectionParams
+from sdc.tables.model import TableModel
+from sdc.tables.output import TableOutput
+from sdc.tables.protect import Release, additive_values, assess, cell_problem
+from sdc.tables.protected import ProtectedTable
+
+
+@dataclass(frozen=True)
+class LinkedTable:
+    """One table of a linked set: ``index``/``columns`` column names and its hierarchies."""
+
+    index: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    hierarchies: dict[str, Any] | None = None
+    name: str | None = None
+
+    @classmethod
+    def of(cls, spec: Any) -> LinkedTable:
+        if isinstance(spec, LinkedTable):
+            return spec
+        if not isinstance(spec, dict) or "index" not in spec:
+            raise SdcInputError(
+                "each linked table must be a dict with 'index' (and optionally 'columns', "
+                f"'hierarchies', 'name'); got {spec!r}."
+            )
+        unknown = set(spec) - {"index", "columns", "hierarchies", "name"}
+        if unknown:
+            raise SdcInputError(f"unknown key(s) {sorted(unknown)} in linked table {spec!r}.")
+
+        def names(v: Any) -> tuple[str, ...]:
+            return (v,) if isinstance(v, str) else tuple(v or ())
+
+        return cls(names(spec["index"]), names(spec.get("columns")), spec.get("hierarchies"),
+                   spec.get("name"))  # fmt: skip
+
+
+def joint_groups(outputs: Sequence[TableOutput], dims: list[str]) -> dict[str, list]:
+    """Per joint dimension, the union of the tables' groups as (parent, leaf) pairs."""
+    out: dict[str, list] = {}
+    for d in dims:
+        seen: dict[str, tuple] = {}
+        for o in outputs:
+            if d not in o.model.dims:
+                continue
+            for label, leaves in o.model.dim_groups(o.model.dims.index(d)):
+                key = str(label)
+                if key in seen and set(map(str, seen[key])) != set(map(str, leaves)):
+                    raise SdcInputError(
+                        f"linked tables group {d!r} differently under the same label {key!r}: "
+                        "give the groups distinct labels."
+                    )
+                seen[key] = leaves
+        if seen:
+            out[d] = [(g, leaf) for g, leaves in seen.items() for leaf in leaves]
+    return out
+
+
+def _cell_map(table: TableModel, joint: TableModel) -> np.ndarray:
+    """For every cell of ``table``, the joint cube's cell it is."""
+    coords = np.empty((table.n_cells, len(joint.dims)), dtype=np.int64)
+    for j, d in enumerate(joint.dims):
+        if d not in table.dims:
+            coords[:, j] = joint.sizes[j]  # the total of a dimension the table lacks
+            continue
+        i = table.dims.index(d)
+        if tuple(map(str, table.levels[i])) != tuple(map(str, joint.levels[j])):
+            raise SdcInputError(f"linked tables see different levels of {d!r}.")
+        joint_code = {str(lab): c for c, lab in enumerate(joint.dim_labels(j))}
+        codes = np.array([joint_code[str(lab)] for lab in table.dim_labels(i)], dtype=np.int64)
+        coords[:, j] = codes[table.coords[:, i]]
+    return np.asarray(np.ravel_multi_index(tuple(coords.T), joint.shape), dtype=np.int64)
+
+
+def protect_linked(
+    outputs: Sequence[TableOutput], joint: TableOutput, params: ProtectionParams
+) -> list[tuple[TableOutput, ProtectedTable]]:
+    """Protect ``outputs`` (tables with margins) jointly: each table as released, and its view.
+
+    ``joint`` is the table over the union of their dimensions, made from the same
+    records with :func:`joint_groups` as its hierarchies (see the module docstring).
+    """
+    maps = [_cell_map(o.model, joint.model) for o in outputs]
+    cells = np.unique(np.concatenate(maps))  # every published cell, once, in joint order
+    pos = np.full(joint.model.n_cells, -1, dtype=np.int64)
+    pos[cells] = np.arange(cells.size)
+    x = joint.model.model_matrix()[:, cells]  # joint margins are all published: cube = columns
+    primary = np.zeros(cells.size, dtype=bool)
+    for o, m in zip(outputs, maps, strict=True):
+        primary[pos[m[o.check.fail]]] = True
+    inner_truth = additive_values(joint.check)[joint.model.inner_mask]
+    problem = cell_problem(joint.check, x, cells, params, inner=inner_truth)
+    suppressed, by_audit, audited = protect_cells(problem, primary, params)
+    results = []
+    for o, m in zip(outputs, maps, strict=True):
+        results.append(_table_release(o, pos[m], suppressed, primary, by_audit, audited))
+    return results
+
+
+def _table_release(
+    out: TableOutput,
+    at: np.ndarray,
+    suppressed: np.ndarray,
+    primary: np.ndarray,
+    by_audit: np.ndarray,
+    joint_audit: Audit,
+) -> tuple[TableOutput, ProtectedTable]:
+    """One table's share of the joint pattern and audit, as released."""
+    mine = suppressed[at]
+    fields = {}
+    for name in ("lower", "upper", "need_lower", "need_upper", "ok", "exact"):
+        fields[name] = getattr(joint_audit, name)[at]
+    table_audit = Audit(**fields)
+    status, reasons = assess(out.check, mine, table_audit)
+    others = int((~joint_audit.ok).sum() - (~table_audit.ok).sum())
+    if others:
+        status = type(status).FAIL
+        reasons = (*reasons, f"{others} suppressed cell(s) of the tables linked to this one "
+                   "can still be narrowed down too far (audit of the linked set)")  # fmt: skip
+    values = out.values.astype(np.float64, copy=True)
+    values[mine] = np.nan
+    secondary = mine & ~primary[at]
+    release = Release(values, mine, None, status, tuple(reasons), secondary,
+                      by_audit[at] & mine, table_audit)  # fmt: skip
+    released = TableOutput(out.name, out.check, out.values, out.value_name, True, release)
+    return released, ProtectedTable(released, release)

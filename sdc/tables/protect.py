@@ -1,0 +1,253 @@
+"""Protection of a checked table, and the verdict on what is released.
+
+Primary suppression masks failing cells. A table that publishes margins then
+goes to the protection stage (:mod:`sdc.protection`): secondary suppression and
+an audit, with further suppression where an interval is still too narrow, up to
+``audit_rounds`` times. This module states a checked table as that stage's
+:class:`~sdc.protection.cells.CellProblem` and judges the result. Whoever
+releases the table (session or gate), :func:`assess` audits the pattern it is
+given: a table with margins and suppressed cells passes only if every suppressed
+cell is protected.
+Rounded tables (``redact-round``) are not additive, so they cannot be audited:
+with margins and redactions they stay ``review``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from sdc.protection.audit import Audit, audit, audit_in_cube
+from sdc.protection.cells import CellProblem, protect_cells
+from sdc.protection.params import ProtectionParams
+from sdc.rules import RULES
+from sdc.tables.check import TableCheck
+from sdc.tables.statistics import COUNTS
+from sdc.verdict import Status
+
+
+@dataclass(frozen=True)
+class Release:
+    """What leaves: per-cell values (NaN where suppressed) and the verdict on them.
+
+    ``secondary`` marks cells suppressed to protect others (``by_audit``: those
+    added because an audit found an interval too narrow); ``audit`` holds the
+    attacker's intervals where one was computed.
+    """
+
+    values: np.ndarray
+    suppressed: np.ndarray
+    rounded_to: int | None
+    status: Status
+    reasons: tuple[str, ...]
+    secondary: np.ndarray | None = None
+    by_audit: np.ndarray | None = None
+    audit: Audit | None = None
+
+
+def additive_values(check: TableCheck) -> np.ndarray:
+    """The additive quantity of every cell: the count, or the sum of the values.
+
+    A mean table is audited on its sums: an attacker who also knows the counts
+    (usually published alongside) can turn means into sums.
+    """
+    ev = check.evidence
+    return ev.sum if ev.has_values else ev.records.astype(np.float64)
+
+
+def audit_pattern(
+    check: TableCheck,
+    suppressed: np.ndarray,
+    x: sp.csr_matrix | None = None,
+    undetermined: bool | None = None,
+    exact: bool = False,
+) -> Audit:
+    """Audit the cells ``suppressed`` (cube mask) of a table with margins; cube-shaped result.
+
+    ``x`` is the table's model matrix, when the caller has it already;
+    ``undetermined`` and ``exact`` as in :func:`sdc.protection.audit.audit`.
+    """
+    model = check.evidence.model
+    pub = np.flatnonzero(model.published_mask)
+    a = audit(
+        model.model_matrix() if x is None else x, additive_values(check)[pub], suppressed[pub],
+        protection_levels(check)[pub], lower_bound(check), undetermined=undetermined, exact=exact,
+    )  # fmt: skip
+    return audit_in_cube(a, pub, model.n_cells)
+
+
+def lower_bound(check: TableCheck) -> float:
+    """The bound every inner cell has: 0 for counts and non-negative values."""
+    ev = check.evidence
+    return 0.0 if not ev.has_values or not ev.negatives.any() else -np.inf
+
+
+def _audit_reasons(check: TableCheck, a: Audit) -> list[str]:
+    bad = np.flatnonzero(~a.ok)
+    lines = [
+        f"{bad.size} suppressed cell(s) can still be narrowed down too far from the published "
+        "cells (audit)"
+    ]
+    for c in bad[:5]:
+        lines.append(
+            f"cell {check.evidence.model.labels(int(c))}: an attacker can bound it to "
+            f"[{a.lower[c]:g}, {a.upper[c]:g}]; its protection needs the interval to reach "
+            f"[{a.need_lower[c]:g}, {a.need_upper[c]:g}] and to have positive width"
+        )
+    return lines
+
+
+def assess(
+    check: TableCheck, suppressed: np.ndarray, audited: Audit | None = None
+) -> tuple[Status, tuple[str, ...]]:
+    """The verdict on releasing a table with ``suppressed`` cells masked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdc.tables.evidence import compute_evidence
+    >>> from sdc.ruleset import RuleSet
+    >>> from sdc.tables.check import check_evidence
+    >>> from sdc.tables.model import TableModel
+    >>> tm = TableModel(("g",), (("a", "b"),), n_rows=1, margins=True)
+    >>> chk = check_evidence(compute_evidence(np.array([[0]] * 12 + [[1]] * 3), tm), "count",
+    ...                      RuleSet.load("default"))
+    >>> assess(chk, chk.fail)[0]     # b = All - a: the suppression protects nothing
+    <Status.FAIL: 'fail'>
+    >>> assess(chk, chk.fail | tm.inner_mask)[0]
+    <Status.PASS: 'pass'>
+    """
+    model = check.evidence.model
+    published = model.published_mask
+    reasons: list[str] = list(check.errors)
+    exposed = check.fail & ~suppressed
+    status = Status.FAIL if reasons or exposed.any() else Status.PASS
+    if exposed.any():
+        reasons.append(f"{int(exposed.sum())} published cell(s) fail a rule and are not suppressed")
+    if status is Status.PASS:
+        if (check.review & ~suppressed).any():
+            status = Status.REVIEW
+            reasons.append(
+                f"{int((check.review & ~suppressed).sum())} cell(s) need review; see their findings"
+            )
+        n_sup = int((suppressed & published).sum())
+        if n_sup and model.margins:
+            if check.ruleset.protection.method == "redact-round":
+                status = Status.REVIEW
+                reasons.append(
+                    f"{n_sup} cell(s) are redacted in a rounded table that publishes its "
+                    "margins: rounded tables cannot be audited; check that the redacted cells "
+                    "cannot be recovered, or publish the table without margins"
+                )
+            else:
+                a = audited if audited is not None else audit_pattern(check, suppressed)
+                if not a.passed:
+                    status = Status.FAIL
+                    reasons.extend(_audit_reasons(check, a))
+    return status, tuple(reasons)
+
+
+def _round_half_up(x: np.ndarray, base: int) -> np.ndarray:
+    return np.floor(x / base + 0.5) * base
+
+
+def protect(check: TableCheck, values: np.ndarray) -> Release:
+    """Apply the rule set's primary protection to a checked table.
+
+    ``suppress`` masks every failing cell. ``redact-round`` (OpenSAFELY) also
+    redacts non-zero counts at or below the redaction limit, then rounds every
+    remaining count to the nearest ``round_to`` (half up).
+    """
+    return protect_with(check, values, check.ruleset.protection)
+
+
+def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams) -> Release:
+    """:func:`protect` under explicit protection parameters."""
+    model = check.evidence.model
+    suppressed = check.fail & model.published_mask
+    rounded_to: int | None = None
+    out = values.astype(np.float64, copy=True)
+    secondary = by_audit = None
+    audited: Audit | None = None
+    if params.method == "redact-round" and check.statistic in COUNTS:
+        small = (values > 0) & (values <= params.redact_at_or_below)
+        suppressed |= small & model.published_mask
+        out = _round_half_up(out, params.round_to)
+        rounded_to = params.round_to
+    elif model.margins and suppressed.any() and not check.errors:
+        primary = suppressed
+        suppressed, by_audit, audited = _secondary_and_audit(check, primary, params)
+        secondary = suppressed & ~primary
+    out[suppressed] = np.nan
+    status, reasons = assess(check, suppressed, audited)
+    return Release(out, suppressed, rounded_to, status, reasons, secondary, by_audit, audited)
+
+
+def _secondary_and_audit(
+    check: TableCheck, primary: np.ndarray, params: ProtectionParams
+) -> tuple[np.ndarray, np.ndarray, Audit]:
+    """Secondary suppression and audit rounds over a table's published cells (cube masks)."""
+    model = check.evidence.model
+    pub = np.flatnonzero(model.published_mask)
+    problem = cell_problem(check, model.model_matrix(), pub, params)
+    sup, by_audit, a = protect_cells(problem, primary[pub], params)
+    suppressed = np.zeros(model.n_cells, dtype=bool)
+    suppressed[pub] = sup
+    added = np.zeros(model.n_cells, dtype=bool)
+    added[pub] = by_audit
+    return suppressed, added, audit_in_cube(a, pub, model.n_cells)
+
+
+def protection_levels(check: TableCheck) -> np.ndarray:
+    """Upper (= lower) protection level of every cell from the magnitude rules it fails.
+
+    Each rule with a protection formula (nk, p%, pq; ``sdc.rules.dominance``) gives
+    the level of the cells it fails; a cell failing several takes the largest.
+    Other cells get 0: "not exactly computable" (an interval of positive width).
+    """
+    ev = check.evidence
+    top = ev.top_or_zero()
+    level = np.zeros(ev.n_cells)
+    for r in check.results:
+        formula = RULES[r.rule].protection
+        if formula is None:
+            continue
+        params: Any = check.ruleset.params[r.rule]
+        level = np.where(r.fail, np.maximum(level, formula(top, ev.sum, params)), level)
+    return np.maximum(level, 0.0)
+
+
+def cell_problem(
+    check: TableCheck,
+    x: sp.csr_matrix,
+    cells: np.ndarray,
+    params: ProtectionParams,
+    inner: np.ndarray | None = None,
+) -> CellProblem:
+    """The protection problem of a checked table's cube cells ``cells`` (columns of ``x``).
+
+    The rows of ``x`` are the inner cells of ``check``'s cube. ``inner``: their true
+    values when they are not published themselves (linked tables).
+    """
+    ev = check.evidence
+    value = additive_values(check)[cells]
+    zero = ((ev.nonmissing == 0) if ev.has_values else (ev.records == 0))[cells]
+    single = None
+    if params.singletons:
+        single = (ev.contributors == 1)[ev.model.inner_mask]
+    return CellProblem(
+        x, value, protection_levels(check)[cells], _cost(check, value, cells, params.cost),
+        zero, single, lower_bound(check), inner,
+    )  # fmt: skip
+
+
+def _cost(check: TableCheck, value: np.ndarray, cells: np.ndarray, cost: str) -> np.ndarray:
+    """The price of suppressing each published cell (``ProtectionParams.cost``)."""
+    if cost == "frequency":
+        return check.evidence.records[cells].astype(np.float64)
+    if cost == "unity":
+        return np.ones(cells.size)
+    return np.abs(value)

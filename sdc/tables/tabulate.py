@@ -1,0 +1,98 @@
+"""From microdata columns to a checked table: factorise, one evidence pass, rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc._validation import input_error, numeric_values
+from sdc.ruleset import RuleSet
+from sdc.tables.check import check_evidence
+from sdc.tables.evidence import compute_evidence
+from sdc.tables.factorize import MISSING_LABEL, factorize
+from sdc.tables.hierarchy import resolve
+from sdc.tables.model import TOTAL_LABEL, TableModel
+from sdc.tables.output import TableOutput
+from sdc.tables.statistics import COUNTS, cell_values
+
+
+def _groups(
+    hierarchies: dict[str, Any] | None,
+    dims: list[str],
+    levels: tuple[tuple[Any, ...], ...],
+    margins: bool,
+    func: str,
+) -> tuple:
+    """Resolve ``{dimension: hierarchy}`` into the model's per-dimension groups."""
+    if hierarchies is None:
+        return ()
+    if not isinstance(hierarchies, dict):
+        raise input_error("hierarchies", func, "a dict {dimension: hierarchy}", hierarchies)
+    unknown = sorted(map(str, set(hierarchies) - set(dims)))
+    if unknown:
+        raise input_error("hierarchies", func, f"keyed by the table's dimensions {dims}", unknown)
+    if hierarchies and not margins:
+        raise input_error("margins", func, "True when hierarchies are given", margins,
+                          "Subtotals are margins: publish them with margins=True.")  # fmt: skip
+    groups = tuple(
+        resolve(hierarchies[d], levels[i], d) if d in hierarchies else ()
+        for i, d in enumerate(dims)
+    )
+    return groups if any(groups) else ()
+
+
+def tabulate(
+    frame: pd.DataFrame,
+    rows: list[str],
+    columns: list[str],
+    *,
+    values: str | None,
+    statistic: str,
+    contributor: str | None,
+    margins: bool,
+    ruleset: RuleSet,
+    name: str,
+    protect: bool,
+    func: str,
+    hierarchies: dict[str, Any] | None = None,
+) -> TableOutput:
+    """Compute and check one table; ``frame`` holds exactly the columns named (validated)."""
+    dims = rows + columns
+    if frame.shape[0] == 0:
+        raise input_error("data", func, "non-empty", "0 rows", "There is nothing to tabulate.")
+    if len(set(dims)) != len(dims):
+        raise input_error("index/columns", func, "distinct columns", dims)
+    coded = [factorize(frame[d]) for d in dims]
+    for d, (_, labels) in zip(dims, coded, strict=True):
+        clash = TOTAL_LABEL if margins and TOTAL_LABEL in labels else None
+        if clash is None and labels.count(MISSING_LABEL) > 1:
+            clash = MISSING_LABEL
+        if clash is not None:
+            raise input_error(
+                "index/columns", func, f"free of the reserved label {clash!r}",
+                f"column {d!r} has a level {clash!r}", "Rename that level first.",
+            )  # fmt: skip
+    codes = np.empty((frame.shape[0], len(dims)), dtype=np.int64)
+    for j, (c, _) in enumerate(coded):
+        codes[:, j] = c
+    levels = tuple(tuple(lv) for _, lv in coded)
+    groups = _groups(hierarchies, dims, levels, margins, func)
+    model = TableModel(tuple(dims), levels, len(rows), margins, groups)
+    vals = numeric_values(frame[values], "values", func) if values is not None else None
+    contrib = None
+    if contributor is not None:
+        ids = frame[contributor]
+        if ids.isna().any():
+            raise input_error(
+                "contributor", func, "a column without missing ids",
+                f"{int(ids.isna().sum())} missing id(s) in {contributor!r}",
+                "Every record must be attributed to a contributor.",
+            )  # fmt: skip
+        contrib, _ = factorize(ids)
+    ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
+    check = check_evidence(ev, statistic, ruleset)
+    table_values = cell_values(ev, statistic, codes, vals)
+    value_name = values if values is not None and statistic not in COUNTS else statistic
+    return TableOutput(name, check, table_values, value_name, protect)
