@@ -118,7 +118,10 @@ def quantile(ev: CellEvidence, params: QuantileParams) -> RuleResult:
     """
     n = np.asarray(ev.nonmissing)
     q = quantile_of(ev.statistic)
-    side = np.zeros(n.shape[0]) if q is None else np.minimum(np.floor(q * n), np.floor((1 - q) * n))
+    # In whole percents, so that 1 - 0.9 = 0.0999... does not lose a record (p90 of 100: 10).
+    pct = 0 if q is None else round(q * 100)
+    below, above = (pct * n) // 100, ((100 - pct) * n) // 100
+    side = np.zeros(n.shape[0]) if q is None else np.minimum(below, above).astype(np.float64)
     fail = (n > 0) & (side < params.t) if q is not None else np.zeros(n.shape[0], dtype=bool)
     return RuleResult(
         rule="quantile",
