@@ -32,7 +32,6 @@ _KIND_OF_STATISTIC = {
     "coefficients": "regression coefficients",
     "survival": "survival tables",
     "model": "trained models",
-    "histogram": "histograms",
 }
 
 
