@@ -106,11 +106,23 @@ def _figure(width: float, height: float) -> Any:
     return plt.subplots(figsize=(width, height), layout="constrained")
 
 
-def _save(fig: Any, path: Path) -> None:
+def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
+    return path
+
+
+def _bars_done(fig: Any, ax: Any, labels: list[str], xlabel: str, title: str, path: Path) -> Path:
+    """Label the bars of a horizontal bar chart (first at the top) and save it."""
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(fig, path)
 
 
 def plot_side_by_side(folder: Path, out: Path) -> Path:
@@ -121,16 +133,13 @@ def plot_side_by_side(folder: Path, out: Path) -> Path:
     ax.barh([y - 0.2 for y in ys], [r["acro"] for r in rows], 0.4, label="ACRO 1.0.2", color=PEER)
     for y, r in zip(ys, rows, strict=True):
         ax.text(r["acro"] * 1.1, y - 0.2, f"{r['acro'] / r['sdc']:.0f}x", va="center", fontsize=8)
-    ax.set_yticks(list(ys), [r["label"] for r in rows])
-    ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlim(right=max(r["acro"] for r in rows) * 3)
-    ax.set_xlabel("median seconds, table with all its checks (log scale)")
-    ax.set_title("Tables: sdc and ACRO on the same data, same run")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    path = out / "side-by-side.svg"
-    _save(fig, path)
-    return path
+    return _bars_done(
+        fig, ax, [r["label"] for r in rows],
+        "median seconds, table with all its checks (log scale)",
+        "Tables: sdc and ACRO on the same data, same run", out / "side-by-side.svg",
+    )  # fmt: skip
 
 
 def plot_protection(folder: Path, out: Path) -> Path:
@@ -154,9 +163,7 @@ def plot_protection(folder: Path, out: Path) -> Path:
     ax.set_ylabel("seconds: secondary suppression + audit")
     ax.set_title("Secondary suppression and audit of hierarchical count tables")
     ax.legend(ncol=2, fontsize=8)
-    path = out / "protection.svg"
-    _save(fig, path)
-    return path
+    return _save(fig, out / "protection.svg")
 
 
 def plot_regression(folder: Path, out: Path) -> Path:
@@ -167,14 +174,10 @@ def plot_regression(folder: Path, out: Path) -> Path:
     for i, (model, steps) in enumerate(series.items()):
         ys = [y + (i - 0.5) * width for y in range(len(labels))]
         ax.barh(ys, [steps[s] for s in labels], width, label=model, color=[SDC, LIGHT][i])
-    ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
-    ax.set_xlabel("median seconds, 1e6 rows")
-    ax.set_title("Checking a regression: the fit is the cost, the check 2-3% of it")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    path = out / "regression.svg"
-    _save(fig, path)
-    return path
+    return _bars_done(
+        fig, ax, labels, "median seconds, 1e6 rows",
+        "Checking a regression: the fit is the cost, the check 2-3% of it", out / "regression.svg",
+    )  # fmt: skip
 
 
 def plot_models(folder: Path, out: Path) -> Path:
@@ -184,14 +187,11 @@ def plot_models(folder: Path, out: Path) -> Path:
     ax.barh(range(len(steps)), [s[1] for s in steps], color=[colours[s[2]] for s in steps])
     for y, (_, seconds, _) in enumerate(steps):
         ax.text(seconds * 1.1, y, f"{seconds:.3g} s", va="center", fontsize=8)
-    ax.set_yticks(range(len(steps)), [s[0] for s in steps])
-    ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("median seconds (log scale)")
-    ax.set_title("A 100-tree random forest, 1e5 training rows: sdc and SACRO-ML")
-    path = out / "models.svg"
-    _save(fig, path)
-    return path
+    return _bars_done(
+        fig, ax, [s[0] for s in steps], "median seconds (log scale)",
+        "A 100-tree random forest, 1e5 training rows: sdc and SACRO-ML", out / "models.svg",
+    )  # fmt: skip
 
 
 PLOTS = (plot_side_by_side, plot_protection, plot_regression, plot_models)
