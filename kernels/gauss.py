@@ -169,7 +169,9 @@ def gauss_suppress(
 ):
     """Decide every candidate in ``order``; returns (status, overflowed, n_done, free_ok).
 
-    col_ptr/col_idx : CSC of X (inner cells of each published column).
+    Parameters
+    ----------
+    col_ptr, col_idx : CSC of X (inner cells of each published column).
     order : candidate columns, most wanted published first.
     status : (n_pub,) int8, PRIMARY marked on input; candidates get PUBLISHED/SECONDARY.
     singleton : (n_inner,) bool, cells known to one contributor.

@@ -3,7 +3,8 @@
 ACRO runs in its own virtual environment (it pins pandas<=2.3.3): set it up with
 ``bash benchmarks/peers/setup_acro_venv.sh``; these tests are marked ``peer`` and run
 apart from the default suite (``pytest -m peer``). Where ACRO is wrong the tests
-assert the documented divergence instead of agreement (README, "Divergences from ACRO").
+assert the documented divergence instead of agreement ("Divergences from ACRO",
+docs/checkers/acro.md).
 """
 
 from __future__ import annotations
