@@ -16,8 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from gauss_reference import lp_interval
-
-import sdc
 from sdc.rules.dominance import (
     NKParams,
     PPercentParams,
@@ -26,6 +24,8 @@ from sdc.rules.dominance import (
     p_percent_protection,
     pq_protection,
 )
+
+import sdc
 
 TOP = np.array([[300.0, 20.0, 10.0]])
 TOTAL = np.array([330.0])
@@ -67,8 +67,11 @@ def _magnitude_table(rules: str) -> tuple[sdc.TableOutput, pd.DataFrame]:
     [
         ("[nk-dominance]\nn = 1\nk = 0.85\n[p-percent]\np = 0.0001\n", 100 / 85 * 300 - 330),
         ("[nk-dominance]\nn = 2\nk = 0.99\n[p-percent]\np = 0.1\n", 20.0),
-        ("[nk-dominance]\nn = 1\nk = 0.99\n[p-percent]\np = 0.0001\n"
-         '[statistics]\nsum = ["pq"]\n[pq]\np = 0.1\nq = 0.5\n', 50.0),
+        (
+            "[nk-dominance]\nn = 1\nk = 0.99\n[p-percent]\np = 0.0001\n"
+            '[statistics]\nsum = ["pq"]\n[pq]\np = 0.1\nq = 0.5\n',
+            50.0,
+        ),
     ],
 )
 def test_the_audit_demands_the_handbook_level(rules: str, level: float) -> None:

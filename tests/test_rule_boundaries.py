@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from sdc.rules import RULES
 from sdc.rules.dominance import NKParams, PPercentParams, PQParams
 from sdc.rules.frequency import QuantileParams, ThresholdParams, ZerosParams
@@ -67,15 +66,27 @@ def remainder(rest: list[float], x1: float = 100.0) -> SimpleNamespace:
 CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
     # unsafe when 0 < N < t
     "threshold": [
-        (cells(contributors=[0, 9, 10, 11]), ThresholdParams(t=10),
-         [False, True, False, False], [False] * 4),
+        (
+            cells(contributors=[0, 9, 10, 11]),
+            ThresholdParams(t=10),
+            [False, True, False, False],
+            [False] * 4,
+        ),
     ],
     # fewer than t records on the smaller side of the quantile: floor(q N), floor((1-q) N)
     "quantile": [
-        (cells("median", nonmissing=[0, 19, 20, 21]), QuantileParams(t=10),
-         [False, True, False, False], [False] * 4),
-        (cells("p90", nonmissing=[99, 100, 101]), QuantileParams(t=10),
-         [True, False, False], [False] * 3),
+        (
+            cells("median", nonmissing=[0, 19, 20, 21]),
+            QuantileParams(t=10),
+            [False, True, False, False],
+            [False] * 4,
+        ),
+        (
+            cells("p90", nonmissing=[99, 100, 101]),
+            QuantileParams(t=10),
+            [True, False, False],
+            [False] * 3,
+        ),
         (cells("mean", nonmissing=[1, 2]), QuantileParams(t=10), [False] * 2, [False] * 2),
     ],
     # a cell with no records
@@ -86,22 +97,29 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
     # x1 + ... + xn > k X (inclusive: >=); a 0/0 cell passes; negatives: review
     "nk-dominance": [
         (dominated([0.84, 0.85, 0.86]), NKParams(n=2, k=0.85), [False, False, True], [False] * 3),
-        (dominated([0.84, 0.85, 0.86]), NKParams(n=2, k=0.85, inclusive=True),
-         [False, True, True], [False] * 3),
+        (
+            dominated([0.84, 0.85, 0.86]),
+            NKParams(n=2, k=0.85, inclusive=True),
+            [False, True, True],
+            [False] * 3,
+        ),
         (cells(sum=[0.0], abs_sum=[0.0], top=[[0.0, 0.0, 0.0]]), NKParams(), [False], [False]),
         (dominated([0.99, 0.10], negatives=[1, 1]), NKParams(), [False, False], [True, True]),
     ],
     # X - x1 - x2 < p x1; an all-zero cell passes; negatives: review
     "p-percent": [
         (remainder([9.0, 10.0, 11.0]), PPercentParams(p=0.1), [True, False, False], [False] * 3),
-        (cells(sum=[0.0], abs_sum=[0.0], top=[[0.0, 0.0, 0.0]]), PPercentParams(), [False],
-         [False]),
+        (
+            cells(sum=[0.0], abs_sum=[0.0], top=[[0.0, 0.0, 0.0]]),
+            PPercentParams(),
+            [False],
+            [False],
+        ),
         (cells(negatives=[2], top=[[99.0, 0.0, 0.0]]), PPercentParams(), [False], [True]),
     ],
     # X - x1 - x2 < (p / q) x1
     "pq": [
-        (remainder([19.0, 20.0, 21.0]), PQParams(p=0.1, q=0.5), [True, False, False],
-         [False] * 3),
+        (remainder([19.0, 20.0, 21.0]), PQParams(p=0.1, q=0.5), [True, False, False], [False] * 3),
     ],
     "negative": [
         (cells(negatives=[0, 1]), NegativeParams(), [False, False], [False, True]),
@@ -122,51 +140,86 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
     ],
     # parameters > ratio * records
     "parameters": [
-        (per_model(n_params=[32, 33, 34], n_obs=[100, 100, 100]), ParametersParams(ratio=0.33),
-         [False, False, True], [False] * 3),
+        (
+            per_model(n_params=[32, 33, 34], n_obs=[100, 100, 100]),
+            ParametersParams(ratio=0.33),
+            [False, False, True],
+            [False] * 3,
+        ),
     ],
     "saturated": [
         (per_model(saturated=[0, 1]), SaturatedParams(), [False, True], [False, False]),
-        (per_model(saturated=[0, 1]), SaturatedParams(outcome="review"), [False, False],
-         [False, True]),
+        (
+            per_model(saturated=[0, 1]),
+            SaturatedParams(outcome="review"),
+            [False, False],
+            [False, True],
+        ),
     ],
     "instance-based": [
         (per_model(stored_rows=[0, 1]), InstanceBasedParams(), [False, True], [False, False]),
     ],
     # records in the smallest leaf < t
     "k-anonymity": [
-        (per_model(min_group=[9, 10, 11], small_groups=[1, 0, 0]), KAnonymityParams(t=10),
-         [True, False, False], [False] * 3),
+        (
+            per_model(min_group=[9, 10, 11], small_groups=[1, 0, 0]),
+            KAnonymityParams(t=10),
+            [True, False, False],
+            [False] * 3,
+        ),
     ],
     "class-disclosure": [
-        (per_model(disclosing_groups=[0, 1]), ClassDisclosureParams(), [False, True],
-         [False, False]),
+        (
+            per_model(disclosing_groups=[0, 1]),
+            ClassDisclosureParams(),
+            [False, True],
+            [False, False],
+        ),
     ],
     "small-group": [
         (per_model(small_class_groups=[0, 1]), SmallGroupParams(), [False, True], [False, False]),
     ],
     # min_samples_leaf < the minimum, or a forest without bootstrap
     "hyperparameters": [
-        (per_model(min_samples_leaf=[4, 5, 6], bootstrap=[np.nan] * 3),
-         HyperparametersParams(min_samples_leaf=5), [False] * 3, [True, False, False]),
-        (per_model(min_samples_leaf=[5, 5], bootstrap=[1.0, 0.0]), HyperparametersParams(),
-         [False] * 2, [False, True]),
+        (
+            per_model(min_samples_leaf=[4, 5, 6], bootstrap=[np.nan] * 3),
+            HyperparametersParams(min_samples_leaf=5),
+            [False] * 3,
+            [True, False, False],
+        ),
+        (
+            per_model(min_samples_leaf=[5, 5], bootstrap=[1.0, 0.0]),
+            HyperparametersParams(),
+            [False] * 2,
+            [False, True],
+        ),
     ],
     "raw-values": [
         (per_model(raw_values=[0, 1]), RawValuesParams(), [False, False], [False, True]),
     ],
     # AUC > max_auc with p < alpha fails; only significant: review; p == alpha: neither
     "membership-inference": [
-        (per_model(auc=[0.59, 0.6, 0.61, 0.9], p_value=[0.0, 0.0, 0.0, 0.05]),
-         MembershipParams(max_auc=0.6, alpha=0.05),
-         [False, False, True, False], [True, True, False, False]),
+        (
+            per_model(auc=[0.59, 0.6, 0.61, 0.9], p_value=[0.0, 0.0, 0.0, 0.05]),
+            MembershipParams(max_auc=0.6, alpha=0.05),
+            [False, False, True, False],
+            [True, True, False, False],
+        ),
     ],
     # rows >= ratio * individuals fails; individuals unknown: rows >= 1000 review
     "embedding": [
-        (per_model(rows=[499, 500, 501], individuals=[1000] * 3), EmbeddingParams(ratio=0.5),
-         [False, True, True], [False] * 3),
-        (per_model(rows=[999, 1000], individuals=[np.nan] * 2), EmbeddingParams(),
-         [False, False], [False, True]),
+        (
+            per_model(rows=[499, 500, 501], individuals=[1000] * 3),
+            EmbeddingParams(ratio=0.5),
+            [False, True, True],
+            [False] * 3,
+        ),
+        (
+            per_model(rows=[999, 1000], individuals=[np.nan] * 2),
+            EmbeddingParams(),
+            [False, False],
+            [False, True],
+        ),
     ],
 }
 
