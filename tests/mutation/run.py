@@ -13,8 +13,8 @@ with their line. A line whose mutants cannot change any result carries
 from __future__ import annotations
 
 import argparse
-import signal
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
