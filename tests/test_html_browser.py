@@ -31,6 +31,12 @@ ARGS = [
 ]  # fmt: skip
 
 
+def launch(playwright: Any) -> Any:
+    """Chromium from the system, headless, with nothing that phones home."""
+    executable = CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
+    return playwright.chromium.launch(executable_path=executable, args=ARGS)
+
+
 def _missing() -> str | None:
     """Why the browser cannot run here, or ``None``."""
     if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
@@ -54,9 +60,8 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    executable = CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=ARGS)
+        b = launch(p)
         try:
             yield b
         finally:
@@ -196,3 +201,39 @@ def test_the_recorder_sees_a_request(browser: Any, tmp_path: Path) -> None:
         assert opened.others() == ["http://127.0.0.1:9/x.css"]
     finally:
         opened.context.close()
+
+
+def docs_screenshot(png: Path, width: int = 1280, height: int = 1640) -> None:
+    """The picture of a typical report in the checkers' guide (docs/checkers/html-report.md):
+    a protected table (primary and secondary cells), a table with failing and review cells,
+    and a regression. Run ``python tests/test_html_browser.py docs/_static/html-report.png``."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    import sdc
+    from sdc.example import example_microdata
+    from sdc.release import build_report
+
+    df = example_microdata()
+    s = sdc.Session(suppress=True)
+    s.crosstab(df.region, df.sex, margins=True, name="visits_by_region_sex")
+    plain = sdc.Session()
+    plain.crosstab(df.region, df.ageband, name="visits_by_region_age")
+    plain.ols("cost ~ C(region) + C(sex)", df, name="cost_model")
+    report = build_report([*s.outputs.values(), *plain.outputs.values()], s.ruleset_)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_html_report(report, Path(folder) / "report.html", title="Request 42")
+        with sync_playwright() as p:
+            b = launch(p)
+            page = b.new_page(viewport={"width": width, "height": height})
+            page.goto(path.resolve().as_uri())
+            page.screenshot(path=str(png), clip={"x": 0, "y": 0, "width": width,
+                                                 "height": height})  # fmt: skip
+            b.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    docs_screenshot(Path(sys.argv[1]))

@@ -125,8 +125,25 @@ def _more(n: int) -> str:
     return f"<em>... and {n - _MAX_ITEMS} more</em>" if n > _MAX_ITEMS else ""
 
 
-def rows(cells: Iterable[Iterable[str]], head: Iterable[str], cls: str) -> str:
-    """A plain HTML table from already-rendered cell contents (header escaped here)."""
-    th = "".join(f"<th>{text(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in cells)
+def rows(
+    cells: Iterable[Iterable[str]], head: Iterable[str], cls: str, num: Iterable[int] = ()
+) -> str:
+    """A plain HTML table from already-rendered cell contents (header escaped here).
+
+    ``num``: the columns (by position) of numbers, aligned right.
+    """
+    right = set(num)
+    th = "".join(
+        f'<th class="num">{text(h)}</th>' if k in right else f"<th>{text(h)}</th>"
+        for k, h in enumerate(head)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{c}</td>' if k in right else f"<td>{c}</td>"
+            for k, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in cells
+    )
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'

@@ -92,7 +92,9 @@ ul.why { margin: 1px 0 0; padding-left: 18px; }
 table.findings tr.f-fail td:first-child { border-left: 4px solid #b43a30; }
 table.findings tr.f-review td:first-child { border-left: 4px solid #b98900; }
 footer { margin-top: 28px; color: var(--muted); font-size: 11px; }
+@media (max-width: 1180px) { .side { flex-basis: 100%; } }
 @media print {
+  .side { flex-basis: 100%; }
   body { max-width: none; padding: 0; font-size: 10.5px; }
   .grid-wrap { overflow: visible; }
   .output { break-before: auto; }

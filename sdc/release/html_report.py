@@ -128,8 +128,8 @@ def _summary(report: Mapping[str, Any], outputs: list[dict[str, Any]],
             number(n_fail), number(n_review),
             f"{flags.count('primary')} / {flags.count('secondary')}" if view else "",
         ])  # fmt: skip
-    head = ["#", "output", "kind", "statistic", "verdict", "cells", "failing", "review",
-            "suppressed (P / S)"]  # fmt: skip
+    head = ["#", "output", "kind", "statistic", "verdict", "cells", "fail findings",
+            "review findings", "suppressed (P / S)"]  # fmt: skip
     caveats = "".join(f"<li>{text(c)}</li>" for c in _CAVEATS)
     return (
         '<section id="summary"><h2>Summary</h2>'
@@ -138,7 +138,7 @@ def _summary(report: Mapping[str, Any], outputs: list[dict[str, Any]],
         f'<dl class="kv"><dt>rule set</dt><dd>{rules_html}</dd>'
         f"<dt>report schema</dt><dd>{text(report.get('schema_version', 'not stated'))}</dd></dl>"
         f'<ol class="reasons">{caveats}</ol>{extra_html}'
-        f"{rows(toc, head, 'list toc')}</section>"
+        f"{rows(toc, head, 'list toc', num=(0, 5, 6, 7, 8))}</section>"
     )
 
 
@@ -182,7 +182,11 @@ def _by_rule(outputs: list[dict[str, Any]], views: dict[int, TableView]) -> str:
     ]  # fmt: skip
     head = ["rule", "failing cells / terms", "of which suppressed", "sent to review",
             "outputs with a failure", "outputs sent to review"]  # fmt: skip
-    table = rows(body, head, "list byrule") if body else '<p class="none">No rule fired.</p>'
+    table = (
+        rows(body, head, "list byrule", num=(1, 2, 3))
+        if body
+        else '<p class="none">No rule fired.</p>'
+    )
     return (
         '<section id="by-rule"><h2>Summary by rule</h2>'
         '<p class="muted">Cells of tables count once per rule they break, margins included; '
