@@ -1,7 +1,7 @@
 """The release stage: the request folder, the gate and the reports.
 
 What ``finalise`` writes (released files, evidence, the manifest), the gate that
-re-checks a folder with the operator's rules, and the JSON and text reports.
+re-checks a folder with the operator's rules, and the JSON, text and HTML reports.
 Sits on top of the output kinds and may import any of them; never the session
 or the command line.
 """
@@ -15,13 +15,16 @@ __getattr__, __dir__, __all__ = attach(
     {
         "build_report": "sdc.release.report",
         "check_folder": "sdc.release.gate",
+        "render_html": "sdc.release.html_report",
         "report_schema": "sdc.release.report",
         "text_report": "sdc.release.report",
         "write_bundle": "sdc.release.bundle",
+        "write_html_report": "sdc.release.html_report",
     },
 )
 
 if TYPE_CHECKING:
     from sdc.release.bundle import write_bundle
     from sdc.release.gate import check_folder
+    from sdc.release.html_report import render_html, write_html_report
     from sdc.release.report import build_report, report_schema, text_report

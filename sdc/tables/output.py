@@ -263,6 +263,7 @@ class TableOutput(Plottable):
             "status": self.status.value,
             "reasons": list(self.reasons),
             "dims": list(model.dims),
+            "row_dims": list(model.dims[: model.n_rows]),
             "margins": model.margins,
             "protected": self.protected_applied,
             "rounded_to": self.protected.rounded_to if self.protected_applied else None,
