@@ -80,20 +80,49 @@ class _Server:
     def _run(self, *args: str) -> None:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self.user is not None:
-            cmd = ["runuser", "-u", self.user, "--", *cmd] if shutil.which("runuser") else [
-                "su", self.user, "-s", "/bin/sh", "-c", " ".join(map(_sh, cmd))]  # fmt: skip
+            cmd = (
+                ["runuser", "-u", self.user, "--", *cmd]
+                if shutil.which("runuser")
+                else ["su", self.user, "-s", "/bin/sh", "-c", " ".join(map(_sh, cmd))]
+            )
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=self.folder)
         if done.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed ({done.returncode}): "
-                               f"{(done.stderr or done.stdout).strip()[-800:]}")  # fmt: skip
+            raise RuntimeError(
+                f"{args[0]} failed ({done.returncode}): "
+                f"{(done.stderr or done.stdout).strip()[-800:]}"
+            )
 
     def start(self) -> str:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-sync", "--no-instructions")  # fmt: skip
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c max_connections=60")  # fmt: skip
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=60"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
@@ -127,8 +156,10 @@ def _start() -> dict[str, str]:
         return {"url": os.environ[ENV_URL]}
     bindir = _binaries()
     if bindir is None:
-        return {"error": f"initdb/pg_ctl not found on PATH or under /usr/lib/postgresql "
-                         f"(install Debian's postgresql, or set {ENV_URL})"}  # fmt: skip
+        return {
+            "error": f"initdb/pg_ctl not found on PATH or under /usr/lib/postgresql "
+            f"(install Debian's postgresql, or set {ENV_URL})"
+        }
     try:
         server = _Server(bindir)
     except (RuntimeError, OSError) as exc:

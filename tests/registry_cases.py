@@ -26,16 +26,28 @@ def request(
         OutputRecord(name, "table", v, definition(name, dataset), dataset)
         for name, v in verdicts.items()
     ]
-    return RequestRecord(rid, author, sha(f"manifest {rid}"), True, True, "default",
-                         sha("rules default"), outputs, required)  # fmt: skip
+    return RequestRecord(
+        rid,
+        author,
+        sha(f"manifest {rid}"),
+        True,
+        True,
+        "default",
+        sha("rules default"),
+        outputs,
+        required,
+    )
 
 
 def definition(name: str, dataset: str) -> dict[str, Any]:
     return {
-        "dataset": dataset, "population": {"filter": "age < 90"},
-        "grouping": {"region": {"N": ["N"], "S": ["S"]}}, "statistic": "count",
-        "cells": [["N", 12], ["S", None]], "output": name,
-    }  # fmt: skip
+        "dataset": dataset,
+        "population": {"filter": "age < 90"},
+        "grouping": {"region": {"N": ["N"], "S": ["S"]}},
+        "statistic": "count",
+        "cells": [["N", 12], ["S", None]],
+        "output": name,
+    }
 
 
 def approve(rid: str, checker: str = "bob", covers: tuple[str, ...] = ()) -> Decision:
@@ -48,8 +60,9 @@ def files_of(req: RequestRecord, *names: str) -> dict[str, dict[str, str]]:
     return {n: {f"{n}.csv": sha(f"{req.request_id}/{n}.csv")} for n in names}
 
 
-def record_release(reg: Any, rid: str, author: str = "alice", checker: str = "bob",
-                   **kw: Any) -> RequestRecord:  # fmt: skip
+def record_release(
+    reg: Any, rid: str, author: str = "alice", checker: str = "bob", **kw: Any
+) -> RequestRecord:
     """Approve and release a one-output request; returns its record."""
     req = request(rid, author, **kw)
     reg.decide(req, approve(rid, checker))

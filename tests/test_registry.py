@@ -36,8 +36,10 @@ def test_a_release_is_stored_whole_and_read_back(registry_url: str) -> None:
     with open_registry(registry_url) as reg:
         state = reg.decide(req, approve("req-1", "bob", covers=("rates",)))
         assert (state.state, state.approvers, state.complete) == ("approved", ("bob",), True)
-        files = {"visits": {"visits.csv": sha("v"), "visits.svg": sha("s")},
-                 "rates": {"rates.csv": sha("r")}}  # fmt: skip
+        files = {
+            "visits": {"visits.csv": sha("v"), "visits.svg": sha("s")},
+            "rates": {"rates.csv": sha("r")},
+        }
         reg.release("req-1", files, actor="bob", other_files={"summary.json": sha("sum")})
     with open_registry(registry_url, create=False) as reg:  # a new connection reads it all
         detail = reg.request("req-1")
@@ -53,9 +55,16 @@ def test_a_release_is_stored_whole_and_read_back(registry_url: str) -> None:
         assert detail.release.actor == "bob"
         [summary] = reg.releases()
         assert (summary.request_id, summary.author, summary.approvers, summary.outputs) == (
-            "req-1", "alice", ("bob",), ("rates", "visits"))  # fmt: skip
-        assert _entries(reg) == [(1, "bob", "request"), (2, "bob", "decision"),
-                                 (3, "bob", "release")]  # fmt: skip
+            "req-1",
+            "alice",
+            ("bob",),
+            ("rates", "visits"),
+        )
+        assert _entries(reg) == [
+            (1, "bob", "request"),
+            (2, "bob", "decision"),
+            (3, "bob", "release"),
+        ]
         assert reg.head() == (3, reg.audit_entries()[-1].hash)
         assert reg.verify().valid
 
@@ -176,8 +185,11 @@ def test_released_definitions_of_a_dataset(registry_url: str) -> None:
         reg.decide(two, approve("r4"))
         reg.release("r4", files_of(two, "b", "a"), actor="bob")
         found = reg.released_definitions("ds-A")
-        assert [(d.request_id, d.name) for d in found] == [("r1", "visits"), ("r4", "a"),
-                                                           ("r4", "b")]  # fmt: skip
+        assert [(d.request_id, d.name) for d in found] == [
+            ("r1", "visits"),
+            ("r4", "a"),
+            ("r4", "b"),
+        ]
         assert found[1].definition == definition("a", "ds-A")
         assert found[0].release_seq < found[1].release_seq
         assert reg.released_definitions("ds-C") == []
@@ -185,11 +197,20 @@ def test_released_definitions_of_a_dataset(registry_url: str) -> None:
 
 def test_records_are_validated_before_anything_is_written() -> None:
     with pytest.raises(SdcInputError, match="SHA-256"):
-        RequestRecord("r", "a", "xyz", True, True, "default", sha("x"),
-                      [OutputRecord("t", "table", "pass")])  # fmt: skip
+        RequestRecord(
+            "r", "a", "xyz", True, True, "default", sha("x"), [OutputRecord("t", "table", "pass")]
+        )
     with pytest.raises(SdcInputError, match="unsigned"):
-        RequestRecord("r", "a", sha("m"), False, True, "default", sha("x"),
-                      [OutputRecord("t", "table", "pass")])  # fmt: skip
+        RequestRecord(
+            "r",
+            "a",
+            sha("m"),
+            False,
+            True,
+            "default",
+            sha("x"),
+            [OutputRecord("t", "table", "pass")],
+        )
     with pytest.raises(SdcInputError, match="distinct names"):
         RequestRecord(
             "r",
@@ -217,21 +238,30 @@ def test_release_files_are_validated(registry_url: str) -> None:
     req = request("req-8")
     with open_registry(registry_url) as reg:
         reg.decide(req, approve("req-8"))
-        for files in ({"visits": {"../visits.csv": sha("v")}},
-                      {"visits": {"/etc/passwd": sha("v")}},
-                      {"visits": {"visits.csv": "not a digest"}},
-                      {"visits": {}}, {}):  # fmt: skip
+        for files in (
+            {"visits": {"../visits.csv": sha("v")}},
+            {"visits": {"/etc/passwd": sha("v")}},
+            {"visits": {"visits.csv": "not a digest"}},
+            {"visits": {}},
+            {},
+        ):
             with pytest.raises(SdcInputError):
                 reg.release("req-8", files, actor="bob")
         with pytest.raises(SdcInputError, match="once"):
-            reg.release("req-8", files_of(req), actor="bob",
-                        other_files={"visits.csv": sha("x")})  # fmt: skip
+            reg.release("req-8", files_of(req), actor="bob", other_files={"visits.csv": sha("x")})
         assert reg.state("req-8").state == "approved"
 
 
 def test_urls() -> None:
-    for url in ("mysql://db/x", "sqlite://relative.db", "sqlite:///", "registry.db", 3,
-                "sqlite:///:memory:", "sqlite:///x.db?mode=ro"):  # fmt: skip
+    for url in (
+        "mysql://db/x",
+        "sqlite://relative.db",
+        "sqlite:///",
+        "registry.db",
+        3,
+        "sqlite:///:memory:",
+        "sqlite:///x.db?mode=ro",
+    ):
         with pytest.raises(SdcInputError, match=r"sqlite:///path/to/registry\.db"):
             open_registry(url)  # type: ignore[arg-type]
 
@@ -264,10 +294,14 @@ def test_postgres_errors_name_the_server_without_its_password() -> None:
 
 # -- schema migrations ----------------------------------------------------------------------
 
-_V2 = Migration(2, "test: a note per request", (
-    "CREATE TABLE request_notes (request_id TEXT PRIMARY KEY, note TEXT NOT NULL)",
-    "INSERT INTO request_notes (request_id, note) SELECT request_id, 'migrated' FROM requests",
-))  # fmt: skip
+_V2 = Migration(
+    2,
+    "test: a note per request",
+    (
+        "CREATE TABLE request_notes (request_id TEXT PRIMARY KEY, note TEXT NOT NULL)",
+        "INSERT INTO request_notes (request_id, note) SELECT request_id, 'migrated' FROM requests",
+    ),
+)
 
 
 def _dialect(url: str):
@@ -296,10 +330,14 @@ def test_an_older_registry_is_migrated_and_keeps_its_history(registry_url: str) 
 def test_a_failing_migration_changes_nothing(registry_url: str) -> None:
     with open_registry(registry_url) as reg:
         record_release(reg, "r1")
-    broken = Migration(2, "test: fails half-way", (
-        "CREATE TABLE request_notes (request_id TEXT PRIMARY KEY)",
-        "INSERT INTO no_such_table VALUES (1)",
-    ))  # fmt: skip
+    broken = Migration(
+        2,
+        "test: fails half-way",
+        (
+            "CREATE TABLE request_notes (request_id TEXT PRIMARY KEY)",
+            "INSERT INTO no_such_table VALUES (1)",
+        ),
+    )
     with pytest.raises(SdcRegistryError):
         SqlRegistry(_dialect(registry_url), "test", migrations=(*MIGRATIONS, broken))
     with open_registry(registry_url) as reg:
