@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 from postgres_server import new_registry_url
@@ -362,3 +363,63 @@ def test_the_append_only_tables_refuse_updates_and_deletes(registry_url: str) ->
 
 def test_the_migrations_are_numbered_from_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_a_gate_role_with_only_select_and_insert_can_record_and_verify() -> None:
+    """The least privilege the operators' page recommends for PostgreSQL: the gate's role
+    may read, insert and move the audit head; it can neither edit nor delete a record."""
+    import psycopg
+    from postgres_server import admin_url, fresh_schema
+
+    with fresh_schema() as owner_url:
+        open_registry(owner_url).close()  # the owner creates (migrates) the registry
+        query = parse_qs(urlsplit(owner_url).query)
+        schema = query["options"][0].split("=")[1]
+        role = f"gate_{schema}"
+        grants = (
+            f"CREATE ROLE {role} LOGIN",
+            f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+            f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            f"GRANT UPDATE ON {schema}.audit_head TO {role}",
+        )
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            for statement in grants:
+                conn.execute(statement)
+        parts = urlsplit(owner_url)
+        gate_url = urlunsplit(parts._replace(netloc=f"{role}@{parts.netloc.split('@')[-1]}"))
+        try:
+            with open_registry(gate_url) as reg:
+                record_release(reg, "r1")
+                assert reg.verify().valid
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    reg._q("UPDATE decisions SET reason = 'edited'")
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    reg._q("DROP TRIGGER decisions_append_only ON decisions")
+        finally:
+            with psycopg.connect(admin_url(), autocommit=True) as conn:
+                conn.execute(f"DROP OWNED BY {role}")
+                conn.execute(f"DROP ROLE {role}")
+
+
+def test_the_operators_page_examples_run() -> None:
+    """``docs/operators/registry.md`` (also collected by the documentation's own doctest run)."""
+    import doctest
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "operators" / "registry.md"
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    result = doctest.testfile(str(page), module_relative=False, optionflags=flags)
+    assert result.attempted >= 10 and result.failed == 0
+
+
+def test_without_a_server_tests_skip_outside_ci_and_fail_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import postgres_server
+
+    monkeypatch.setattr(postgres_server, "_STATE", {"error": "initdb not found"})
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.warns(postgres_server.PostgresUnavailable), pytest.raises(pytest.skip.Exception):
+        postgres_server.admin_url()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run them"):
+        postgres_server.admin_url()
