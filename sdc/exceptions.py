@@ -30,3 +30,21 @@ class SdcRefusedFile(SdcInputError):
     Distinct from a malformed input so that a gate can report it as ``fail``
     (the file must not leave) rather than as a usage error.
     """
+
+
+class SdcRefusedDecision(SdcInputError):
+    """A decision or release the registry refuses, and records nothing of.
+
+    The author of a request approving it, a checker approving twice, a decision on
+    a closed request, a release before its approvals are complete, or of an output
+    that may not leave.
+    """
+
+
+class SdcRegistryError(SdcError):
+    """A release registry that cannot be opened, read or written.
+
+    A database that cannot be reached, a schema newer than this version of sdc
+    knows, or a write the database refused. Not raised for a broken audit chain:
+    ``verify()`` reports that as its result.
+    """
