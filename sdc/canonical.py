@@ -107,14 +107,14 @@ def parse_number(text: str, integer: bool = False) -> float | None:
     """
     if text == "":
         return None
+    refused = SdcInputError("the field is not a number in its one spelling.")
     try:
         x = float(text)
-    except ValueError:
-        x = math.nan
-    if math.isnan(x) or number_text(x, integer and math.isfinite(x)) != text:
-        raise SdcInputError("the field is not a number in its one spelling.")
-    if integer and not math.isfinite(x):
-        raise SdcInputError("the field is not a number in its one spelling.")
+        spelt = number_text(x, integer)
+    except (ValueError, SdcInputError):
+        raise refused from None
+    if math.isnan(x) or spelt != text:
+        raise refused
     return x
 
 

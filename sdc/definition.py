@@ -57,12 +57,16 @@ def text_codes(codes: np.ndarray, labels: Sequence[Any]) -> tuple[np.ndarray, li
 
 
 def text_fingerprint(codes: np.ndarray, labels: Sequence[Any]) -> str:
-    """Fingerprint of a column given as codes into ``labels`` (its values' text, in order)."""
+    """Fingerprint of a column given as codes into ``labels``: its values' text, in order
+    (labels no record has, such as unused categories, play no part)."""
     canonical, texts = text_codes(np.asarray(codes, dtype=np.int64), labels)
+    used = np.unique(canonical)
+    position = np.full(len(texts), -1, dtype=np.int64)
+    position[used] = np.arange(used.size)
     h = hashlib.sha256(b"sdc column text v1\n")
-    h.update(json.dumps(texts, ensure_ascii=True).encode("ascii"))
+    h.update(json.dumps([texts[i] for i in used.tolist()], ensure_ascii=True).encode("ascii"))
     h.update(b"\n")
-    h.update(np.ascontiguousarray(canonical, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(position[canonical], dtype="<i8").tobytes())
     return "sha256:" + h.hexdigest()
 
 

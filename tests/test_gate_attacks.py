@@ -321,20 +321,21 @@ def test_a_device_in_place_of_evidence_is_refused(request_folder: Path) -> None:
     assert "not a regular file" in reasons(json.loads(done.stdout), corpus.MEANS)
 
 
-def test_deeply_nested_evidence_fails_that_output_only(request_folder: Path) -> None:
-    corpus.nested_evidence(request_folder, corpus.MEANS)
+@pytest.mark.parametrize(
+    ("attack", "broken", "other", "why"),
+    [
+        (corpus.nested_evidence, corpus.MEANS, corpus.COUNTS, "nests arrays and objects deeper"),
+        (corpus.list_labels, corpus.COUNTS, corpus.MEANS, "labels must be texts"),
+    ],
+    ids=["deeply nested evidence", "list-valued labels"],
+)
+def test_malformed_evidence_fails_that_output_only(
+    request_folder: Path, attack: Any, broken: str, other: str, why: str
+) -> None:
+    attack(request_folder, broken)
     report = check_folder(request_folder, trust_unsigned=True)
-    assert entry(report, corpus.MEANS)["status"] == "fail"
-    assert "nests arrays and objects deeper" in reasons(report, corpus.MEANS)
-    assert entry(report, corpus.COUNTS)["status"] == "pass"
-
-
-def test_list_valued_labels_fail_that_output_only(request_folder: Path) -> None:
-    corpus.list_labels(request_folder, corpus.COUNTS)
-    report = check_folder(request_folder, trust_unsigned=True)
-    assert entry(report, corpus.COUNTS)["status"] == "fail"
-    assert "labels must be texts" in reasons(report, corpus.COUNTS)
-    assert entry(report, corpus.MEANS)["status"] == "pass"
+    assert entry(report, broken)["status"] == "fail" and why in reasons(report, broken)
+    assert entry(report, other)["status"] == "pass"
 
 
 # ------------------------------------------------------- labels and names

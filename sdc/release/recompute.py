@@ -106,6 +106,13 @@ def _same(found: str, recorded: Any, role: str) -> None:
         )
 
 
+def _same_rows(d: dict[str, Any], source: DataSource) -> None:
+    if not isinstance(d["dataset"], dict) or d["dataset"].get("rows") != source.rows:
+        raise NotRecomputed(
+            "the data file has another number of rows than the data it was computed from"
+        )
+
+
 @dataclass(frozen=True)
 class RecomputedTable:
     """Evidence recomputed from the data, and every cell's value of the statistic."""
@@ -153,10 +160,10 @@ def recompute_table(
         model.dims
     ):
         raise Differs("its definition names other dimensions than its evidence")
-    if not isinstance(d["dataset"], dict) or d["dataset"].get("rows") != source.rows:
-        raise NotRecomputed(
-            "the data file has another number of rows than the data it was computed from"
-        )
+    for dim in dims:
+        if dim.get("constant") is None:
+            source.column(dim.get("column"), f"column {dim.get('name')!r}")
+    _same_rows(d, source)
     codes = np.empty((source.rows, len(dims)), dtype=np.int64)
     for j, dim in enumerate(dims):
         codes[:, j] = _dim_codes(dim, model.levels[j], source)
@@ -199,10 +206,10 @@ def recompute_survival(definition: Any, source: DataSource, ruleset: Any, name: 
     d = _need(definition, ("call", "duration", "event", "by", "time_unit", "dataset"))
     if d["call"] != "survival_table":
         raise NotRecomputed(f"outputs made by {d['call']!r} are not recomputed")
-    if not isinstance(d["dataset"], dict) or d["dataset"].get("rows") != source.rows:
-        raise NotRecomputed(
-            "the data file has another number of rows than the data it was computed from"
-        )
+    for role in ("duration", "event", "by"):
+        if isinstance(d[role], dict):
+            source.column(d[role].get("column"), f"{role} column")
+    _same_rows(d, source)
     frame: dict[str, Any] = {}
     columns: dict[str, str] = {}
     for role in ("duration", "event"):

@@ -111,34 +111,33 @@ def _read_key_file(path: str | Path, what: str) -> bytes:
     return data
 
 
+def _load_key(path: str | Path, private: bool) -> Any:
+    serialization, ed25519 = _crypto()
+    what, kind = ("signing key", "an unencrypted PEM private key") if private else (
+        "trusted key", "a PEM public key")  # fmt: skip
+    data = _read_key_file(path, what)
+    try:
+        if private:
+            key = serialization.load_pem_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise SdcInputError(f"the {what} {str(path)!r} is not {kind} ({exc}).") from None
+    wanted = ed25519.Ed25519PrivateKey if private else ed25519.Ed25519PublicKey
+    if not isinstance(key, wanted):
+        name = "Ed25519 key" if private else "Ed25519 public key"
+        raise SdcInputError(f"the {what} {str(path)!r} is not an {name}.")
+    return key
+
+
 def load_private_key(path: str | Path) -> Any:
     """The Ed25519 private key in a PEM file (``SdcInputError`` if it is not one)."""
-    serialization, ed25519 = _crypto()
-    data = _read_key_file(path, "signing key")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise SdcInputError(
-            f"the signing key {str(path)!r} is not an unencrypted PEM private key ({exc})."
-        ) from None
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise SdcInputError(f"the signing key {str(path)!r} is not an Ed25519 key.")
-    return key
+    return _load_key(path, private=True)
 
 
 def load_public_key(path: str | Path) -> Any:
     """The Ed25519 public key in a PEM file (``SdcInputError`` if it is not one)."""
-    serialization, ed25519 = _crypto()
-    data = _read_key_file(path, "trusted key")
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
-        raise SdcInputError(
-            f"the trusted key {str(path)!r} is not a PEM public key ({exc})."
-        ) from None
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise SdcInputError(f"the trusted key {str(path)!r} is not an Ed25519 public key.")
-    return key
+    return _load_key(path, private=False)
 
 
 def signature_file(manifest: bytes, private_key: Any) -> bytes:

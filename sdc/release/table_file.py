@@ -217,13 +217,14 @@ def read_table_file(
 def _range_problems(ev: TableEvidence, statistic: str, released: np.ndarray) -> list[str]:
     """Values that cannot be right for their cell, whatever the rows were."""
     shown = ~np.isnan(released)
-    if statistic in ("std", "var"):
-        span = ev.max - ev.min
-        limit = span if statistic == "std" else span**2
-        bad = shown & ((released < 0) | (released > limit * (1 + 1e-9) + 1e-12))
-    else:  # medians, percentiles, modes lie among their cell's values
-        tol = 1e-9 * np.maximum(np.abs(ev.min), np.abs(ev.max))
-        bad = shown & ((released < ev.min - tol) | (released > ev.max + tol))
+    with np.errstate(invalid="ignore", over="ignore"):  # cells without values: inf bounds
+        if statistic in ("std", "var"):
+            span = ev.max - ev.min
+            limit = span if statistic == "std" else span**2
+            bad = shown & ~((released >= 0) & (released <= limit * (1 + 1e-9) + 1e-12))
+        else:  # medians, percentiles, modes lie among their cell's values
+            tol = 1e-9 * np.maximum(np.abs(ev.min), np.abs(ev.max))
+            bad = shown & ~((released >= ev.min - tol) & (released <= ev.max + tol))
     if not bad.any():
         return []
     cell = int(np.flatnonzero(bad)[0])
