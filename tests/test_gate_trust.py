@@ -125,6 +125,13 @@ def test_only_an_ed25519_private_key_signs(tmp_path: Path, keys: dict[str, Path]
         check_folder(tmp_path, trust_keys=path)
 
 
+def _other_key_id(sig: bytes) -> bytes:
+    body = json.loads(sig)
+    first = body["key_id"][0]
+    body["key_id"] = ("1" if first == "0" else "0") + body["key_id"][1:]
+    return (json.dumps(body, separators=(",", ":")) + "\n").encode()
+
+
 @pytest.mark.parametrize(
     ("edit", "state"),
     [
@@ -132,9 +139,10 @@ def test_only_an_ed25519_private_key_signs(tmp_path: Path, keys: dict[str, Path]
         (lambda sig: sig.replace(b'":"', b'": "', 1), "malformed"),  # not its one spelling
         (lambda sig: sig[:-1], "malformed"),
         (lambda sig: b"", "malformed"),
-        (lambda sig: sig.replace(b'"key_id":"', b'"key_id":"0'), "untrusted key"),
+        (lambda sig: sig.replace(b'"key_id":"', b'"key_id":"0'), "malformed"),
+        (lambda sig: _other_key_id(sig), "untrusted key"),
     ],
-    ids=["algorithm", "spacing", "no line end", "empty", "key id"],
+    ids=["algorithm", "spacing", "no line end", "empty", "long key id", "other key id"],
 )
 def test_a_broken_signature_file_is_at_best_review(
     signed: Path, keys: dict[str, Path], tmp_path: Path, edit, state: str

@@ -130,7 +130,14 @@ def _dim_codes(d: dict[str, Any], levels: tuple[Any, ...], source: DataSource) -
     elif d.get("bins") is not None:
         from sdc.tables.histogram import bin_labels
 
-        edges = np.asarray(d["bins"], dtype=np.float64)
+        if not isinstance(d["bins"], list) or not 2 <= len(d["bins"]) <= len(levels) + 1:
+            raise Differs(f"the bins of {name!r} do not fit its levels")
+        try:
+            edges = np.asarray(d["bins"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Differs(f"the bins of {name!r} are not numbers") from None
+        if not (np.isfinite(edges).all() and (np.diff(edges) > 0).all()):
+            raise Differs(f"the bins of {name!r} are not increasing finite edges")
         values = source.numbers(d.get("column"), f"column {name!r}")
         codes, labels = factorize(pd.Series(bin_labels(values, edges)))
         codes, texts = text_codes(codes, labels)

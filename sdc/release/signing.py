@@ -101,6 +101,8 @@ def generate_keys(private_path: str | Path, public_path: str | Path) -> str:
 
 
 def _read_key_file(path: str | Path, what: str) -> bytes:
+    if not Path(path).is_file():  # never open a FIFO or a device: it could block
+        raise SdcInputError(f"the {what} {str(path)!r} cannot be read (not a regular file).")
     try:
         with open(path, "rb") as fh:
             data = fh.read(65537)
@@ -178,6 +180,7 @@ def verify(manifest: bytes, signature: bytes | None, trusted: list[Any]) -> Veri
         body = json.loads(signature.decode("ascii"))
         ok = isinstance(body, dict) and tuple(body) == _SIGNATURE_KEYS
         ok = ok and body["algorithm"] == "ed25519" and isinstance(body["key_id"], str)
+        ok = ok and len(body["key_id"]) == 64 and set(body["key_id"]) <= set("0123456789abcdef")
         raw = base64.b64decode(body["signature"], validate=True) if ok else b""
         # One spelling only: the same JSON, and the base64 of the bytes it decodes to (base64
         # has spare bits that decode alike).

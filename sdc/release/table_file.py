@@ -32,12 +32,14 @@ import numpy as np
 from sdc._text import lookalikes, printable, refused_characters
 from sdc.canonical import first_difference, label_text, parse_number, read_csv
 from sdc.exceptions import SdcEvidenceError, SdcInputError
+from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
 from sdc.release.manifest import OutputEntry
 from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
 from sdc.tables.check import check_evidence
 from sdc.tables.evidence import TableEvidence
 from sdc.tables.labels import table_csv
+from sdc.tables.model import TOTAL_LABEL
 from sdc.tables.output import TableOutput
 from sdc.tables.protect import Release, assess, audit_pattern
 from sdc.tables.statistics import COUNTS, from_evidence
@@ -95,9 +97,11 @@ def _label_ok(x: Any) -> bool:
 
 
 def check_labels(d: Any) -> None:
-    """Labels of evidence read from a file: text, numbers or bools, without control characters."""
+    """Evidence read from a file, before anything is built from it: labels are texts, numbers
+    or bools, unique within their dimension; counts are integers and sums numbers."""
     if not isinstance(d, dict):
         raise SdcEvidenceError("evidence must be a JSON object.")
+    _check_arrays(d)
     dims, levels, groups = d.get("dims"), d.get("levels"), d.get("groups")
     if not (isinstance(dims, list) and all(isinstance(x, str) for x in dims)):
         raise SdcEvidenceError("evidence `dims` must be a list of names.")
@@ -116,6 +120,35 @@ def check_labels(d: Any) -> None:
     )  # fmt: skip
     if not ok_groups:
         raise SdcEvidenceError("evidence `groups` must be [label, [leaves]] per dimension.")
+    for d_levels, d_groups in zip(levels, groups or [], strict=False):
+        texts = [label_text(x) for x in d_levels] + [label_text(g[0]) for g in d_groups]
+        if len(set(texts)) != len(texts) or (d.get("margins") and TOTAL_LABEL in texts):
+            raise SdcEvidenceError(
+                "evidence labels must differ from each other within a dimension (and from "
+                f"{TOTAL_LABEL!r} when margins are published)."
+            )
+
+
+def _numbers(values: Any, integers: bool) -> bool:
+    if not isinstance(values, list):
+        return False
+    if integers:
+        return all(type(x) is int for x in values)
+    return all(x is None or type(x) in (int, float) for x in values)
+
+
+def _check_arrays(d: dict[str, Any]) -> None:
+    """Counts are lists of integers; sums, extremes and largest contributions are numbers
+    (or null)."""
+    for name in EVIDENCE_COUNT_FIELDS:
+        if not _numbers(d.get(name), integers=True):
+            raise SdcEvidenceError(f"evidence `{name}` must be a list of integers.")
+    for name in EVIDENCE_FLOAT_FIELDS:
+        if not _numbers(d.get(name), integers=False):
+            raise SdcEvidenceError(f"evidence `{name}` must hold numbers (or null).")
+    top = d.get("top")
+    if not isinstance(top, list) or not all(_numbers(row, integers=False) for row in top):
+        raise SdcEvidenceError("evidence `top` must hold rows of numbers (or null).")
 
 
 @dataclass(frozen=True)
