@@ -220,6 +220,8 @@ def read_csv(data: bytes, max_cells: int) -> list[list[str]]:
 
 
 def _split(line: str, number: int) -> list[str]:
+    if '"' not in line:
+        return line.split(",")
     fields: list[str] = []
     i, n = 0, len(line)
     while True:

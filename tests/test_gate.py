@@ -283,12 +283,13 @@ def test_evidence_whose_margin_does_not_add_up_fails(folder: Path) -> None:
         pytest.param(lambda ev: ev["contributors"].__setitem__(0, 10**6), id="contributors"),
         pytest.param(lambda ev: ev.update(levels=[["N", "S"]]), id="levels"),
         pytest.param(lambda ev: ev.update(levels=[["N", "N", "M"]]), id="repeated level"),
-        pytest.param(lambda ev: ev.update(records=[str(x) for x in ev["records"]]),
-                     id="counts as text"),
-        pytest.param(lambda ev: ev.update(records=[x + 0.5 for x in ev["records"]]),
-                     id="fractional counts"),
-        pytest.param(lambda ev: ev.update(records=[True for _ in ev["records"]]),
-                     id="booleans"),
+        pytest.param(
+            lambda ev: ev.update(records=[str(x) for x in ev["records"]]), id="counts as text"
+        ),
+        pytest.param(
+            lambda ev: ev.update(records=[x + 0.5 for x in ev["records"]]), id="fractional counts"
+        ),
+        pytest.param(lambda ev: ev.update(records=[True for _ in ev["records"]]), id="booleans"),
         pytest.param(lambda ev: ev["top"].__setitem__(0, ["1", None, None]), id="top as text"),
     ],
 )

@@ -129,12 +129,13 @@ def check_labels(d: Any) -> None:
             )
 
 
+_INTEGER, _NUMBER = frozenset({int}), frozenset({int, float, type(None)})
+
+
 def _numbers(values: Any, integers: bool) -> bool:
     if not isinstance(values, list):
         return False
-    if integers:
-        return all(type(x) is int for x in values)
-    return all(x is None or type(x) in (int, float) for x in values)
+    return set(map(type, values)) <= (_INTEGER if integers else _NUMBER)
 
 
 def _check_arrays(d: dict[str, Any]) -> None:
