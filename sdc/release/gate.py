@@ -186,7 +186,7 @@ class _Gate:
 
     # ------------------------------------------------------------------ one output
 
-    def _trust(self, derived: bool, recomputed: str | None) -> str | None:
+    def _trust(self, recomputed: str | None) -> str | None:
         if self.verification.valid:
             return "signature"
         if recomputed == "equal":
@@ -219,7 +219,7 @@ class _Gate:
         except (_FileProblem, SdcInputError) as exc:
             return failed(str(exc))
         out, derived, recomputed = self._judge(o, data, evidence)
-        auth = self._trust(derived, recomputed)
+        auth = self._trust(recomputed)
         result = _Result(out.to_report(), auth, derived, recomputed)
         image = None
         plot = listed.get(plot_path(o.name))

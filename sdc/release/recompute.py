@@ -124,6 +124,8 @@ class RecomputedTable:
 def _dim_codes(d: dict[str, Any], levels: tuple[Any, ...], source: DataSource) -> np.ndarray:
     """Each record's leaf code on a dimension, checked against its recorded fingerprint."""
     name = d.get("name")
+    if d.get("column") not in (None, name):  # a session names each dimension by its column
+        raise Differs(f"its definition reads dimension {name!r} from another column")
     if d.get("constant") is not None:
         codes = np.zeros(source.rows, dtype=np.int64)
         texts = [str(d["constant"])]
