@@ -397,7 +397,8 @@ def test_lookalike_labels_go_to_review(tmp_path: Path) -> None:
     df = pd.DataFrame({"region": ["Isles"] * 12 + ["\u0406sles"] * 12 + ["N"] * 12
                        + ["\uff2e"] * 12})  # fmt: skip
     s = sdc.Session()
-    s.pivot_table(df, index="region", aggfunc="count", name="t")
+    table = s.pivot_table(df, index="region", aggfunc="count", name="t")
+    assert table.status.value == "review"  # the researcher sees it first
     report = check_folder(s.finalise(tmp_path / "req"), trust_unsigned=True)
     why = reasons(report, "t")
     assert entry(report, "t")["status"] == "review"

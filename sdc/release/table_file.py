@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sdc._text import lookalikes, printable, refused_characters
+from sdc._text import printable, refused_characters
 from sdc.canonical import first_difference, label_text, parse_number, read_csv
 from sdc.exceptions import SdcEvidenceError, SdcInputError
 from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
@@ -160,22 +160,20 @@ class TableFile:
     derived: bool
 
 
-def _labels_problems(ev: TableEvidence, value_name: str) -> tuple[list[str], list[str]]:
-    """(refusals, look-alikes) among the table's names and labels."""
+def _refused_labels(ev: TableEvidence, value_name: str) -> list[str]:
+    """Names and labels holding control or format characters (look-alikes are the check's
+    notes: :func:`sdc.tables.check.label_notes`)."""
     model = ev.model
     texts = [*model.dims, value_name]
-    labels: list[str] = []
     for d in range(len(model.dims)):
-        labels += [label_text(x) for x in model.dim_labels(d)]
-    refused = []
-    for t in [*texts, *labels]:
-        bad = refused_characters(t)
-        if bad:
-            refused.append(
-                f"the name or label {printable(t)!r} holds control or format character(s) "
-                f"{', '.join(bad)}"
-            )
-    return refused[:5], lookalikes(labels)
+        texts += [label_text(x) for x in model.dim_labels(d)]
+    refused = [
+        f"the name or label {printable(t)!r} holds control or format character(s) "
+        f"{', '.join(refused_characters(t))}"
+        for t in texts
+        if refused_characters(t)
+    ]
+    return refused[:5]
 
 
 def _cell(ev: TableEvidence, cell: int) -> str:
@@ -291,7 +289,7 @@ def check_table(
     if not problems and not derived:
         problems += _range_problems(ev, statistic, released)
     file_ok = not problems
-    refused, alike = _labels_problems(ev, entry.value_name)
+    refused = _refused_labels(ev, entry.value_name)
     problems = [*(extra or []), *refused, *problems]
     check = check_evidence(ev, statistic, ruleset)
     measurable = ev.nonmissing >= (2 if statistic in ("std", "var") else 1)
@@ -310,10 +308,6 @@ def check_table(
     problems += _protection_problems(ev, entry, ruleset, suppressed)
     if problems:
         status, reasons = Status.FAIL, (*problems, *reasons)
-    elif alike:
-        status = Status.worst([status, Status.REVIEW])
-        reasons = (*reasons, *(f"{a}: a person must check that they are what they seem"
-                               for a in alike))  # fmt: skip
     release = Release(released, suppressed, entry.rounded_to, status, tuple(reasons),
                       audit=audited)  # fmt: skip
     out = TableOutput(entry.name, check, released, entry.value_name, True, release)

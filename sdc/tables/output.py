@@ -132,7 +132,7 @@ class TableOutput(Plottable):
     def reasons(self) -> tuple[str, ...]:
         if self.protected_applied:
             return self.protected.reasons
-        reasons = list(self.check.errors)
+        reasons = [*self.check.errors, *self.check.notes]
         n_fail, n_review = int(self.check.fail.sum()), int(self.check.review.sum())
         if n_fail:
             reasons.append(f"{n_fail} cell(s) fail a rule; see the findings")

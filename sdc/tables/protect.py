@@ -129,6 +129,9 @@ def assess(
     if exposed.any():
         reasons.append(f"{int(exposed.sum())} published cell(s) fail a rule and are not suppressed")
     if status is Status.PASS:
+        if check.notes:
+            status = Status.REVIEW
+            reasons.extend(check.notes)
         if (check.review & ~suppressed).any():
             status = Status.REVIEW
             reasons.append(
