@@ -11,8 +11,9 @@ rules keep them honest:
 - **mixed scripts**: a label whose letters come from several alphabets that can
   be confused (Latin, Cyrillic, Greek, ...), such as a Cyrillic "І" in "Іsles".
 - **collisions**: two different labels of one table that are the same after
-  Unicode NFKC normalisation, case folding and whitespace trimming ("N" and a
-  full-width "Ｎ", "Isles" and "isles ").
+  Unicode NFKC normalisation and whitespace trimming ("N" and a full-width "Ｎ",
+  "Isles" and "Isles "). Case is kept: "L" and "l" are distinct codes in many
+  classifications.
 
 Only the standard library is used, so any layer may import this module.
 """
@@ -101,14 +102,16 @@ def mixes_scripts(text: str) -> bool:
 
 
 def collision_key(text: str) -> str:
-    """What a label looks like: NFKC-normalised, case-folded, whitespace trimmed and collapsed.
+    """What a label looks like: NFKC-normalised, whitespace trimmed and collapsed.
 
     Examples
     --------
-    >>> collision_key(" \\uff2eorth ") == collision_key("north")
+    >>> collision_key(" \\uff2eorth ") == collision_key("North")
     True
+    >>> collision_key("north") == collision_key("North")
+    False
     """
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def lookalikes(labels: Iterable[str]) -> list[str]:
@@ -138,7 +141,7 @@ def lookalikes(labels: Iterable[str]) -> list[str]:
         if len(same) > 1:
             shown = " and ".join(ascii(t) for t in same[:5])
             reasons.append(
-                f"labels {shown} look alike (equal after Unicode NFKC normalisation, case "
-                "folding and whitespace trimming)"
+                f"labels {shown} look alike (equal after Unicode NFKC normalisation and "
+                "whitespace trimming)"
             )
     return reasons
