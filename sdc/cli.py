@@ -440,7 +440,7 @@ def _stdout_reserved() -> Iterator[None]:
     saved = sys.stdout
     try:
         saved.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # closed, or no stdout at all
         pass
     try:
         fd = os.dup(1)
@@ -476,6 +476,8 @@ def _flush_c_stdio() -> None:
 
 def _write(out: Any, text: str) -> bool:
     """Write to stdout; False when the reader has gone (a closed pipe)."""
+    if out is None:  # no stdout at all: nobody to read the output
+        return bool(not text)
     try:
         out.write(text)
         out.flush()
