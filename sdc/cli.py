@@ -1,62 +1,117 @@
-"""The ``sdc`` command: exit 0 pass, 1 fail, 3 review, 2 invalid input or usage."""
+"""The ``sdc`` command: exit 0 pass, 1 fail, 3 review, 2 invalid input or usage.
+
+With ``--json`` (every command takes it) stdout holds exactly one JSON document,
+whatever happens; anything a library prints goes to stderr (see :func:`main`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sdc.exceptions import SdcInputError
+from sdc.exceptions import SdcInputError, SdcRegistryError
 from sdc.verdict import Status
 
 if TYPE_CHECKING:
     import pandas as pd
 
 EXIT_INVALID = 2
+#: Exit code when stdout was closed before the output was written (as a shell reports a
+#: process ended by SIGPIPE): not a verdict.
+EXIT_PIPE = 141
+#: Version of the document ``--json`` prints when there is no report (see error_schema).
+DOCUMENT_VERSION = "1.0"
+
+
+class _Usage(Exception):
+    """A command line argparse refuses."""
+
+
+class _Help(Exception):
+    """``--help``: the text to show instead of running a command."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        print(f"sdc: error: {message} (see 'sdc --help')", file=sys.stderr)
-        raise SystemExit(EXIT_INVALID)
+        raise _Usage(f"{message} (see 'sdc --help')")
+
+    def print_help(self, file: Any = None) -> None:
+        raise _Help(self.format_help())
+
+    def print_usage(self, file: Any = None) -> None:
+        raise _Help(self.format_usage())
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if status:
+            raise _Usage((message or "invalid usage").strip())
+        raise _Help(message or "")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command produced: its exit code, its JSON document and its text."""
+
+    code: int
+    document: dict[str, Any]
+    text: str = ""
+    error: str = ""
 
 
 def _columns(text: str | None) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()] if text else []
 
 
-def _emit(report: dict[str, Any], as_json: bool, tables: str = "") -> int:
+def _reported(report: dict[str, Any], tables: str = "", code: int | None = None) -> Outcome:
     from sdc.release.report import text_report
 
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        if tables:
-            print(tables)
-        print(text_report(report))
-    return Status(report["status"]).exit_code
+    text = (tables + "\n" if tables else "") + text_report(report)
+    exit_code = Status(report["status"]).exit_code if code is None else code
+    return Outcome(exit_code, report, text)
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
+def _cmd_check(args: argparse.Namespace) -> Outcome:
     from sdc.release.gate import check_folder
 
-    return _emit(check_folder(args.folder, args.rules), args.json)
+    report = check_folder(
+        args.folder, args.rules, trust_keys=args.trust_key or [],
+        trust_unsigned=args.trust_unsigned, data=args.data,
+    )  # fmt: skip
+    return _reported(report)
 
 
-def _cmd_check_model(args: argparse.Namespace) -> int:
+def _cmd_keygen(args: argparse.Namespace) -> Outcome:
+    from sdc.release.signing import generate_keys
+
+    key_id = generate_keys(args.private, args.public)
+    document = {
+        "schema_version": DOCUMENT_VERSION, "status": "ok", "exit_code": 0,
+        "key_id": key_id, "private_key": str(args.private), "public_key": str(args.public),
+    }  # fmt: skip
+    text = (
+        f"wrote the private key {args.private} (keep it for the trusted runner only) and the "
+        f"public key {args.public}; key id {key_id}"
+    )
+    return Outcome(0, document, text)
+
+
+def _cmd_check_model(args: argparse.Namespace) -> Outcome:
     from sdc.models.check import check_model_file
     from sdc.release.report import build_report
     from sdc.ruleset import RuleSet
 
     ruleset = RuleSet.load(args.rules)
     outputs = [check_model_file(f, ruleset, n_records=args.records) for f in args.files]
-    return _emit(build_report(outputs, ruleset), args.json)
+    return _reported(build_report(outputs, ruleset))
 
 
-def _cmd_crosstab(args: argparse.Namespace) -> int:
+def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
     from sdc.io import read_microdata
     from sdc.release.report import build_report
     from sdc.session import Session
@@ -77,7 +132,7 @@ def _cmd_crosstab(args: argparse.Namespace) -> int:
     if args.out:
         s.finalise(args.out)
     shown = out.protected_table if out.protected_applied else out.table
-    return _emit(build_report([out], s.ruleset_), args.json, shown.to_string())
+    return _reported(build_report([out], s.ruleset_), shown.to_string())
 
 
 def _hierarchy_files(items: list[str], dims: list[str]) -> dict[str, Path]:
@@ -138,7 +193,7 @@ def _frequency_records(args: argparse.Namespace, dims: list[str]) -> pd.DataFram
     )
 
 
-def _cmd_protect(args: argparse.Namespace) -> int:
+def _cmd_protect(args: argparse.Namespace) -> Outcome:
     from sdc.io import read_microdata
     from sdc.release.report import build_report
     from sdc.session import Session
@@ -175,26 +230,38 @@ def _cmd_protect(args: argparse.Namespace) -> int:
     )  # fmt: skip
     # The session releases the table as protected here, options included.
     released = TableOutput(out.name, out.check, out.values, out.value_name, True, protected.release)
+    options = {
+        "secondary_zeros": args.secondary_zeros, "singletons": args.singletons,
+        "audit_rounds": args.audit_rounds, "exact_intervals": args.exact_intervals,
+        "cost": args.cost,
+    }  # fmt: skip
+    released.definition = {
+        **(out.definition or {}), "call": "protect",
+        "protection": {"applied": True, "options": options, "linked": None},
+    }  # fmt: skip
     s.outputs[out.name] = released
     if args.out:
         s.finalise(args.out)
-    return _emit(build_report([released], s.ruleset_), args.json, protected.table.to_string())
+    return _reported(build_report([released], s.ruleset_), protected.table.to_string())
 
 
-def _cmd_rules(args: argparse.Namespace) -> int:
+def _cmd_rules(args: argparse.Namespace) -> Outcome:
     from sdc.ruleset import RuleSet, preset_names
 
     if args.action == "list":
-        for name in preset_names():
-            print(f"{name}: {RuleSet.load(name).description}")
+        presets = [(name, RuleSet.load(name).description) for name in preset_names()]
+        text = "\n".join(f"{name}: {description}" for name, description in presets)
+        document: dict[str, Any] = {"presets": [{"name": n, "description": d} for n, d in presets]}
     else:
         if not args.name:
             raise SdcInputError("`sdc rules show` needs a preset name or a TOML path.")
-        print(RuleSet.load(args.name).to_toml(), end="")
-    return 0
+        ruleset = RuleSet.load(args.name)
+        text, document = ruleset.to_toml().rstrip("\n"), {"rules": ruleset.to_dict()}
+    return Outcome(0, {"schema_version": DOCUMENT_VERSION, "status": "ok", "exit_code": 0,
+                       **document}, text)  # fmt: skip
 
 
-def _cmd_example(args: argparse.Namespace) -> int:
+def _cmd_example(args: argparse.Namespace) -> Outcome:
     from sdc.example import run_example
     from sdc.release.report import build_report
     from sdc.tables.output import TableOutput
@@ -205,19 +272,39 @@ def _cmd_example(args: argparse.Namespace) -> int:
         for name, o in s.outputs.items()
     )
     report = build_report(list(s.outputs.values()), s.ruleset_)
-    code = _emit(report, args.json, tables + "\n")
-    return 0 if not args.strict else code
+    code = Status(report["status"]).exit_code if args.strict else 0
+    return _reported(report, tables + "\n", code)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sdc", description="Statistical disclosure control for research outputs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    c = sub.add_parser("check", help="re-check a folder written by Session.finalise")
+    c = sub.add_parser("check", help="re-check a request folder written by Session.finalise")
     c.add_argument("folder")
-    c.add_argument("--rules", default=None, help="gate rule set (default: the manifest's)")
+    c.add_argument(
+        "--rules", default=None,
+        help="the gate's rule set: preset or TOML path (default: $SDC_RULES, else 'default'; "
+             "never the request's)",
+    )  # fmt: skip
+    c.add_argument(
+        "--trust-key", action="append", metavar="PUBLIC",
+        help="a public key (PEM) whose signature authenticates a request (repeatable)",
+    )  # fmt: skip
+    c.add_argument(
+        "--trust-unsigned", action="store_true",
+        help="take an unsigned request's files as finalise wrote them (said in the report)",
+    )  # fmt: skip
+    c.add_argument("--data", default=None, metavar="PATH",
+                   help="CSV/Parquet data to recompute the outputs from")  # fmt: skip
     c.add_argument("--json", action="store_true", help="print the JSON report")
     c.set_defaults(func=_cmd_check)
+
+    k = sub.add_parser("keygen", help="make an Ed25519 key pair for signing requests")
+    k.add_argument("private", help="file for the private key (the trusted runner's only)")
+    k.add_argument("public", help="file for the public key (for the gate's --trust-key)")
+    k.add_argument("--json", action="store_true", help="print the result as JSON")
+    k.set_defaults(func=_cmd_keygen)
 
     m = sub.add_parser(
         "check-model", help="check trained-model files without running anything in them"
@@ -301,6 +388,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rules", help="list presets or show an effective rule set")
     r.add_argument("action", choices=["list", "show"])
     r.add_argument("name", nargs="?")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.set_defaults(func=_cmd_rules)
 
     e = sub.add_parser("example", help="check two tables from the bundled example data")
@@ -308,23 +396,136 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--strict", action="store_true", help="exit with the verdict's code")
     e.set_defaults(func=_cmd_example)
+
+    from sdc.release.registry.commands import add_commands
+
+    add_commands(sub, wrap=_registry_command)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
-    args = _parser().parse_args(argv)
+def _registry_command(func: Any) -> Any:
+    """A registry command (returning exit code, document and text) as a CLI command."""
+    return lambda args: Outcome(*func(args))
+
+
+def _error(code: int, kind: str, message: str) -> Outcome:
+    document = {
+        "schema_version": DOCUMENT_VERSION, "status": "fail" if code == 1 else "error",
+        "exit_code": code, "error": {"kind": kind, "message": message},
+    }  # fmt: skip
+    return Outcome(code, document, "", f"sdc: error: {message}")
+
+
+def _run(argv: list[str]) -> Outcome:
     try:
-        return int(args.func(args))
+        args = _parser().parse_args(argv)
+        return args.func(args)
+    except _Help as h:
+        text = str(h).rstrip("\n")
+        document = {"schema_version": DOCUMENT_VERSION, "status": "help", "exit_code": 0,
+                    "help": text}  # fmt: skip
+        return Outcome(0, document, text)
+    except _Usage as exc:
+        return _error(EXIT_INVALID, "usage", _one_line(str(exc)))
     except SdcInputError as exc:
-        print(f"sdc: error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return _error(EXIT_INVALID, "input", _one_line(str(exc)))
+    except SdcRegistryError as exc:  # a registry that cannot be opened, read or written
+        return _error(EXIT_INVALID, "registry", _one_line(str(exc)))
     except KeyboardInterrupt:
-        print("sdc: interrupted", file=sys.stderr)
-        return EXIT_INVALID
+        return _error(EXIT_INVALID, "interrupted", "interrupted")
     except Exception as exc:  # fail closed: an internal error is never a pass
-        print(f"sdc: internal error ({type(exc).__name__}): {exc}; verdict: fail", file=sys.stderr)
-        return Status.FAIL.exit_code
+        message = f"internal error ({type(exc).__name__}): {_one_line(str(exc))}; verdict: fail"
+        return _error(Status.FAIL.exit_code, "internal", message)
+
+
+def _one_line(text: str) -> str:
+    from sdc._text import printable
+
+    return printable(" ".join(text.split()))
+
+
+@contextmanager
+def _stdout_reserved() -> Iterator[None]:
+    """While a command runs, whatever anything prints (Python code or native libraries) goes
+    to stderr: stdout carries the command's own output only."""
+    saved = sys.stdout
+    try:
+        saved.flush()
+    except (OSError, ValueError, AttributeError):  # closed, or no stdout at all
+        pass
+    try:
+        fd = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:
+        fd = -1
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = saved
+        for stream in (sys.__stdout__, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        _flush_c_stdio()
+        if fd >= 0:
+            os.dup2(fd, 1)
+            os.close(fd)
+
+
+def _flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (what native code printed), where there is one."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library to flush
+        pass
+
+
+def _write(out: Any, text: str) -> bool:
+    """Write to stdout; False when the reader has gone (a closed pipe)."""
+    if out is None:  # no stdout at all: nobody to read the output
+        return bool(not text)
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        try:  # nothing more can be written; keep the interpreter's final flush quiet
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code.
+
+    With ``--json``, stdout holds exactly one JSON document whatever happens: the
+    report, or for a usage, input or internal error the document of
+    ``sdc/release/schemas/error-v1.json``. Errors also give one line on stderr. A
+    closed stdout (``sdc check ... | head``) ends the command quietly with exit code
+    141, never a verdict.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in (args[: args.index("--")] if "--" in args else args)
+    out = sys.stdout
+    with _stdout_reserved():
+        outcome = _run(args)
+    if outcome.error:
+        print(outcome.error, file=sys.stderr)
+    if as_json:
+        text = json.dumps(outcome.document, indent=2) + "\n"
+    else:
+        text = outcome.text + "\n" if outcome.text else ""
+    if not _write(out, text):
+        return EXIT_PIPE
+    return outcome.code
 
 
 if __name__ == "__main__":

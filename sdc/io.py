@@ -77,3 +77,25 @@ def _to_number(col: pd.Series, path: Path) -> pd.Series:
             f"row {i + 1} holds {col.iloc[i]!r}."
         )
     return parsed.astype("float64")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Every column of a data file: Parquet with its types, CSV/TSV as text (empty = missing).
+
+    The gate's ``--data`` reads the operator's data this way; the fingerprint of a
+    column does not depend on how it was typed (:mod:`sdc.definition`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SdcInputError(f"data file {str(path)!r} does not exist or is not a file.")
+    try:
+        if _is_parquet(path):
+            return pd.read_parquet(path)
+        sep = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                           encoding="utf-8")  # fmt: skip
+    except ImportError as exc:
+        raise SdcInputError(f"reading {path.name!r} needs an optional package ({exc}).") from None
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SdcInputError(f"data file {path.name!r} cannot be read: {reason}.") from None

@@ -16,13 +16,13 @@ end; the last, open step ends at the axis, not at the largest follow-up time).
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
 
+from sdc.canonical import read_csv, read_text
 from sdc.exceptions import SdcInputError
 
 WIDTH, HEIGHT = 640, 400
@@ -46,8 +46,11 @@ class Plottable:
 
 
 def read_released(csv_text: str) -> pd.DataFrame:
-    """The released CSV as strings, exactly as the gate reads it."""
-    return pd.read_csv(io.StringIO(csv_text), dtype=str, keep_default_na=False)
+    """The released CSV (in its one serialisation, :mod:`sdc.canonical`) as strings."""
+    rows = [[read_text(f) for f in row] for row in read_csv(csv_text.encode("utf-8"), 10**9)]
+    if not rows or any(len(r) != len(rows[0]) for r in rows):
+        raise SdcInputError("a released CSV needs a header and rows of as many fields.")
+    return pd.DataFrame(rows[1:], columns=rows[0], dtype=str)
 
 
 def draw(kind: str, statistic: str | None, csv_text: str, title: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sdc.caps import GateParams
 from sdc.exceptions import SdcRuleSetError
 from sdc.protection.params import ProtectionParams
 from sdc.rules import PRESET_DIR, RULES
@@ -27,7 +28,7 @@ STATISTICS = (
     "coefficients", "survival", "quantile", "model",
 )  # fmt: skip
 
-_TOP_KEYS = {"name", "description", "statistics", "protection", *RULES}
+_TOP_KEYS = {"name", "description", "statistics", "protection", "gate", *RULES}
 
 #: Rules on regressions; on trained models (weights); the others apply to tables.
 MODEL_RULES = ("dof", "parameters", "saturated")
@@ -134,6 +135,8 @@ class RuleSet:
     statistics: Mapping[str, tuple[str, ...]]
     protection: ProtectionParams
     source: str = "<memory>"
+    #: The caps on what the gate reads (``[gate]``; see :mod:`sdc.caps`).
+    gate: GateParams = dataclasses.field(default_factory=GateParams)
 
     @classmethod
     def load(cls, spec: str | Path | RuleSet) -> RuleSet:
@@ -192,6 +195,7 @@ class RuleSet:
                 f"known: {', '.join(STATISTICS)}."
             )
         protection = _params(ProtectionParams, raw.get("protection", {}), source, "protection")
+        gate = _params(GateParams, raw.get("gate", {}), source, "gate")
         return cls(
             name=str(raw.get("name", Path(source).stem)),
             description=str(raw.get("description", "")),
@@ -199,6 +203,7 @@ class RuleSet:
             statistics=statistics,
             protection=protection,
             source=source,
+            gate=gate,
         )
 
     def rules_for(self, statistic: str) -> tuple[str, ...]:
@@ -217,7 +222,26 @@ class RuleSet:
             out[rid] = _plain(dataclasses.asdict(p))
         out["statistics"] = {k: list(v) for k, v in self.statistics.items()}
         out["protection"] = _plain(dataclasses.asdict(self.protection))
+        out["gate"] = _plain(dataclasses.asdict(self.gate))
         return out
+
+    def settings_sha256(self) -> str:
+        """SHA-256 of the settings (every section; not the name or description).
+
+        Two rule sets with equal settings have equal digests, whatever they are called.
+
+        Examples
+        --------
+        >>> a = RuleSet.load("default")
+        >>> a.settings_sha256() == RuleSet.from_dict({**a.to_dict(), "name": "x"}).settings_sha256()
+        True
+        """
+        import hashlib
+        import json
+
+        settings = {k: v for k, v in self.to_dict().items() if k not in ("name", "description")}
+        text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def to_toml(self) -> str:
         """The effective rule set as TOML text."""

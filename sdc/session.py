@@ -11,10 +11,12 @@ import pandas as pd
 
 from sdc._validation import column_list, input_error, require_columns
 from sdc.exceptions import SdcInputError
+from sdc.regression.definition import regression_definition, survival_definition
 from sdc.regression.output import RegressionOutput
 from sdc.regression.survival import SurvivalOutput
 from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
+from sdc.tables.definition import table_definition_of
 from sdc.tables.output import TableOutput
 from sdc.tables.statistics import AGGFUNC_ALIASES
 from sdc.tables.tabulate import tabulate
@@ -60,6 +62,29 @@ def _series_list(obj: Any, prefix: str, func: str, arg: str) -> list[pd.Series]:
     return [_as_series(obj, f"{prefix}_0", func, arg)]
 
 
+def _options(params: Any) -> dict[str, Any]:
+    """The protection options a table was protected with (for its definition)."""
+    import dataclasses
+
+    return {k: v for k, v in dataclasses.asdict(params).items() if k != "apply"}
+
+
+def _objects(obj: Any) -> list[Any]:
+    """The Series (or arrays) given as ``index``/``columns`` of ``crosstab``, as a list."""
+    if obj is None:
+        return []
+    if isinstance(obj, (list, tuple)) and obj and not np.isscalar(obj[0]):
+        return list(obj)
+    return [obj]
+
+
+def _source(obj: Any) -> str | None:
+    """The data column a Series was taken from (its name); None for arrays and unnamed Series."""
+    if isinstance(obj, pd.Series) and isinstance(obj.name, str):
+        return obj.name
+    return None
+
+
 class Session:
     """Make checked tables under one rule set, then ``finalise`` them for the output checker.
 
@@ -94,9 +119,12 @@ class Session:
             name = f"output_{len(self.outputs)}"
             while name in self.outputs:
                 name += "_"
-        if not isinstance(name, str) or not name or any(ch in name for ch in '/\\:*?"<>|'):
-            raise input_error("name", func, "a non-empty name usable as a file name", name)
-        if name in self.outputs:
+        from sdc.release.manifest import name_problem
+
+        if not isinstance(name, str) or name_problem(name):
+            why = name_problem(name) if isinstance(name, str) else "it is not a text"
+            raise input_error("name", func, f"a name usable as a file name ({why})", name)
+        if name.casefold() in {n.casefold() for n in self.outputs}:
             raise input_error("name", func, "a name not used yet in this session", name,
                               "Use remove_output first to replace it.")  # fmt: skip
         return name
@@ -141,6 +169,10 @@ class Session:
             raise input_error("index/columns/values", func, "of equal length", sorted(lengths))
         frame = pd.concat(parts, axis=1, keys=[s.name for s in parts])
         statistic = _statistic(aggfunc, value_s is not None, func)
+        sources = {
+            "dims": [_source(o) for o in [*_objects(index), *_objects(columns)]],
+            "values": _source(values), "contributor": _source(contributor),
+        }  # fmt: skip
         value_col = contrib_col = None
         if value_s is not None:
             value_col = str(value_s.name) if value_s.name not in frame.columns else "__value"
@@ -150,7 +182,7 @@ class Session:
             frame[contrib_col] = contrib_s.to_numpy()
         return self._add(
             frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
-            statistic, contrib_col, margins, name, func, hierarchies,
+            statistic, contrib_col, margins, name, func, hierarchies, sources,
         )  # fmt: skip
 
     def pivot_table(
@@ -196,7 +228,7 @@ class Session:
 
     def _add(
         self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func,
-        hierarchies=None,
+        hierarchies=None, sources=None,
     ):  # fmt: skip
         if not isinstance(margins, bool):
             raise input_error("margins", func, "True or False", margins)
@@ -205,6 +237,9 @@ class Session:
             margins=margins, ruleset=self.ruleset_, name=self._name(name, func),
             protect=self._protect(), func=func, hierarchies=hierarchies,
         )  # fmt: skip
+        if sources is None:  # columns of a DataFrame: each is named as in the data
+            sources = {"dims": [*rows, *cols], "values": value_col, "contributor": contrib_col}
+        out.definition = table_definition_of(out, func.rpartition(".")[2], sources)
         self.outputs[out.name] = out
         return out
 
@@ -254,7 +289,13 @@ class Session:
         )  # fmt: skip
         self.remove_output(joint.name)
         protected = []
-        for released, view in protect_linked(outputs, joint, params):
+        names = [o.name for o in outputs]
+        for made, (released, view) in zip(outputs, protect_linked(outputs, joint, params),
+                                          strict=True):  # fmt: skip
+            released.definition = {
+                **(made.definition or {}), "call": "protect_linked",
+                "protection": {"applied": True, "options": _options(params), "linked": names},
+            }  # fmt: skip
             self.outputs[released.name] = released
             protected.append(view)
         return protected
@@ -292,6 +333,8 @@ class Session:
         frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
         out = self._add(frame, [column], [], None, "histogram", None, False, name, func)
         out.plot = plot
+        out.definition = {**(out.definition or {}), "call": "hist"}
+        out.definition["dims"][0]["bins"] = [float(e) for e in edges]
         if not rebin and merged.size < edges.size:
             labels = histogram.bin_labels(merged[:-1], merged).categories
             shown = ", ".join(labels[: merged.size - 1])
@@ -333,6 +376,11 @@ class Session:
             )  # fmt: skip
             for stat in stats
         }
+        for out in outputs.values():
+            definition = {**(out.definition or {}), "call": "describe"}
+            if by is None:  # the one group is not a column of the data
+                definition["dims"][0].update(column=None, constant=group)
+            out.definition = definition
         return Description(base, column, outputs)
 
     def survival_table(
@@ -363,6 +411,7 @@ class Session:
             data, duration, event, by, self.ruleset_, self._name(name, func), time_unit
         )
         out.plot = plot
+        out.definition = survival_definition(data, duration, event, by, time_unit)
         self.outputs[out.name] = out
         return out
 
@@ -373,6 +422,7 @@ class Session:
         """
         out = RegressionOutput(self._name(name, "Session.check_model_result"), result,
                                self.ruleset_)  # fmt: skip
+        out.definition = regression_definition("check_model_result", None, None, {})
         self.outputs[out.name] = out
         return out
 
@@ -405,7 +455,9 @@ class Session:
             result = factory(formula, data=data, **kwargs).fit(**fit)
         except Exception as exc:  # a formula naming no column, a singular design, ...
             raise SdcInputError(f"Session.{func} could not fit {formula!r}: {exc}") from None
-        return self.check_model_result(result, name=name)
+        out = self.check_model_result(result, name=name)
+        out.definition = regression_definition(func, formula, data, kwargs)
+        return out
 
     def ols(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
             **kwargs: Any) -> RegressionOutput:  # fmt: skip
@@ -448,11 +500,20 @@ class Session:
             raise input_error("name", "Session.remove_output", "an output of this session", name)
         del self.outputs[name]
 
-    def finalise(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def finalise(
+        self, path: str | Path, *, overwrite: bool = False,
+        signing_key: str | Path | None = None,
+    ) -> Path:  # fmt: skip
         """Write every output, the evidence the gate needs, a manifest and the report.
 
-        See :func:`sdc.release.bundle.write_bundle` for the layout.
+        ``signing_key``: the trusted runner's Ed25519 private key (a PEM file, as
+        ``sdc keygen`` writes it), to sign the manifest with; by default the file named
+        by the ``SDC_SIGNING_KEY`` environment variable, if it is set. An unsigned
+        request is at best ``review`` at the gate. See
+        :func:`sdc.release.bundle.write_bundle` for the layout.
         """
         from sdc.release.bundle import write_bundle
 
-        return write_bundle(Path(path), list(self.outputs.values()), self.ruleset_, overwrite)
+        return write_bundle(
+            Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key
+        )

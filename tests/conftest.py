@@ -1,4 +1,4 @@
-"""Shared test set-up: the Hypothesis profiles.
+"""Shared test set-up: the Hypothesis profiles, and no gate environment variables.
 
 Profiles: "dev" (default) explores freshly each run; "ci" (when the ``CI``
 environment variable is set) is derandomized so a run is reproducible. Neither
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -27,3 +28,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _no_gate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate's environment variables (a signing key for finalise, the gate's rule set)
+    change what tests see: each test starts without them and sets what it needs."""
+    monkeypatch.delenv("SDC_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("SDC_RULES", raising=False)

@@ -228,17 +228,22 @@ def test_out_folder_then_check_gives_the_same_verdict(
     )
     assert code == expected
     assert (out / "manifest.json").is_file() and (out / "table.csv").is_file()
-    code2, checked = run_json(capsys, "check", str(out))
+    code2, checked = run_json(capsys, "check", str(out), "--trust-unsigned")
     assert code2 == expected
     assert checked["status"] == made["status"]
     assert [o["status"] for o in checked["outputs"]] == [o["status"] for o in made["outputs"]]
-    # The text form of `check` agrees too.
-    code3, text, _ = run(capsys, "check", str(out))
+    # The text form of `check` agrees too, and says the request was trusted unsigned.
+    code3, text, _ = run(capsys, "check", str(out), "--trust-unsigned")
     assert code3 == expected and f"sdc report: {made['status'].upper()}" in text
+    assert "NOT AUTHENTICATED, TRUSTED BY THE OPERATOR" in text.splitlines()[1]
+    # Unsigned and not trusted, it is at best review.
+    code4, unsigned = run_json(capsys, "check", str(out))
+    assert code4 == (3 if expected == 0 else expected)
+    assert unsigned["trust"]["signature"] == "missing"
 
 
 def test_check_with_stricter_gate_rules(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """A gate may apply its own rule set instead of the one in the manifest."""
+    """The gate applies its own rule set, never the one in the manifest, and says so."""
     data = write_csv(tmp_path / "d.csv", HEADER, visits({"01": 12, "02": 5}))
     lax = tmp_path / "lax.toml"
     lax.write_text('extends = "default"\n[threshold]\nt = 5\n', encoding="utf-8")
@@ -246,10 +251,12 @@ def test_check_with_stricter_gate_rules(capsys: pytest.CaptureFixture[str], tmp_
     code, _, _ = run(capsys, "crosstab", str(data), "--index", "region", "--rules", str(lax),
                      "--out", str(out))  # fmt: skip
     assert code == 0
-    # A rule set that is not an unmodified preset is applied, but a person must look.
-    code, text, _ = run(capsys, "check", str(out))
-    assert code == 3 and "not an unmodified shipped preset" in text
-    assert run(capsys, "check", str(out), "--rules", "default")[0] == 1
+    # The gate's default rule set applies (region 02: 5 records), and the report says that
+    # the request was made under another.
+    code, text, _ = run(capsys, "check", str(out), "--trust-unsigned")
+    assert code == 1 and "made under rule set 'lax'" in text
+    assert run(capsys, "check", str(out), "--rules", "default", "--trust-unsigned")[0] == 1
+    assert run(capsys, "check", str(out), "--rules", str(lax), "--trust-unsigned")[0] == 0
 
 
 def test_rules_acro_makes_zeros_fail(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -289,7 +296,7 @@ def test_leading_zeros_are_kept(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert labels == ["002", "01", "10"]  # sorted as text, zeros intact
     released = pd.read_csv(out / "table.csv", dtype=str)
     assert sorted(released["region"]) == ["002", "01", "10"]
-    assert run(capsys, "check", str(out))[0] == 0
+    assert run(capsys, "check", str(out), "--trust-unsigned")[0] == 0
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,6 @@ def test_bad_columns_are_refused() -> None:
 def test_the_gate_gives_each_statistic_the_same_verdict(tmp_path) -> None:
     s = sdc.Session()
     d = s.describe(_frame(), "cost", by="region", name="cost")
-    report = check_folder(s.finalise(tmp_path / "out"))
+    report = check_folder(s.finalise(tmp_path / "out"), trust_unsigned=True)
     got = {o["name"]: o["status"] for o in report["outputs"]}
     assert got == {f"cost_{k}": o.status.value for k, o in d.outputs.items()}

@@ -22,6 +22,7 @@ import pytest
 from needs import module
 from sdc.rules import PRESET_DIR, RULES
 
+from sdc.caps import GateParams
 from sdc.protection.params import ProtectionParams
 from sdc.ruleset import STATISTICS, preset_names
 
@@ -73,6 +74,9 @@ def test_every_rule_and_setting_is_in_the_reference(reference: str) -> None:
     protection = _section(reference, "`[protection]`")
     for f in dataclasses.fields(ProtectionParams):
         assert _row(protection, f.name)
+    gate = _section(reference, "`[gate]`")
+    for f in dataclasses.fields(GateParams):
+        assert _row(gate, f.name)
     statistics = _section(reference, "`[statistics]`")
     for stat in STATISTICS:
         assert f"| `{stat}` |" in statistics

@@ -1,13 +1,14 @@
 """The gate: ``Session.finalise`` writes a folder, ``check_folder`` re-checks it and trusts nothing.
 
-Untouched, a folder gets the verdicts the session gave. Any tampering with a
-released table or its evidence is ``fail``; a manifest that is itself invalid is
-an input error (exit 2 at the CLI); a file nobody described is ``review``.
+Untouched and checked under the session's rules, a folder gets the verdicts the
+session gave (trusted unsigned, or signed). Any tampering with a released table
+or its evidence is ``fail``; a manifest that is itself invalid is an input error
+(exit 2 at the CLI); a file nobody described is ``review`` (or ``fail``). The
+attacks of the issue are in ``test_gate_attacks.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from gate_corpus import edit_manifest, keypair, redigest
 
 import sdc
 from sdc import SdcInputError, Session
@@ -85,11 +87,16 @@ def _cells(entry: dict[str, Any]) -> list[tuple]:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("signed", [False, True], ids=["trusted unsigned", "signed"])
 @pytest.mark.parametrize("kind", sorted(SESSIONS))
-def test_untouched_folder_keeps_the_session_verdicts(kind: str, tmp_path: Path) -> None:
+def test_untouched_folder_keeps_the_session_verdicts(
+    kind: str, signed: bool, tmp_path: Path
+) -> None:
     s = SESSIONS[kind]()
-    folder = s.finalise(tmp_path / "out")
-    report = check_folder(folder)
+    private, public = keypair(tmp_path / "keys")
+    folder = s.finalise(tmp_path / "out", signing_key=private if signed else None)
+    trust = {"trust_keys": [public]} if signed else {"trust_unsigned": True}
+    report = check_folder(folder, rules=s.ruleset_, **trust)
     assert {o["name"]: o["status"] for o in report["outputs"]} == {
         name: out.status.value for name, out in s.outputs.items()
     }
@@ -99,8 +106,30 @@ def test_untouched_folder_keeps_the_session_verdicts(kind: str, tmp_path: Path) 
     for gate_entry, made in zip(report["outputs"], session_report["outputs"], strict=True):
         assert _cells(gate_entry) == _cells(made)
         assert gate_entry["findings"] == made["findings"]
-    # The gate's own rule set equal to the recorded one gives the same result.
-    assert check_folder(folder, rules=s.ruleset_)["status"] == report["status"]
+    assert report["trust"]["signature"] == ("valid" if signed else "missing")
+    assert {o["authenticated"] for o in report["outputs"]} == {
+        "signature" if signed else "operator"
+    }
+    assert all(o["rules_status"] == o["status"] for o in report["outputs"])
+    assert report["rules"]["requested"]["same"] is True
+
+
+@pytest.mark.parametrize("kind", sorted(SESSIONS))
+def test_unauthenticated_outputs_are_at_best_review(kind: str, tmp_path: Path) -> None:
+    s = SESSIONS[kind]()
+    folder = s.finalise(tmp_path / "out")
+    report = check_folder(folder, rules=s.ruleset_)
+    for entry in report["outputs"]:
+        name = entry["name"].removesuffix(".svg")
+        assert entry["rules_status"] == s.outputs[name].status.value
+        assert entry["authenticated"] is None
+        expected = "fail" if entry["rules_status"] == "fail" else "review"
+        assert entry["status"] == expected
+        if expected == "review":
+            assert "not authenticated" in entry["trust_reason"]
+            assert "not authenticated" in entry["reasons"][-1]
+    assert report["status"] in ("review", "fail")
+    assert report["notices"][0].startswith("Not authenticated: the request has no manifest.sig")
 
 
 def test_the_verdicts_cover_every_status(tmp_path: Path) -> None:
@@ -123,8 +152,8 @@ def folder(tmp_path: Path) -> Path:
                   contributor="patient", name="means")  # fmt: skip
     out = s.finalise(tmp_path / "out")
     report = check_folder(out)
-    assert {o["name"]: o["status"] for o in report["outputs"]} == {
-        "counts": "pass", "margins": "pass", "means": "pass",
+    assert {o["name"]: (o["rules_status"], o["status"]) for o in report["outputs"]} == {
+        "counts": ("pass", "review"), "margins": ("pass", "review"), "means": ("pass", "review"),
     }  # fmt: skip
     return out
 
@@ -132,6 +161,12 @@ def folder(tmp_path: Path) -> Path:
 def status_of(report: dict[str, Any], name: str) -> tuple[str, str]:
     (entry,) = [o for o in report["outputs"] if o["name"] == name]
     return entry["status"], " ".join(entry["reasons"])
+
+
+def rules_status_of(report: dict[str, Any], name: str) -> str:
+    """The rules' verdict on an output's files (its status is at best review, unsigned)."""
+    (entry,) = [o for o in report["outputs"] if o["name"] == name]
+    return entry["rules_status"]
 
 
 def cli_check(capsys: pytest.CaptureFixture[str], folder: Path) -> tuple[int, str]:
@@ -155,11 +190,13 @@ def test_changed_count_fails(folder: Path, capsys: pytest.CaptureFixture[str]) -
     status, why = status_of(check_folder(folder), "counts")
     assert status == "fail" and "digest differs" in why
     assert cli_check(capsys, folder)[0] == 1
-    # Even with the digest rewritten, the table must agree with its evidence.
-    _redigest(folder, "counts.csv")
+    # Even with the digest rewritten, the table must agree with its evidence; the message
+    # names the line and cell, never the released or the evidence value.
+    redigest(folder, "counts.csv")
     status, why = status_of(check_folder(folder), "counts")
     assert status == "fail"
-    assert "disagrees with the evidence" in why and "31" in why
+    assert "line 3 (region=N): the released value differs from the value its evidence" in why
+    assert "31" not in why and "30" not in why
 
 
 def test_changed_mean_fails(folder: Path) -> None:
@@ -174,7 +211,7 @@ def test_suppressed_cell_filled_back_in_fails(folder: Path) -> None:
     text = (folder / "counts.csv").read_text(encoding="utf-8")
     assert "S,\n" in text  # the small region was suppressed
     (folder / "counts.csv").write_text(text.replace("S,\n", "S,3\n"), encoding="utf-8")
-    _redigest(folder, "counts.csv")
+    redigest(folder, "counts.csv")
     status, why = status_of(check_folder(folder), "counts")
     assert status == "fail"
     assert "not suppressed" in why
@@ -217,11 +254,9 @@ def test_deleted_table_or_evidence_fails(folder: Path, capsys: pytest.CaptureFix
     (folder / "evidence" / "means.json").unlink()
     (folder / "counts.csv").unlink()
     report = check_folder(folder)
-    assert status_of(report, "means") == (
-        "fail", "evidence/means.json was changed or removed after finalise (its digest differs)"
-    )  # fmt: skip
+    assert status_of(report, "means") == ("fail", "'evidence/means.json' is missing")
     assert status_of(report, "counts")[0] == "fail"
-    assert status_of(report, "margins")[0] == "pass"  # the others are still checked
+    assert rules_status_of(report, "margins") == "pass"  # the others are still checked
     assert report["status"] == "fail"
     assert cli_check(capsys, folder)[0] == 1
 
@@ -254,11 +289,21 @@ def test_evidence_whose_margin_does_not_add_up_fails(folder: Path) -> None:
         pytest.param(lambda ev: ev.update(records=["x"] * len(ev["records"])), id="not numbers"),
         pytest.param(lambda ev: ev["contributors"].__setitem__(0, 10**6), id="contributors"),
         pytest.param(lambda ev: ev.update(levels=[["N", "S"]]), id="levels"),
+        pytest.param(lambda ev: ev.update(levels=[["N", "N", "M"]]), id="repeated level"),
+        pytest.param(
+            lambda ev: ev.update(records=[str(x) for x in ev["records"]]), id="counts as text"
+        ),
+        pytest.param(
+            lambda ev: ev.update(records=[x + 0.5 for x in ev["records"]]), id="fractional counts"
+        ),
+        pytest.param(lambda ev: ev.update(records=[True for _ in ev["records"]]), id="booleans"),
+        pytest.param(lambda ev: ev["top"].__setitem__(0, ["1", None, None]), id="top as text"),
     ],
 )
 def test_inconsistent_evidence_fails(folder: Path, change: Callable[[dict], Any]) -> None:
     _edit_evidence(folder, "counts", change)
-    assert status_of(check_folder(folder), "counts")[0] == "fail"
+    status, why = status_of(check_folder(folder), "counts")
+    assert status == "fail" and "evidence" in why
 
 
 def test_evidence_that_is_not_json_fails(folder: Path) -> None:
@@ -268,19 +313,8 @@ def test_evidence_that_is_not_json_fails(folder: Path) -> None:
     assert status_of(check_folder(folder), "counts")[0] == "fail"
 
 
-def _redigest(folder: Path, rel: str) -> None:
-    """Record a file's new digest, as someone who also rewrites the manifest would."""
-    path = folder / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["digests"][rel] = hashlib.sha256((folder / rel).read_bytes()).hexdigest()
-    path.write_text(json.dumps(manifest), encoding="utf-8")
-
-
 def _edit_manifest(folder: Path, change: Callable[[dict], Any]) -> None:
-    path = folder / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    change(manifest)
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    edit_manifest(folder, change)
 
 
 @pytest.mark.parametrize(
@@ -289,12 +323,22 @@ def _edit_manifest(folder: Path, change: Callable[[dict], Any]) -> None:
         pytest.param(lambda m: m.update(signature="ok"), "signature", id="unknown key"),
         pytest.param(lambda m: m.pop("rules"), "rules", id="missing key"),
         pytest.param(lambda m: m["outputs"][0].update(note="x"), "note", id="unknown entry key"),
-        pytest.param(lambda m: m["outputs"][0].update(file="../counts.csv"), "../counts.csv",
+        pytest.param(lambda m: m["files"][0].update(path="../counts.csv"), "../counts.csv",
                      id="dotdot file"),
-        pytest.param(lambda m: m["outputs"][1].update(evidence="evidence/../../x.json"), "..",
+        pytest.param(lambda m: m["files"][1].update(path="evidence/../../x.json"), "..",
                      id="dotdot evidence"),
-        pytest.param(lambda m: m["outputs"][0].update(file="/etc/passwd"), "/etc/passwd",
+        pytest.param(lambda m: m["files"][0].update(path="/etc/passwd"), "/etc/passwd",
                      id="absolute path"),
+        pytest.param(lambda m: m["files"][0].update(path="a//b.csv"), "a//b.csv",
+                     id="empty part"),
+        pytest.param(lambda m: m["files"][0].update(path="a\\b.csv"), "backslash",
+                     id="backslash"),
+        pytest.param(lambda m: m["files"].append(dict(m["files"][0])), "twice",
+                     id="file twice"),
+        pytest.param(lambda m: m["files"][0].update(sha256="X" * 64), "sha256",
+                     id="bad digest"),
+        pytest.param(lambda m: m["files"][0].update(path="manifest.json"), "manifest.json",
+                     id="manifest listed"),
         pytest.param(lambda m: m.update(schema_version="9.9"), "9.9", id="version"),
         pytest.param(lambda m: m.update(outputs=[]), "no outputs", id="no outputs"),
         pytest.param(lambda m: m["outputs"].append(dict(m["outputs"][0])), "twice",
@@ -335,19 +379,21 @@ def test_unknown_statistic_in_manifest_fails(folder: Path) -> None:
     assert status_of(check_folder(folder), "counts")[0] == "fail"
 
 
-def test_weakened_manifest_rules_are_caught_by_the_gates_own_rules(folder: Path) -> None:
-    """By default the gate applies the manifest's rule set; a gate should pass its own."""
+def test_weakened_manifest_rules_are_never_applied(folder: Path) -> None:
+    """The gate applies its own rule set; the manifest's only says what was asked for."""
 
     def weaken(m: dict) -> None:
         m["rules"]["threshold"]["t"] = 1
 
     text = (folder / "counts.csv").read_text(encoding="utf-8")
     (folder / "counts.csv").write_text(text.replace("S,\n", "S,3\n"), encoding="utf-8")
+    redigest(folder, "counts.csv")
     _edit_manifest(folder, weaken)
-    report = check_folder(folder)
-    assert status_of(report, "manifest.json")[0] == "review"  # not an unmodified preset
-    assert status_of(report, "counts")[0] == "fail"  # and the edited table has a new digest
-    assert status_of(check_folder(folder, rules="default"), "counts")[0] == "fail"
+    report = check_folder(folder, trust_unsigned=True)
+    assert status_of(report, "counts")[0] == "fail"
+    assert report["rules"]["name"] == "default" and report["rules"]["requested"]["same"] is False
+    assert any("made under rule set 'default', whose settings differ" in n
+               for n in report["notices"])  # fmt: skip
 
 
 @pytest.mark.parametrize("where", ["notes.txt", "evidence/extra.json", "sub/dir/data.csv"])
@@ -359,7 +405,7 @@ def test_unlisted_file_is_review(folder: Path, where: str) -> None:
     status, why = status_of(report, where)
     assert status == "review" and "not described by the manifest" in why
     assert report["status"] == "review"
-    assert status_of(report, "counts")[0] == "pass"
+    assert rules_status_of(report, "counts") == "pass"
 
 
 def test_unlisted_file_next_to_a_failure_keeps_fail(folder: Path) -> None:
@@ -373,10 +419,11 @@ def test_report_files_are_checked_too(tmp_path: Path) -> None:
     s = Session()
     s.pivot_table(df[df.region != "S"], index="region", aggfunc="count", name="t")
     out = s.finalise(tmp_path / "out")
-    assert check_folder(out)["status"] == "pass"
+    assert check_folder(out, trust_unsigned=True)["status"] == "pass"
     with (out / "report.txt").open("a", encoding="utf-8") as fh:
         fh.write("\nP001,N,F,123.45\nP002,N,M,67.89\n")
-    assert check_folder(out)["status"] != "pass"
+    report = check_folder(out, trust_unsigned=True)
+    assert report["status"] == "fail" and status_of(report, "report.txt")[0] == "fail"
 
 
 # ---------------------------------------------------------------------------- known gaps
@@ -388,9 +435,12 @@ def test_changed_median_fails(tmp_path: Path) -> None:
     s.pivot_table(df[df.region != "S"], index="region", values="cost", aggfunc="median",
                   name="medians")  # fmt: skip
     out = s.finalise(tmp_path / "out")
-    assert check_folder(out)["status"] == "pass"
-    edit_csv(out / "medians.csv", lambda t: t.loc.__setitem__((0, "cost"), "99999"))
-    assert check_folder(out)["status"] == "fail"
+    assert check_folder(out, trust_unsigned=True)["status"] == "pass"
+    edit_csv(out / "medians.csv", lambda t: t.loc.__setitem__((0, "cost"), "99999.0"))
+    redigest(out, "medians.csv")
+    report = check_folder(out, trust_unsigned=True)
+    assert report["status"] == "fail"  # a median above its cell's largest value
+    assert "outside what the values of its cell allow" in status_of(report, "medians")[1]
 
 
 def test_opensafely_counts_must_stay_rounded(tmp_path: Path) -> None:
@@ -405,8 +455,8 @@ def test_opensafely_counts_must_stay_rounded(tmp_path: Path) -> None:
 
     _edit_manifest(out, unround)
     (out / "t.csv").write_text("region,count\nM,23\nN,12\n", encoding="utf-8")
-    _redigest(out, "t.csv")
-    report = check_folder(out)
+    redigest(out, "t.csv")
+    report = check_folder(out, rules="opensafely")
     status, why = status_of(report, "t")
     assert status == "fail" and "rounded to the nearest 5" in why
 
@@ -419,7 +469,7 @@ def test_level_named_like_the_total(tmp_path: Path) -> None:
     # Without margins there is no total, so the level is an ordinary label.
     s.pivot_table(df, index="answer", aggfunc="count", name="t")
     s.finalise(tmp_path / "out")
-    assert check_folder(tmp_path / "out")["status"] == "pass"
+    assert check_folder(tmp_path / "out", trust_unsigned=True)["status"] == "pass"
 
 
 def test_datetime_levels_finalise(tmp_path: Path) -> None:
@@ -427,7 +477,7 @@ def test_datetime_levels_finalise(tmp_path: Path) -> None:
     s = Session()
     s.pivot_table(df, index="month", aggfunc="count", name="t")
     s.finalise(tmp_path / "out")
-    assert check_folder(tmp_path / "out")["status"] == "pass"
+    assert check_folder(tmp_path / "out", trust_unsigned=True)["status"] == "pass"
 
 
 def test_datetime_levels_leave_no_files(tmp_path: Path) -> None:
@@ -521,10 +571,10 @@ def test_error_in_a_later_output_leaves_no_files(
     s = suppressing_session()
     last = list(s.outputs.values())[-1]
 
-    def broken() -> pd.DataFrame:
+    def broken() -> str:
         raise RuntimeError("cannot lay out")
 
-    monkeypatch.setattr(last, "released_long", broken)
+    monkeypatch.setattr(last, "released_csv", broken)
     with pytest.raises(RuntimeError, match="cannot lay out"):
         s.finalise(tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -534,7 +584,7 @@ def test_io_error_while_writing_leaves_no_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = suppressing_session()
-    real = Path.write_text
+    real = Path.write_bytes
     calls = {"n": 0}
 
     def flaky(self: Path, *args: Any, **kwargs: Any) -> int:
@@ -543,10 +593,10 @@ def test_io_error_while_writing_leaves_no_files(
             raise OSError(28, "No space left on device")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", flaky)
+    monkeypatch.setattr(Path, "write_bytes", flaky)
     with pytest.raises(SdcInputError, match="No space left"):
         s.finalise(tmp_path / "out")
-    monkeypatch.setattr(Path, "write_text", real)
+    monkeypatch.setattr(Path, "write_bytes", real)
     left = (
         [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
         if (tmp_path / "out").exists()
@@ -579,6 +629,6 @@ def test_gate_fails_a_secondary_published_again(tmp_path: Path) -> None:
     hit = (table["region"] == str(labels["region"])) & (table["sex"] == str(labels["sex"]))
     table.loc[hit, "count"] = str(int(t.values[cell]))
     table.to_csv(path, index=False)
-    _redigest(out, "margins.csv")
+    redigest(out, "margins.csv")
     status, why = status_of(check_folder(out), "margins")
     assert status == "fail", why

@@ -787,6 +787,25 @@ def test_a_zlib_bomb_is_refused_without_inflating_it() -> None:
     assert time.perf_counter() - start < 2
 
 
+def test_decompression_is_capped_against_the_files_size() -> None:
+    """Without a max_bytes of its own, a bomb stops at a multiple of its compressed size
+    (a 1.8 MB file no longer inflates to 4 GB before it is refused)."""
+    from sdc.models.format import Limits
+    from sdc.models.pickle_reader import inflate_budget
+
+    engine = zlib.compressobj(9)
+    zeros = bytes(1 << 20)
+    bomb = b"".join(engine.compress(zeros) for _ in range(200)) + engine.flush()  # 200 MB
+    budget = inflate_budget(len(bomb), 2**31)
+    assert budget == int(Limits().max_ratio * len(bomb)) and budget < 200 << 20
+    with pytest.raises(SdcRefusedFile, match="decompression bomb") as info:
+        read_joblib(bomb)
+    assert f"more than {budget:,} bytes" in str(info.value)
+    assert inflate_budget(1_800_000, 2**31) < 4 << 30
+    # A small honest file still reads: its budget is at least ratio_min_bytes.
+    assert read_joblib(joblib_bytes(np.zeros(1000), 3)).root is not None
+
+
 def test_size_limits_are_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
     data = pickle.dumps(np.zeros(1000), protocol=5)
     with pytest.raises(SdcRefusedFile, match="max_array_bytes"):

@@ -15,7 +15,7 @@ import pytest
 from postgres_server import new_registry_url
 from registry_cases import approve, record_release, request, sha
 
-from sdc.cli import _Parser
+from sdc.cli import main
 from sdc.release.registry import Decision, open_registry
 from sdc.release.registry.commands import add_commands
 
@@ -27,14 +27,8 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Parse and run as ``sdc`` does (its parser class: usage errors exit 2)."""
-    parser = _Parser(prog="sdc")
-    add_commands(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    try:
-        args = parser.parse_args(argv)
-        code = args.func(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    """Run as ``sdc`` does: exit code, stdout, stderr."""
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -141,7 +135,7 @@ def test_without_json_usage_errors_stay_on_stderr(capsys: pytest.CaptureFixture[
     assert code == 2 and out == "" and "unrecognized arguments: --bogus" in err
 
 
-def test_commands_plug_into_any_parser(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_commands_plug_into_any_parser(tmp_path: Path) -> None:
     """A plain argparse parser works too: the commands need nothing from ``sdc``'s."""
     url = f"sqlite:///{tmp_path}/registry.db"
     with open_registry(url) as reg:
@@ -149,5 +143,5 @@ def test_commands_plug_into_any_parser(tmp_path: Path, capsys: pytest.CaptureFix
     parser = argparse.ArgumentParser()
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["history", "--registry", url])
-    assert args.func(args) == 0
-    assert capsys.readouterr().out.strip() == f"no releases in {url}"
+    code, doc, text = args.func(args)
+    assert (code, doc["releases"], text) == (0, [], f"no releases in {url}")

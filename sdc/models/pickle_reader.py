@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from sdc.exceptions import SdcInputError, SdcRefusedFile
+from sdc.models.format import Limits
 
 __all__ = [
     "ALLOWED",
@@ -1604,6 +1605,22 @@ def _decompressor(method: str) -> Any:
     return lz4.frame.LZ4FrameDecompressor()
 
 
+def inflate_budget(compressed: int, max_bytes: int, limits: Limits | None = None) -> int:
+    """How far a compressed stream of ``compressed`` bytes may inflate: ``max_ratio`` times
+    its size (at least ``ratio_min_bytes``: small runs of zeros compress far better), never
+    more than ``max_bytes``. A 1.8 MB file stops at 360 MB, not at gigabytes.
+
+    Examples
+    --------
+    >>> inflate_budget(1_800_000, 2**31)
+    360000000
+    >>> inflate_budget(100, 2**31) == Limits().ratio_min_bytes
+    True
+    """
+    limits = limits or Limits()
+    return min(max_bytes, max(limits.ratio_min_bytes, int(limits.max_ratio * compressed)))
+
+
 def _inflate(data: memoryview, method: str, max_bytes: int) -> bytearray:
     """Decompress in bounded steps, stopping as soon as the output passes ``max_bytes``."""
     engine = _decompressor(method)
@@ -1628,8 +1645,10 @@ def _inflate(data: memoryview, method: str, max_bytes: int) -> bytearray:
             ) from None
         if len(out) > max_bytes:
             raise SdcRefusedFile(
-                f"the joblib file decompresses to more than max_bytes={max_bytes:,} bytes "
-                f"({method}, stopped after {pos:,} compressed bytes); it is refused"
+                f"the joblib file decompresses to more than {max_bytes:,} bytes, the most its "
+                f"{n:,} compressed bytes may give ({Limits().max_ratio:g} times its size, or "
+                f"max_bytes; {method}, stopped after {pos:,} compressed bytes): a decompression "
+                "bomb is refused"
             )
     trailing = len(engine.unused_data) + (n - pos)
     if trailing:
@@ -1644,7 +1663,8 @@ def read_joblib(data: bytes | memoryview, *, max_bytes: int = 2**31) -> PickleCo
     """Read a file written by ``joblib.dump`` (compressed or not) without running anything.
 
     The compressor is recognised from the magic bytes and the stream is
-    decompressed in steps, refused as soon as it passes ``max_bytes``, so a
+    decompressed in steps, refused as soon as it passes ``max_bytes`` or the
+    ratio cap of :func:`inflate_budget` (relative to the file's size), so a
     small compressed bomb costs little. The pickle is then read as
     :func:`read_pickle` does, with each ``NumpyArrayWrapper`` replaced by the
     array whose raw bytes follow it. An object array follows its wrapper as a
@@ -1669,7 +1689,7 @@ def read_joblib(data: bytes | memoryview, *, max_bytes: int = 2**31) -> PickleCo
             )
         return read_pickle(view, max_array_bytes=max_bytes, joblib_arrays=True)
     try:
-        inflated = _inflate(view, method, max_bytes)
+        inflated = _inflate(view, method, inflate_budget(len(view), max_bytes))
     except MemoryError:
         raise SdcRefusedFile(
             "decompressing the joblib file needs more memory than is available; it is refused"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sdc.canonical import frame_csv
 from sdc.exceptions import SdcInputError
 from sdc.outputs import FINDING_COLUMNS, finding_rows, report_entry, summary_lines
 from sdc.rules import RULES, RuleResult
@@ -67,6 +68,10 @@ class RegressionEvidence:
     groups: tuple[str, ...]
     group_records: np.ndarray
     saturation: tuple[str, ...]
+    #: The names of the parameters (one per design column) and, for a multinomial
+    #: model, the outcome category of each equation: the released table's rows.
+    terms: tuple[str, ...] = ()
+    equations: tuple[str, ...] = ()
 
 
 def regression_evidence(result: Any) -> RegressionEvidence:
@@ -80,6 +85,7 @@ def regression_evidence(result: Any) -> RegressionEvidence:
         )
     exog = np.asarray(model.exog, dtype=np.float64)
     names = [str(n) for n in getattr(model, "exog_names", None) or range(exog.shape[1])]
+    terms, equations = _terms(result)
     nobs = getattr(result, "nobs", None)
     n_obs = exog.shape[0] if nobs is None else round(float(nobs))
     n_params = int(np.asarray(result.params).size)
@@ -88,7 +94,22 @@ def regression_evidence(result: Any) -> RegressionEvidence:
     return RegressionEvidence(
         model=name, n_obs=n_obs, df_resid=df_resid, n_params=n_params, groups=tuple(groups),
         group_records=np.asarray(counts, dtype=np.int64), saturation=_saturation(result, name),
+        terms=tuple(terms), equations=tuple(equations),
     )  # fmt: skip
+
+
+def _terms(result: Any) -> tuple[list[str], list[str]]:
+    """The parameter names (x0, x1, ... when the model has none) and the equations' labels."""
+    params = np.asarray(result.params)
+    k = params.shape[0]
+    names = [str(n) for n in (getattr(result.model, "exog_names", None) or [])]
+    if len(names) != k:
+        names = [f"x{j}" for j in range(k)]
+    equations: list[str] = []
+    if params.ndim == 2:  # one equation per outcome category but the first
+        ymap = getattr(result.model, "_ynames_map", None) or {}
+        equations = [str(ymap.get(j + 1, j + 1)) for j in range(params.shape[1])]
+    return names, equations
 
 
 def _design_groups(
@@ -175,6 +196,8 @@ def _saturation(result: Any, name: str) -> tuple[str, ...]:
 COEFFICIENT_COLUMNS = (
     "term", "equation", "coef", "std_err", "z", "p_value", "ci_lower", "ci_upper",
 )  # fmt: skip
+#: Its text columns (the others hold numbers).
+TEXT_COLUMNS = ("term", "equation")
 
 
 def coefficient_table(result: Any) -> pd.DataFrame:
@@ -184,14 +207,10 @@ def coefficient_table(result: Any) -> pd.DataFrame:
     """
     params = np.asarray(result.params, dtype=np.float64)
     k = params.shape[0]
-    names = list(getattr(result.model, "exog_names", None) or [])
-    if len(names) != k:
-        names = [f"x{j}" for j in range(k)]
+    names, labels = _terms(result)
     n_eq = 1 if params.ndim == 1 else params.shape[1]
     columns: dict[str, Any] = {"term": np.tile(names, n_eq)}
-    if params.ndim == 2:  # one equation per outcome category but the first
-        ymap = getattr(result.model, "_ynames_map", None) or {}
-        labels = [str(ymap.get(j + 1, j + 1)) for j in range(n_eq)]
+    if labels:
         columns["equation"] = np.repeat(labels, k)
 
     def flat(values: Any) -> np.ndarray:
@@ -216,13 +235,17 @@ def evidence_to_dict(ev: RegressionEvidence) -> dict[str, Any]:
     return {
         "model": ev.model, "n_obs": ev.n_obs, "df_resid": ev.df_resid, "n_params": ev.n_params,
         "groups": list(ev.groups), "group_records": ev.group_records.tolist(),
-        "saturation": list(ev.saturation),
+        "saturation": list(ev.saturation), "terms": list(ev.terms),
+        "equations": list(ev.equations),
     }  # fmt: skip
 
 
 def evidence_from_dict(d: Any) -> RegressionEvidence:
     """Validated evidence read back from a file; ``SdcInputError`` names what is wrong."""
-    keys = {"model", "n_obs", "df_resid", "n_params", "groups", "group_records", "saturation"}
+    keys = {
+        "model", "n_obs", "df_resid", "n_params", "groups", "group_records", "saturation",
+        "terms", "equations",
+    }  # fmt: skip
     if not isinstance(d, dict) or set(d) != keys:
         got = sorted(d) if isinstance(d, dict) else type(d).__name__
         raise SdcInputError(f"regression evidence must have exactly the keys {sorted(keys)}; "
@@ -245,10 +268,18 @@ def evidence_from_dict(d: Any) -> RegressionEvidence:
         raise SdcInputError("regression evidence: group_records must hold one count per group.")
     if not (isinstance(sat, list) and all(isinstance(x, str) for x in sat)):
         raise SdcInputError("regression evidence: saturation must be a list of reasons.")
+    terms, equations = d["terms"], d["equations"]
+    for key, names in (("terms", terms), ("equations", equations)):
+        if not (isinstance(names, list) and all(isinstance(x, str) for x in names)):
+            raise SdcInputError(f"regression evidence: {key} must be a list of names.")
+    if len(terms) * max(len(equations), 1) != d["n_params"]:
+        raise SdcInputError(
+            "regression evidence: n_params must be the number of terms times the equations."
+        )
     return RegressionEvidence(
         model=d["model"], n_obs=d["n_obs"], df_resid=float(dof), n_params=d["n_params"],
         groups=tuple(groups), group_records=np.asarray(counts, dtype=np.int64),
-        saturation=tuple(sat),
+        saturation=tuple(sat), terms=tuple(terms), equations=tuple(equations),
     )  # fmt: skip
 
 
@@ -286,6 +317,9 @@ class RegressionOutput:
     kind = "regression"
     value_name = "coef"
     plot = False
+    _failed = _noted = False
+    #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
+    definition: dict[str, Any] | None = None
 
     def __init__(self, name: str, result: Any, ruleset: RuleSet) -> None:
         self.name = name
@@ -302,12 +336,14 @@ class RegressionOutput:
     @classmethod
     def from_files(
         cls, name: str, evidence: RegressionEvidence, coefficients: pd.DataFrame,
-        ruleset: RuleSet, problems: tuple[str, ...] = (),
+        ruleset: RuleSet, problems: tuple[str, ...] = (), notes: tuple[str, ...] = (),
     ) -> RegressionOutput:  # fmt: skip
-        """The output as a gate sees it; ``problems`` (the files disagree) make it ``fail``."""
+        """The output as a gate sees it; ``problems`` (the files disagree) make it ``fail``,
+        ``notes`` (what a person must look at) at least ``review``."""
         out = cls.__new__(cls)
         out.name, out.result, out.ruleset = name, None, ruleset
-        out.evidence, out._released, out.reasons = evidence, coefficients, problems
+        out.evidence, out._released, out.reasons = evidence, coefficients, problems + notes
+        out._failed, out._noted = bool(problems), bool(notes)
         return out
 
     @property
@@ -336,11 +372,13 @@ class RegressionOutput:
     def status(self) -> Status:
         if self.evidence is None:
             return Status.REVIEW
-        if self.result is None and self.reasons:  # gate: the files disagree
+        if self.result is None and self._failed:  # gate: the files disagree
             return Status.FAIL
         if any(r.fail.any() for r in self.results):
             return Status.FAIL
-        return Status.REVIEW if any(r.review.any() for r in self.results) else Status.PASS
+        noted = self.result is None and self._noted
+        review = noted or any(r.review.any() for r in self.results)
+        return Status.REVIEW if review else Status.PASS
 
     @cached_property
     def findings(self) -> pd.DataFrame:
@@ -369,8 +407,9 @@ class RegressionOutput:
         return coefficient_table(self.result)
 
     def released_csv(self) -> str:
-        """What ``finalise`` writes: the coefficient table as CSV text."""
-        return self.coefficients.to_csv(index=False)
+        """What ``finalise`` writes: the coefficient table in its one serialisation
+        (:mod:`sdc.canonical`)."""
+        return frame_csv(self.coefficients, text=TEXT_COLUMNS)
 
     def evidence_dict(self) -> dict[str, Any]:
         """The evidence the gate re-checks: counts only, no row-level data."""

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from sdc._validation import input_error
+from sdc.canonical import frame_csv
 from sdc.outputs import FINDING_COLUMNS, report_entry, summary_lines
 from sdc.plots import Plottable
 from sdc.rules import RULES, RuleResult
@@ -63,6 +64,8 @@ RAW_COLUMNS = (
 
 #: Columns of the released, pooled table (:attr:`SurvivalOutput.table`).
 TABLE_COLUMNS = ("group", "step", "start", "end", "at_risk", "events", "censored", "survival")
+#: Its columns of counts (``group`` is text; the others are numbers).
+INTEGER_COLUMNS = ("step", "at_risk", "events", "censored")
 
 
 def pool_steps(events: np.ndarray | list[int], t: int) -> list[tuple[int, int]] | None:
@@ -248,6 +251,8 @@ class SurvivalOutput(Plottable):
     kind = "survival"
     statistic = "kaplan-meier"
     value_name = "survival"
+    #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
+    definition: dict[str, Any] | None = None
 
     def __init__(
         self, name: str, curves: list[GroupCurve], by: str | None, ruleset: RuleSet
@@ -257,19 +262,21 @@ class SurvivalOutput(Plottable):
         self.by = by
         self.ruleset = ruleset
         self.problems: tuple[str, ...] = ()
+        self.notes: tuple[str, ...] = ()
 
     @classmethod
     def from_files(
         cls, name: str, totals: list[GroupTotals], table: pd.DataFrame, ruleset: RuleSet,
-        problems: tuple[str, ...] = (),
+        problems: tuple[str, ...] = (), notes: tuple[str, ...] = (),
     ) -> SurvivalOutput:  # fmt: skip
         """The output as a gate sees it: the released table and the groups' totals.
 
-        ``problems`` (the files disagree with each other) make it ``fail``.
+        ``problems`` (the files disagree with each other) make it ``fail``; ``notes``
+        (what a person must look at) at least ``review``.
         """
         out = cls(name, [], None, ruleset)
         out.__dict__.update(totals=tuple(totals), table=table, released=())
-        out.problems = problems
+        out.problems, out.notes = problems, notes
         return out
 
     @cached_property
@@ -380,13 +387,13 @@ class SurvivalOutput(Plottable):
         outcomes = set(self.findings["outcome"])
         if "fail" in outcomes:
             return Status.FAIL
-        return Status.REVIEW if "review" in outcomes else Status.PASS
+        return Status.REVIEW if "review" in outcomes or self.notes else Status.PASS
 
     @cached_property
     def reasons(self) -> tuple[str, ...]:
         """How each released curve was coarsened, in words (at the gate: what disagrees)."""
         t = self.threshold
-        lines = list(self.problems)
+        lines = [*self.problems, *self.notes]
         for r in self.released:
             if r is None:
                 continue
@@ -413,8 +420,9 @@ class SurvivalOutput(Plottable):
         return tuple(lines)
 
     def released_csv(self) -> str:
-        """What ``finalise`` writes: :attr:`table` as CSV text."""
-        return self.table.to_csv(index=False)
+        """What ``finalise`` writes: :attr:`table` in its one serialisation
+        (:mod:`sdc.canonical`)."""
+        return frame_csv(self.table, text=("group",), integer=INTEGER_COLUMNS)
 
     def evidence_dict(self) -> dict[str, Any]:
         """What the gate needs besides the table (stays inside: it holds the largest

@@ -1,249 +1,465 @@
-"""Check an output folder written by ``Session.finalise``: what an egress gate runs.
+"""The gate: ``sdc check REQUEST`` re-checks a request folder and trusts nothing in it.
 
-The gate trusts nothing it reads: the manifest and evidence are validated, each
-released table must agree with its evidence, the rules are re-applied (the
-gate's own rule set, or the one recorded in the manifest), and files the
-manifest does not describe are sent to review.
+What the gate relies on, and nothing else:
+
+- **the operator's rules**: ``rules``, else ``SDC_RULES``, else the ``default``
+  preset; never the rule set the manifest names (the report says when the request
+  was made under another one);
+- **authenticated evidence**: a manifest signed by a key the operator trusts
+  (``trust_keys``), which names every file with its SHA-256 digest; or outputs
+  recomputed from the data (``data``); or the operator's word (``trust_unsigned``,
+  for researchers checking their own folder; the report says so at its top).
+  Otherwise every output is at best ``review``;
+- **its own reading**: regular files only, opened without following links, named
+  by the manifest, within the rule set's ``[gate]`` caps
+  (:mod:`sdc.release.safe_read`); each released file must equal, byte for byte,
+  the canonical serialisation of the values the gate checked (:mod:`sdc.canonical`);
+- **its own report**: the session's ``report.json``/``report.txt`` are never released;
+  evidence never leaves; a file the manifest does not describe never leaves and is
+  ``fail`` (row-level data) or ``review``.
+
+Each output is judged on its own: an error while reading one makes that one
+``fail`` with the reason, and the others are still judged. An output's
+``status`` is the verdict on letting it leave: the rules' verdict on its files
+(``rules_status``), at best ``review`` when nothing vouches for the files
+(``trust_reason`` says why, and so does the last of its reasons). The request's
+status is the worst of its outputs'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sdc.exceptions import SdcInputError
+from sdc._text import printable
+from sdc.exceptions import SdcInputError, SdcRefusedFile
 from sdc.plots import draw
-from sdc.regression.output import RegressionOutput
-from sdc.regression.survival import SurvivalOutput
-from sdc.release.bundle import MANIFEST as MANIFEST_NAME
-from sdc.release.bundle import (
-    changed_files,
-    read_evidence_json,
-    read_manifest,
-    read_table_csv,
-    unlisted_files,
+from sdc.release.manifest import (
+    DATA_KIND,
+    FILE_KINDS,
+    MANIFEST,
+    REPORT_FILES,
+    FileEntry,
+    OutputEntry,
+    data_path,
+    evidence_path,
+    name_problem,
+    parse_manifest,
+    plot_path,
+)
+from sdc.release.recompute import (
+    DataSource,
+    Differs,
+    NotRecomputed,
+    recompute_survival,
+    recompute_table,
+    same_evidence,
 )
 from sdc.release.report import build_report, other_entry
-from sdc.release.term_files import read_regression, read_survival
-from sdc.rules.statistic import statistic_class
-from sdc.ruleset import STATISTICS, RuleSet, preset_names
-from sdc.tables.check import check_evidence
-from sdc.tables.evidence import TableEvidence
-from sdc.tables.labels import cell_labels
-from sdc.tables.output import TableOutput
-from sdc.tables.protect import Release, assess, audit_pattern
-from sdc.tables.statistics import COUNTS, from_evidence
+from sdc.release.safe_read import Entry, RequestFolder, parse_json
+from sdc.release.signing import SIGNATURE, Verification, load_public_key, verify
+from sdc.release.table_file import check_table, statistic_problem, table_evidence
+from sdc.release.term_files import check_regression, check_survival
+from sdc.release.unknown_files import classify
+from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
-_VERIFIABLE = {*COUNTS, "sum", "mean", "min", "max"}
-
-Output = TableOutput | RegressionOutput | SurvivalOutput
-
-
-def _read_release(path: Path, ev: TableEvidence, value_name: str) -> np.ndarray:
-    """Per-cell released values (NaN = suppressed) from a table CSV, matched by labels."""
-    model = ev.model
-    frame = read_table_csv(path)
-    expected_cols = [*model.dims, value_name]
-    if list(frame.columns) != expected_cols:
-        raise SdcInputError(
-            f"table file {path.name!r} must have the columns {expected_cols}; "
-            f"got {list(frame.columns)}."
-        )
-    cells = np.flatnonzero(model.published_mask)
-    labels = cell_labels(model, cells).astype(str)
-    position = {
-        key: int(c) for key, c in zip(labels.itertuples(index=False, name=None), cells, strict=True)
-    }
-    if len(frame) != len(position):
-        raise SdcInputError(
-            f"table file {path.name!r} has {len(frame)} rows; its evidence describes "
-            f"{len(position)} published cells."
-        )
-    out = np.full(model.n_cells, np.nan)
-    seen = set()
-    for key, text in zip(
-        frame[list(model.dims)].itertuples(index=False, name=None), frame[value_name], strict=True
-    ):
-        cell = position.get(tuple(key))
-        if cell is None or cell in seen:
-            raise SdcInputError(
-                f"table file {path.name!r} has a row for cell {key!r} that its evidence "
-                "does not describe (or describes once only)."
-            )
-        seen.add(cell)
-        if text.strip() == "":
-            continue
-        try:
-            out[cell] = float(text)
-        except ValueError:
-            raise SdcInputError(
-                f"table file {path.name!r}: value {text!r} at {key!r} is not a number."
-            ) from None
-    return out
+#: Environment variable naming the gate's rule set when none is given.
+RULES_ENV = "SDC_RULES"
+_LEAVES = {Status.PASS: "yes", Status.REVIEW: "with approval", Status.FAIL: "no"}
 
 
-def _consistency(ev: TableEvidence, statistic: str, released: np.ndarray, rounded_to: Any) -> str:
-    """Why the released values disagree with the evidence ('' when they agree)."""
-    if statistic not in _VERIFIABLE:
-        return ""
-    expected = from_evidence(ev, statistic)
-    if rounded_to:
-        expected = np.floor(expected / rounded_to + 0.5) * rounded_to
-    shown = ~np.isnan(released)
-    ok = np.isclose(released[shown], expected[shown], rtol=1e-9, atol=1e-9, equal_nan=True)
-    if ok.all():
-        return ""
-    bad = np.flatnonzero(shown)[~ok][0]
-    return (
-        f"the released value {released[bad]:g} at {ev.model.labels(int(bad))} disagrees with "
-        f"the evidence ({expected[bad]:g}): the table was changed after it was checked"
-    )
+def operator_rules(rules: str | Path | RuleSet | None = None) -> RuleSet:
+    """The rule set the gate applies: ``rules``, else ``SDC_RULES``, else ``default``.
 
-
-def _check_entry(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> TableOutput:
-    if statistic_class(entry["statistic"]) not in STATISTICS:
-        raise SdcInputError(f"output {entry['name']!r}: unknown statistic {entry['statistic']!r}.")
-    ev = TableEvidence.from_dict(read_evidence_json(folder / entry["evidence"]))
-    released = _read_release(folder / entry["file"], ev, str(entry["value_name"]))
-    rounded_to = entry["rounded_to"]
-    statistic = entry["statistic"]
-    check = check_evidence(ev, statistic, ruleset)
-    # NaN is the natural value where nothing is measured (std needs two values).
-    measurable = ev.nonmissing >= (2 if statistic in ("std", "var") else 1)
-    suppressed = np.isnan(released) & ev.model.published_mask & measurable
-    audited = None
-    if (
-        ev.model.margins
-        and suppressed.any()
-        and ruleset.protection.method != "redact-round"
-        and not check.errors
-        and not (check.fail & ~suppressed).any()
-    ):
-        # What assess would audit; kept, so that the report shows the intervals.
-        audited = audit_pattern(check, suppressed)
-    status, reasons = assess(check, suppressed, audited)
-    problems = [_consistency(ev, statistic, released, rounded_to)]
-    protection = ruleset.protection
-    if protection.method == "redact-round" and statistic in COUNTS:
-        if rounded_to != protection.round_to:
-            problems.append(
-                f"the rule set requires counts rounded to the nearest {protection.round_to}; "
-                f"this table is recorded as rounded to {rounded_to}"
-            )
-        small = (ev.records > 0) & (ev.records <= protection.redact_at_or_below)
-        if (small & ev.model.published_mask & ~suppressed).any():
-            problems.append(
-                f"the rule set requires counts of {protection.redact_at_or_below} or fewer to "
-                "be redacted; some are published"
-            )
-    problems = [p for p in problems if p]
-    if problems:
-        status, reasons = Status.FAIL, (*problems, *reasons)
-    release = Release(released, suppressed, rounded_to, status, reasons, audit=audited)
-    return TableOutput(entry["name"], check, released, str(entry["value_name"]), True, release)
-
-
-def _check_image(folder: Path, entry: dict[str, Any], status: Status) -> dict[str, Any]:
-    """The image passes with its output only if re-drawing the checked CSV gives it exactly."""
-    name = entry["image"]
-    try:
-        shown = (folder / name).read_text(encoding="utf-8")
-        csv_text = (folder / entry["file"]).read_text(encoding="utf-8")
-        drawn = draw(entry["kind"], entry["statistic"], csv_text, entry["name"])
-    except (OSError, UnicodeDecodeError) as exc:
-        return other_entry(name, "image", Status.FAIL, f"the image cannot be read ({exc})")
-    except SdcInputError as exc:
-        return other_entry(name, "image", Status.FAIL, str(exc))
-    if shown != drawn:
-        return other_entry(
-            name, "image", Status.FAIL,
-            f"the image is not the plot of the checked data of {entry['name']!r} (re-drawn "
-            "at the gate, it differs): it may show numbers that were not checked",
-        )  # fmt: skip
-    return other_entry(
-        name, "image", status,
-        f"the plot of {entry['name']!r}, re-drawn from its checked data and identical; it "
-        f"takes that output's verdict ({status.value})",
-    )  # fmt: skip
-
-
-#: How each output kind in a manifest is read back and re-checked.
-_CHECKS: dict[str, Callable[[Path, dict[str, Any], RuleSet], Output]] = {
-    "frequency table": _check_entry,
-    "magnitude table": _check_entry,
-    "regression": read_regression,
-    "survival": read_survival,
-}
-
-
-def check_folder(folder: str | Path, rules: str | Path | RuleSet | None = None) -> dict[str, Any]:
-    """Re-check every output of a finalised folder; returns the JSON report.
-
-    ``rules`` is the gate's rule set; by default the one recorded in the manifest.
-    A table that cannot be checked is ``fail`` with the reason; a file the manifest
-    does not describe is ``review``.
+    Examples
+    --------
+    >>> operator_rules().name
+    'default'
     """
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    others: list[dict[str, Any]] = []
     if rules is None:
-        ruleset = RuleSet.from_dict(manifest["rules"], source="manifest")
-        if ruleset.name not in preset_names() or (
-            RuleSet.load(ruleset.name).to_dict() != ruleset.to_dict()
-        ):
-            others.append(
-                other_entry(
-                    MANIFEST_NAME,
-                    "rule set",
-                    Status.REVIEW,
-                    f"the manifest's rule set {ruleset.name!r} is not an unmodified shipped "
-                    "preset, and the researcher chose it; the gate applied it as written. "
-                    "Choose the gate's own rule set with --rules",
-                )  # fmt: skip
-            )
-    else:
-        ruleset = RuleSet.load(rules)
-    changed = set(changed_files(folder, manifest))
-    outputs: list[Output] = []
-    for entry in manifest["outputs"]:
-        files = {entry["file"], entry["evidence"]} | ({entry["image"]} - {None})
-        edited = sorted(changed & files)
-        if edited:
-            reason = f"{edited[0]} was changed or removed after finalise (its digest differs)"
-            others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, reason))
-            continue
-        check = _CHECKS.get(entry["kind"])
-        if check is None:
-            reason = (
-                f"unknown output kind {entry['kind']!r}: no automatic check applies "
-                f"(known: {', '.join(sorted(_CHECKS))})"
-            )
-            others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, reason))
-            continue
+        rules = os.environ.get(RULES_ENV) or "default"
+    return RuleSet.load(rules)
+
+
+class _FileProblem(Exception):
+    """A file of an output that cannot be used (missing, refused, changed)."""
+
+
+class _Result:
+    """One entry of the report, with what the gate knows of its trust."""
+
+    def __init__(self, entry: dict[str, Any], authenticated: str | None = None,
+                 derived: bool = True, recomputed: str | None = None) -> None:  # fmt: skip
+        self.entry = entry
+        self.authenticated = authenticated
+        self.derived = derived
+        self.recomputed = recomputed
+
+    @property
+    def status(self) -> Status:
+        return Status(self.entry["status"])
+
+
+def check_folder(
+    folder: str | Path,
+    rules: str | Path | RuleSet | None = None,
+    *,
+    trust_keys: str | Path | Iterable[str | Path] = (),
+    trust_unsigned: bool = False,
+    data: str | Path | None = None,
+) -> dict[str, Any]:
+    """Re-check every output of a request folder written by ``finalise``; the JSON report.
+
+    ``rules``: the gate's rule set (see :func:`operator_rules`). ``trust_keys``: PEM
+    public keys whose signature authenticates a request. ``trust_unsigned``: take an
+    unsigned request's files as finalise wrote them (stated in the report).
+    ``data``: a CSV/Parquet file to recompute outputs from (see
+    :mod:`sdc.release.recompute`). A manifest that cannot be read is an
+    ``SdcInputError``; anything wrong with an output makes that output ``fail``.
+    """
+    ruleset = operator_rules(rules)
+    paths = [trust_keys] if isinstance(trust_keys, str | Path) else list(trust_keys)
+    keys = [load_public_key(p) for p in paths]
+    source = DataSource(data) if data is not None else None
+    with RequestFolder(folder, ruleset.gate) as request:
+        return _Gate(request, ruleset, keys, trust_unsigned, source).run()
+
+
+class _Gate:
+    def __init__(self, request: RequestFolder, ruleset: RuleSet, keys: list[Any],
+                 trust_unsigned: bool, source: DataSource | None) -> None:  # fmt: skip
+        self.request = request
+        self.ruleset = ruleset
+        self.caps = ruleset.gate
+        self.keys = keys
+        self.trust_unsigned = trust_unsigned
+        self.source = source
+
+    # ------------------------------------------------------------------ the request
+
+    def run(self) -> dict[str, Any]:
+        manifest = parse_manifest(self.request.read(MANIFEST), self.caps.max_json_depth)
+        self.manifest = manifest
+        self.requested = RuleSet.from_dict(manifest.rules, source=MANIFEST)
+        found = {e.path: e for e in self.request.entries()}
+        self.verification = self._verify(found)
+        results: list[_Result] = []
+        images: list[_Result] = []
+        for o in manifest.outputs:
+            try:
+                out, image = self._output(o)
+            except Exception as exc:  # fail closed: this output fails, the others go on
+                why = f"it could not be checked ({type(exc).__name__}: {_short(exc)})"
+                out, image = _Result(other_entry(o.name, o.kind, Status.FAIL, why)), None
+            results.append(out)
+            if image is not None:
+                images.append(image)
+        others = self._listed_files() + self._unlisted(found)
+        return self._report(results + images + others, found)
+
+    def _verify(self, found: dict[str, Entry]) -> Verification:
+        if SIGNATURE not in found:
+            return verify(self.manifest.raw, None, self.keys)
         try:
-            out = check(folder, entry, ruleset)
-        except SdcInputError as exc:
-            others.append(other_entry(entry["name"], entry["kind"], Status.FAIL, str(exc)))
-            continue
-        outputs.append(out)
-        if entry["image"] is not None:
-            others.append(_check_image(folder, entry, out.status))
-    listed = {name for e in manifest["outputs"] for name in (e["file"], e["evidence"], e["image"])}
-    for name in sorted(changed - listed):
-        reason = f"{name} was changed or removed after finalise (its digest differs)"
-        others.append(other_entry(name, "file", Status.FAIL, reason))
-    for name in unlisted_files(folder, manifest):
-        others.append(
-            other_entry(
-                name,
-                "unknown file",
-                Status.REVIEW,
-                "this file is not described by the manifest, so no automatic check applies; "
-                "a person must look at it or it must be removed",
+            signature = self.request.read(SIGNATURE, max_bytes=4096)
+        except SdcRefusedFile as exc:
+            return Verification("malformed", None, f"{SIGNATURE} cannot be used: {exc}")
+        return verify(self.manifest.raw, signature, self.keys)
+
+    def _file(self, entry: FileEntry | None, what: str) -> bytes:
+        """A file of an output, read safely and equal to its digest in the manifest."""
+        if entry is None:
+            raise _FileProblem(f"the manifest lists no {what} for it")
+        try:
+            data = self.request.read(entry.path)
+        except SdcRefusedFile as exc:
+            raise _FileProblem(str(exc).rstrip(".")) from None
+        if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
+            raise _FileProblem(
+                f"{entry.path} was changed or replaced after finalise (its size or SHA-256 "
+                "digest differs from the manifest's)"
+            )
+        return data
+
+    # ------------------------------------------------------------------ one output
+
+    def _trust(self, recomputed: str | None) -> str | None:
+        if self.verification.valid:
+            return "signature"
+        if recomputed == "equal":
+            return "data"
+        return "operator" if self.trust_unsigned else None
+
+    def _output(self, o: OutputEntry) -> tuple[_Result, _Result | None]:
+        def failed(reason: str) -> tuple[_Result, None]:
+            return _Result(other_entry(o.name, o.kind, Status.FAIL, reason)), None
+
+        problem = name_problem(o.name)
+        if problem:
+            return failed(f"the output's name cannot be used: {problem}")
+        if o.kind not in DATA_KIND:
+            return failed(f"unknown output kind {printable(o.kind)!r}: no automatic check "
+                          f"applies (known: {', '.join(DATA_KIND)})")  # fmt: skip
+        listed = {f.path: f for f in self.manifest.files_of(o.name)}
+        mine = {data_path(o.name): DATA_KIND[o.kind], evidence_path(o.name): "evidence",
+                plot_path(o.name): "plot"}  # fmt: skip
+        wrong = [p for p, f in listed.items() if mine.get(p) != f.kind]
+        if wrong:
+            return failed(f"the manifest lists {printable(wrong[0])!r} for it, which is not "
+                          "one of its files (each has a fixed name and kind)")  # fmt: skip
+        try:
+            data = self._file(listed.get(data_path(o.name)), "released file")
+            evidence = parse_json(
+                self._file(listed.get(evidence_path(o.name)), "evidence"),
+                self.caps.max_json_depth, "its evidence",
             )  # fmt: skip
-        )
-    return build_report(outputs, ruleset, others)
+        except (_FileProblem, SdcInputError) as exc:
+            return failed(str(exc))
+        out, derived, recomputed = self._judge(o, data, evidence)
+        auth = self._trust(recomputed)
+        result = _Result(out.to_report(), auth, derived, recomputed)
+        image = None
+        plot = listed.get(plot_path(o.name))
+        if plot is not None:
+            image = self._image(o, plot, data, result)
+        return result, image
+
+    def _judge(self, o: OutputEntry, data: bytes, evidence: Any) -> tuple[Any, bool, str | None]:
+        """The output rebuilt from its files and judged; whether its values were derived; the
+        outcome of recomputing it from the data (None without data)."""
+        if o.kind in ("frequency table", "magnitude table"):
+            return self._table(o, data, evidence)
+        if o.kind == "regression":
+            out = check_regression(o, data, evidence, self.ruleset, self.caps.max_cells)
+            recomputed = None
+            if self.source is not None:
+                recomputed = "not recomputed: fitted models are not refitted at the gate"
+            return out, False, recomputed
+        return self._survival(o, data, evidence)
+
+    def _table(self, o: OutputEntry, data: bytes, evidence: Any) -> tuple[Any, bool, str | None]:
+        ev = table_evidence(evidence)
+        problem = statistic_problem(o.kind, o.statistic, ev.has_values)
+        if problem:
+            raise SdcInputError(problem)
+        values, recomputed, extra = None, None, []
+        if self.source is not None:
+            try:
+                fresh = recompute_table(o.definition, o.statistic, ev, self.source,
+                                        self.ruleset.top_k)  # fmt: skip
+            except NotRecomputed as exc:
+                recomputed = f"not recomputed: {exc}"
+            except Differs as exc:
+                recomputed, extra = "differs", [f"recomputed from the data, {exc}"]
+            else:
+                recomputed = "equal"
+                if not same_evidence(ev, fresh.evidence):
+                    recomputed = "differs"
+                    extra = ["its evidence differs from the evidence recomputed from the data: "
+                             "it was changed after it was computed"]  # fmt: skip
+                ev, values = fresh.evidence, fresh.values
+        out, derived, file_ok = check_table(o, data, ev, self.ruleset, self.caps.max_cells,
+                                            values, extra)  # fmt: skip
+        if recomputed == "equal" and not file_ok:
+            recomputed = "differs"
+        return out, derived, recomputed
+
+    def _survival(self, o: OutputEntry, data: bytes, evidence: Any) -> tuple[Any, bool, str | None]:
+        out = check_survival(o, data, evidence, self.ruleset, self.caps.max_cells)
+        if self.source is None:
+            return out, False, None
+        try:
+            fresh = recompute_survival(o.definition, self.source, self.requested, o.name)
+        except NotRecomputed as exc:
+            return out, False, f"not recomputed: {exc}"
+        except Differs as exc:
+            out.problems = (*out.problems, f"recomputed from the data, {exc}")
+            return out, False, "differs"
+        same = fresh.released_csv().encode("utf-8") == data
+        if not (same and fresh.evidence_dict() == evidence):
+            out.problems = (*out.problems, "its table or evidence differs from the one "
+                            "recomputed from the data")  # fmt: skip
+            return out, False, "differs"
+        return out, False, "equal"
+
+    def _image(self, o: OutputEntry, plot: FileEntry, data: bytes, output: _Result) -> _Result:
+        """The image passes with its output only if re-drawing the checked CSV gives it exactly."""
+        name = plot.path
+
+        def entry(status: Status, reason: str) -> _Result:
+            return _Result(other_entry(name, "image", status, reason), output.authenticated)
+
+        if output.status is Status.FAIL:
+            return entry(Status.FAIL, f"the plot of {o.name!r}, which fails: it never leaves")
+        try:
+            shown = self._file(plot, "plot")
+            drawn = draw(o.kind, o.statistic, data.decode("utf-8"), o.name)
+        except (_FileProblem, SdcInputError, UnicodeDecodeError) as exc:
+            return entry(Status.FAIL, f"the image cannot be used ({_short(exc)})")
+        if shown != drawn.encode("utf-8"):
+            return entry(Status.FAIL, f"the image is not the plot of the checked data of "
+                         f"{o.name!r} (re-drawn at the gate, it differs): it may show numbers "
+                         "that were not checked")  # fmt: skip
+        status = output.status
+        return entry(status, f"the plot of {o.name!r}, re-drawn from its checked data and "
+                     f"identical; it takes that output's verdict ({status.value})")  # fmt: skip
+
+    # ------------------------------------------------------------------ other files
+
+    def _listed_files(self) -> list[_Result]:
+        """Files the manifest lists that belong to no output: the session's reports, or wrong."""
+        names = {o.name for o in self.manifest.outputs}
+        results = []
+        for f in self.manifest.files:
+            if f.output in names and f.kind in FILE_KINDS and f.kind != "report":
+                continue  # judged with its output
+            if f.kind == "report" and f.output is None and f.path in REPORT_FILES:
+                try:
+                    self._file(f, "report")
+                except _FileProblem as exc:
+                    results.append(_Result(other_entry(f.path, "report", Status.FAIL, str(exc))))
+                continue
+            why = (
+                f"the manifest lists it as {printable(f.kind)!r}"
+                + (f" of {printable(f.output)!r}" if f.output is not None else "")
+                + ", which is no file of an output the gate checks (the session's reports are "
+                f"{' and '.join(REPORT_FILES)}); it never leaves"
+            )
+            results.append(_Result(other_entry(f.path, "file", Status.FAIL, why)))
+        return results
+
+    def _unlisted(self, found: dict[str, Entry]) -> list[_Result]:
+        """What is in the folder but not in the manifest: never released, fail or review."""
+        listed = {f.path for f in self.manifest.files} | {MANIFEST, SIGNATURE}
+        results = []
+        for path, e in found.items():
+            if path in listed:  # judged with its output (a link or special file fails it)
+                continue
+            shown = printable(path)
+            if e.kind == "folder":
+                if path.count("/") + 1 >= self.caps.max_folder_depth:
+                    why = (f"the folder {shown!r} is nested deeper than the gate reads "
+                           f"([gate] max_folder_depth); nothing in it leaves")  # fmt: skip
+                    results.append(_Result(other_entry(path, "folder", Status.FAIL, why)))
+                continue
+            if e.kind in ("link", "special"):
+                what = ("a symbolic link (links are never followed)" if e.kind == "link"
+                        else "not a regular file (a FIFO, device or socket)")  # fmt: skip
+                why = f"{shown!r} is {what}; it is not read and never leaves"
+                results.append(_Result(other_entry(path, e.kind, Status.FAIL, why)))
+                continue
+            try:
+                head, error = self.request.read(path, max_bytes=1 << 20, head=True), ""
+            except SdcRefusedFile as exc:
+                head, error = None, f"cannot be read ({_short(exc)})"
+            status, why = classify(path, head, error)
+            results.append(_Result(other_entry(path, "unknown file", status, why)))
+        return results
+
+    # ------------------------------------------------------------------ the report
+
+    def _release(self, r: _Result) -> tuple[Status, str | None]:
+        if r.status is Status.FAIL or r.authenticated is not None:
+            return r.status, None
+        if r.entry["kind"] in ("unknown file", "file", "folder", "link", "special", "report"):
+            return r.status, None  # never leaves anyway
+        why = f"its files are not authenticated ({self.verification.reason})"
+        if not r.derived:
+            why += (
+                f"; its values ({printable(str(r.entry['statistic']))}) cannot be re-derived "
+                "from its evidence"
+            )
+        return Status.worst([r.status, Status.REVIEW]), why
+
+    def _report(self, results: list[_Result], found: dict[str, Entry]) -> dict[str, Any]:
+        entries = []
+        for r in results:
+            release, why = self._release(r)
+            reasons = list(r.entry.get("reasons", []))
+            if why is not None:
+                reasons.append(f"at best review: {why}")
+            entries.append({
+                **r.entry, "status": release.value, "reasons": reasons,
+                "rules_status": r.entry["status"], "trust_reason": why,
+                "authenticated": r.authenticated, "recomputed": r.recomputed,
+            })  # fmt: skip
+        report = build_report([], self.ruleset, entries)
+        report["status"] = Status.worst(Status(e["status"]) for e in entries).value
+        same = self.requested.settings_sha256() == self.ruleset.settings_sha256()
+        report["rules"] = {
+            **report["rules"], "sha256": self.ruleset.settings_sha256(),
+            "requested": {"name": self.requested.name,
+                          "sha256": self.requested.settings_sha256(), "same": same},
+        }  # fmt: skip
+        report["trust"] = {
+            "signature": self.verification.state,
+            "key_id": self.verification.key_id,
+            "trust_unsigned": self.trust_unsigned,
+            "data": None if self.source is None else self.source.path.name,
+            "reason": self.verification.reason,
+        }
+        report["notices"] = self._notices(entries, same)
+        report["files"] = self._files(entries, found)
+        return {k: report[k] for k in ("schema_version", "status", "rules", "trust", "notices",
+                                       "summary", "outputs", "files")}  # fmt: skip
+
+    def _notices(self, entries: list[dict[str, Any]], same_rules: bool) -> list[str]:
+        v = self.verification
+        if v.valid:
+            notices = [f"Authenticated: {v.reason}; every file is as the trusted runner wrote it."]
+        elif self.trust_unsigned:
+            notices = [
+                f"NOT AUTHENTICATED, TRUSTED BY THE OPERATOR (--trust-unsigned): {v.reason}. The "
+                "verdicts hold only if the files are as finalise wrote them."
+            ]
+        else:
+            notices = [
+                f"Not authenticated: {v.reason}. Every output is at best review (outputs "
+                "recomputed from the data excepted): sign the request in the trusted runner "
+                "(finalise(signing_key=...)) and check it with --trust-key, or recompute it "
+                "with --data."
+            ]
+        if not same_rules:
+            notices.append(
+                f"The request was made under rule set {printable(self.requested.name)!r}, whose "
+                f"settings differ from the gate's; the gate applied {self.ruleset.name!r} "
+                f"({self.ruleset.source})."
+            )
+        if self.source is not None:
+            outcomes = [e["recomputed"] for e in entries if e["recomputed"] is not None]
+            equal, differ = outcomes.count("equal"), outcomes.count("differs")
+            notices.append(
+                f"--data {self.source.path.name}: {equal} output(s) recomputed and equal, "
+                f"{differ} differ, {len(outcomes) - equal - differ} not recomputed (see each "
+                "output's 'recomputed')."
+            )
+        return notices
+
+    def _files(self, entries: list[dict[str, Any]], found: dict[str, Entry]) -> list[dict]:
+        """Every file of the request, and whether it may leave."""
+        release = {e["name"]: Status(e["status"]) for e in entries}
+        out = []
+        for f in self.manifest.files:
+            leaves = "no"
+            if f.may_leave and f.output is not None:
+                key = f.path if f.kind == "plot" else f.output
+                leaves = _LEAVES[release.get(key, Status.FAIL)]
+            out.append({"path": f.path, "kind": f.kind, "output": f.output, "leaves": leaves})
+        listed = {f.path for f in self.manifest.files}
+        for path, e in found.items():
+            if path in listed or e.kind == "folder":
+                continue
+            kind = {MANIFEST: "manifest", SIGNATURE: "signature"}.get(path, "unknown")
+            if kind == "unknown" and e.kind != "file":
+                kind = e.kind
+            out.append({"path": path, "kind": kind, "output": None, "leaves": "no"})
+        return sorted(out, key=lambda f: f["path"])
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = printable(str(exc)).rstrip(".")
+    return text if len(text) <= limit else text[:limit] + "..."

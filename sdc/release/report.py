@@ -1,4 +1,11 @@
-"""The JSON report (versioned, with a shipped JSON Schema) and its text rendering."""
+"""The JSON report (versioned, with a shipped JSON Schema) and its text rendering.
+
+The session's report (``finalise`` writes it) and the gate's share one schema. The
+gate's adds what only it knows: how far the request is trusted (``trust``), the
+sentences a reader must see first (``notices``), the rule set the request asked
+for (``rules.requested``), each output's ``authenticated``/``rules_status``, and
+every file of the request with whether it may leave (``files``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from sdc._text import printable
 from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 
 
 class Reportable(Protocol):
@@ -19,10 +27,20 @@ class Reportable(Protocol):
     def to_report(self) -> dict[str, Any]: ...
 
 
+def _schema(name: str) -> dict[str, Any]:
+    path = Path(__file__).parent / "schemas" / name
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def report_schema() -> dict[str, Any]:
     """The JSON Schema the report follows (``sdc/release/schemas/report-v1.json``)."""
-    path = Path(__file__).parent / "schemas" / "report-v1.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _schema("report-v1.json")
+
+
+def error_schema() -> dict[str, Any]:
+    """The JSON Schema of the document ``sdc ... --json`` prints when there is no report
+    (``sdc/release/schemas/error-v1.json``): a usage or input error, or an internal error."""
+    return _schema("error-v1.json")
 
 
 def other_entry(name: str, kind: str, status: Status, reason: str) -> dict[str, Any]:
@@ -78,20 +96,31 @@ def _protection_line(out: dict[str, Any]) -> str:
     return line
 
 
+def _head(out: dict[str, Any]) -> str:
+    head = f"{out['name']}: {out['kind']}"
+    if out["statistic"] and out["dims"]:
+        head += f", statistic {out['statistic']!r}, {len(out['cells'])} cells"
+    elif out["statistic"]:
+        head += f" ({out['statistic']})"
+    head += f" -> {out['status'].upper()}"
+    checked = out.get("rules_status")
+    if checked is not None and checked != out["status"]:
+        head += f" (the rules alone: {checked.upper()})"
+    return head
+
+
 def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
-    """A person-readable account: overall verdict, then each output with numbered reasons."""
-    lines = [
-        f"sdc report: {report['status'].upper()} (rules: {report['rules']['name']})",
-        "  " + ", ".join(f"{v} {k}" for k, v in report["summary"].items()),
-        "",
-    ]
+    """A person-readable account: overall verdict, then each output with numbered reasons.
+
+    Every name, label and message is shown with control and format characters
+    escaped (:func:`sdc._text.printable`), so nothing in a request can write lines
+    of its own into the report.
+    """
+    lines = [f"sdc report: {report['status'].upper()} (rules: {report['rules']['name']})"]
+    lines += [f"  ! {notice}" for notice in report.get("notices", [])]
+    lines += ["  " + ", ".join(f"{v} {k}" for k, v in report["summary"].items()), ""]
     for out in report["outputs"]:
-        head = f"{out['name']}: {out['kind']}"
-        if out["statistic"] and out["dims"]:
-            head += f", statistic {out['statistic']!r}, {len(out['cells'])} cells"
-        elif out["statistic"]:
-            head += f" ({out['statistic']})"
-        lines.append(f"{head} -> {out['status'].upper()}")
+        lines.append(_head(out))
         protection = _protection_line(out)
         if protection:
             lines.append(f"  {protection}")
@@ -106,4 +135,9 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
         if len(out["findings"]) > max_findings:
             lines.append(f"    ... and {len(out['findings']) - max_findings} more finding(s)")
         lines.append("")
-    return "\n".join(lines)
+    files = report.get("files")
+    if files:
+        lines.append("files:")
+        lines += [f"  {f['path']} ({f['kind']}): leaves {f['leaves']}" for f in files]
+        lines.append("")
+    return "\n".join(printable(line) for line in lines)

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from sdc._text import lookalikes
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
 from sdc.tables.evidence import TableEvidence
@@ -53,6 +54,8 @@ class TableCheck:
     ruleset: RuleSet
     results: tuple[RuleResult, ...]
     errors: tuple[str, ...] = ()
+    #: What a person must look at besides the rules' findings (labels that look alike).
+    notes: tuple[str, ...] = ()
 
     @cached_property
     def fail(self) -> np.ndarray:
@@ -72,7 +75,7 @@ class TableCheck:
     def status(self) -> Status:
         if self.errors or self.fail.any():
             return Status.FAIL
-        return Status.REVIEW if self.review.any() else Status.PASS
+        return Status.REVIEW if self.review.any() or self.notes else Status.PASS
 
 
 def check_evidence(ev: TableEvidence, statistic: str, ruleset: RuleSet) -> TableCheck:
@@ -97,4 +100,22 @@ def check_evidence(ev: TableEvidence, statistic: str, ruleset: RuleSet) -> Table
             results.append(RULES[rule_id](view, ruleset.params[rule_id]))
         except Exception as exc:  # fail closed: a rule that cannot decide fails the table
             errors.append(f"rule {rule_id!r} could not be evaluated: {exc}")
-    return TableCheck(ev, statistic, ruleset, tuple(results), tuple(errors))
+    return TableCheck(ev, statistic, ruleset, tuple(results), tuple(errors), label_notes(ev))
+
+
+def label_notes(ev: TableEvidence) -> tuple[str, ...]:
+    """Labels of the table that could be mistaken for others (see :func:`sdc._text.lookalikes`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdc.tables.model import TableModel
+    >>> from sdc.tables.evidence import compute_evidence
+    >>> tm = TableModel(("g",), (("N", "\uff2e"),), n_rows=1, margins=False)
+    >>> print(label_notes(compute_evidence(np.array([[0], [1]]), tm))[0][:34])
+    labels 'N' and '\\uff2e' look alike
+    """
+    texts = [str(x) for d in range(len(ev.model.dims)) for x in ev.model.dim_labels(d)]
+    return tuple(
+        f"{a}: a person must check that they are what they seem" for a in lookalikes(texts)
+    )

@@ -118,8 +118,10 @@ class TableEvidence:
             top = np.asarray(
                 [[np.nan if v is None else v for v in row] for row in d["top"]], dtype=np.float64
             )
-        except (TypeError, ValueError) as exc:
-            raise SdcEvidenceError(f"evidence arrays are malformed ({exc}).") from None
+        except (TypeError, ValueError):  # the message would quote what it could not read
+            raise SdcEvidenceError(
+                "evidence arrays are malformed (not numbers, or not of one length)."
+            ) from None
         for name, arr in arrays.items():
             if arr.shape != (n,):
                 raise SdcEvidenceError(f"evidence `{name}` must have {n} entries; got {arr.shape}.")

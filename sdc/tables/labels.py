@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sdc.canonical import csv_text, label_text, number_text, text_field
 from sdc.tables.model import TableModel
 
 
@@ -54,3 +55,26 @@ def cell_labels(model: TableModel, cells: np.ndarray) -> pd.DataFrame:
         labels = np.array(model.dim_labels(d), dtype=object)
         data[dim] = labels[model.coords[cells, d]]
     return pd.DataFrame(data)
+
+
+def table_csv(model: TableModel, cell_values: np.ndarray, name: str, integer: bool = False) -> str:
+    """The released file of a table in its one serialisation (:mod:`sdc.canonical`).
+
+    One row per published cell, in cube order: a text field per dimension, then the
+    value (empty where it is suppressed or undefined).
+
+    Examples
+    --------
+    >>> tm = TableModel(("region",), (("N", "=S"),), n_rows=1, margins=False)
+    >>> print(table_csv(tm, np.array([12.0, np.nan, 12.0]), "count", integer=True), end="")
+    region,count
+    N,12
+    '=S,
+    """
+    cells = np.flatnonzero(model.published_mask)
+    columns = []
+    for d in range(len(model.dims)):
+        fields = np.array([text_field(label_text(x)) for x in model.dim_labels(d)], dtype=object)
+        columns.append(fields[model.coords[cells, d]])
+    columns.append([number_text(x, integer) for x in cell_values[cells].tolist()])
+    return csv_text([*model.dims, name], zip(*columns, strict=True))

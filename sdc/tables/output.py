@@ -12,7 +12,7 @@ from sdc.plots import Plottable
 from sdc.protection.audit import Audit
 from sdc.protection.params import with_options
 from sdc.tables.check import TableCheck
-from sdc.tables.labels import cell_labels, long_frame, wide_frame
+from sdc.tables.labels import cell_labels, long_frame, table_csv, wide_frame
 from sdc.tables.model import TableModel
 from sdc.tables.protect import Release, protect, protect_with
 from sdc.tables.protected import ProtectedTable
@@ -60,6 +60,10 @@ class TableOutput(Plottable):
 
     #: What the engine offers to make the output pass (e.g. a histogram's re-binning).
     advice: tuple[str, ...] = ()
+    #: Fingerprints of the columns it was computed from (``sdc.tables.tabulate``).
+    fingerprints: dict[str, Any] | None = None
+    #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
+    definition: dict[str, Any] | None = None
 
     def __init__(
         self, name: str, check: TableCheck, values: np.ndarray, value_name: str,
@@ -128,7 +132,7 @@ class TableOutput(Plottable):
     def reasons(self) -> tuple[str, ...]:
         if self.protected_applied:
             return self.protected.reasons
-        reasons = list(self.check.errors)
+        reasons = [*self.check.errors, *self.check.notes]
         n_fail, n_review = int(self.check.fail.sum()), int(self.check.review.sum())
         if n_fail:
             reasons.append(f"{n_fail} cell(s) fail a rule; see the findings")
@@ -153,8 +157,11 @@ class TableOutput(Plottable):
         return self.protected.values if self.protected_applied else self.values
 
     def released_csv(self) -> str:
-        """What ``finalise`` writes: :meth:`released_long` as CSV text."""
-        return self.released_long().to_csv(index=False)
+        """What ``finalise`` writes: :meth:`released_long` in its one serialisation
+        (:mod:`sdc.canonical`)."""
+        return table_csv(
+            self.model, self.released_values, self.value_name, self.statistic in COUNTS
+        )
 
     def evidence_dict(self) -> dict[str, Any]:
         """The evidence the gate re-checks, as plain data."""

@@ -92,10 +92,11 @@ def _audit_reasons(check: TableCheck, a: Audit) -> list[str]:
         "cells (audit)"
     ]
     for c in bad[:5]:
+        # Neither the interval nor the protection it needs is quoted: both are centred on
+        # the hidden value.
         lines.append(
-            f"cell {check.evidence.model.labels(int(c))}: an attacker can bound it to "
-            f"[{a.lower[c]:g}, {a.upper[c]:g}]; its protection needs the interval to reach "
-            f"[{a.need_lower[c]:g}, {a.need_upper[c]:g}] and to have positive width"
+            f"cell {check.evidence.model.labels(int(c))}: an attacker can narrow it down to "
+            "an interval that does not reach its protection on both sides (or has no width)"
         )
     return lines
 
@@ -128,6 +129,9 @@ def assess(
     if exposed.any():
         reasons.append(f"{int(exposed.sum())} published cell(s) fail a rule and are not suppressed")
     if status is Status.PASS:
+        if check.notes:
+            status = Status.REVIEW
+            reasons.extend(check.notes)
         if (check.review & ~suppressed).any():
             status = Status.REVIEW
             reasons.append(

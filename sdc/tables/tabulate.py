@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sdc._text import refused_characters
 from sdc._validation import input_error, numeric_values
+from sdc.definition import number_fingerprint, text_codes, text_fingerprint
 from sdc.ruleset import RuleSet
 from sdc.tables.check import check_evidence
 from sdc.tables.evidence import compute_evidence
@@ -43,6 +45,17 @@ def _groups(
     return groups if any(groups) else ()
 
 
+def _refuse_control(texts: list[Any], what: str, func: str) -> None:
+    """Labels and names go into released files and reports: no control or format characters."""
+    for x in texts:
+        bad = refused_characters(str(x))
+        if bad:
+            raise input_error(
+                "index/columns", func, f"{what} without control or format characters",
+                f"{str(x)!r} (holds {', '.join(bad)})", "Clean or recode it first.",
+            )  # fmt: skip
+
+
 def tabulate(
     frame: pd.DataFrame,
     rows: list[str],
@@ -65,7 +78,9 @@ def tabulate(
     if len(set(dims)) != len(dims):
         raise input_error("index/columns", func, "distinct columns", dims)
     coded = [factorize(frame[d]) for d in dims]
+    _refuse_control([*dims, *([values] if values is not None else [])], "column names", func)
     for d, (_, labels) in zip(dims, coded, strict=True):
+        _refuse_control(labels, f"labels of {d!r}", func)
         clash = TOTAL_LABEL if margins and TOTAL_LABEL in labels else None
         if clash is None and labels.count(MISSING_LABEL) > 1:
             clash = MISSING_LABEL
@@ -81,6 +96,10 @@ def tabulate(
     groups = _groups(hierarchies, dims, levels, margins, func)
     model = TableModel(tuple(dims), levels, len(rows), margins, groups)
     vals = numeric_values(frame[values], "values", func) if values is not None else None
+    fingerprints: dict[str, Any] = {
+        "rows": int(frame.shape[0]),
+        "dims": [text_fingerprint(c, lv) for c, lv in coded],
+    }
     contrib = None
     if contributor is not None:
         ids = frame[contributor]
@@ -90,9 +109,16 @@ def tabulate(
                 f"{int(ids.isna().sum())} missing id(s) in {contributor!r}",
                 "Every record must be attributed to a contributor.",
             )  # fmt: skip
-        contrib, _ = factorize(ids)
+        # Numbered in the order of their text, so that a gate reading the ids back from a
+        # file visits contributors in the same order and adds up the same floats.
+        contrib, contrib_texts = text_codes(*factorize(ids))
+        fingerprints["contributor"] = text_fingerprint(contrib, contrib_texts)
+    if vals is not None:
+        fingerprints["values"] = number_fingerprint(vals)
     ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
     check = check_evidence(ev, statistic, ruleset)
     table_values = cell_values(ev, statistic, codes, vals)
     value_name = values if values is not None and statistic not in COUNTS else statistic
-    return TableOutput(name, check, table_values, value_name, protect)
+    out = TableOutput(name, check, table_values, value_name, protect)
+    out.fingerprints = fingerprints
+    return out

@@ -4,19 +4,15 @@
 calls it with its own). Exit codes: ``history`` 0, or 2 when the registry or the
 request cannot be read; ``audit verify`` 0 when the log is valid, 1 when it is
 broken (naming the first broken entry), 2 when the registry cannot be read or
-the command is misused. With ``--json`` stdout carries exactly one JSON document,
-whatever happens (usage errors of these commands included); messages go to stderr.
+the command is misused. ``sdc`` runs them like its other commands: with ``--json``
+stdout carries exactly one JSON document, whatever happens.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
-
-from sdc.exceptions import SdcError
 
 EXIT_OK, EXIT_BROKEN, EXIT_INVALID = 0, 1, 2
 
@@ -110,39 +106,20 @@ def history_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _run(as_json: bool, work: Callable[[], tuple[int, dict[str, Any], str]]) -> int:
-    """Run a command; any error is exit 2 with one line on stderr (and a JSON document)."""
-    try:
-        code, doc, text = work()
-    except Exception as exc:  # the document must be printed whatever happens
-        message = str(exc) if isinstance(exc, (SdcError, OSError)) else (
-            f"internal error ({type(exc).__name__}): {exc}")  # fmt: skip
-        if as_json:
-            print(json.dumps({"status": "error", "error": message}, indent=2))
-        print(f"sdc: error: {message}", file=sys.stderr)
-        return EXIT_INVALID
-    print(json.dumps(doc, indent=2) if as_json else text)
-    return code
+#: What a command returns: its exit code, its JSON document and its text for people.
+Result = tuple[int, dict[str, Any], str]
 
 
-def cmd_history(args: argparse.Namespace) -> int:
-    """``sdc history``: 0, or 2 when the registry or the request cannot be read."""
-
-    def work() -> tuple[int, dict[str, Any], str]:
-        doc = history(_registry(args), args.request)
-        return EXIT_OK, doc, history_text(doc)
-
-    return _run(args.json, work)
+def cmd_history(args: argparse.Namespace) -> Result:
+    """``sdc history``: 0, or an error (exit 2) when the registry or the request cannot be read."""
+    doc = history(_registry(args), args.request)
+    return EXIT_OK, doc, history_text(doc)
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """``sdc audit verify``: 0 valid, 1 broken, 2 when the registry cannot be read."""
-
-    def work() -> tuple[int, dict[str, Any], str]:
-        doc = audit_verify(_registry(args))
-        return (EXIT_OK if doc["status"] == "valid" else EXIT_BROKEN), doc, doc["message"]
-
-    return _run(args.json, work)
+def cmd_audit_verify(args: argparse.Namespace) -> Result:
+    """``sdc audit verify``: 0 valid, 1 broken; an error (exit 2) when it cannot be read."""
+    doc = audit_verify(_registry(args))
+    return (EXIT_OK if doc["status"] == "valid" else EXIT_BROKEN), doc, doc["message"]
 
 
 def _registry(args: argparse.Namespace) -> str:
@@ -154,43 +131,20 @@ def _registry(args: argparse.Namespace) -> str:
     return str(args.registry)
 
 
-def _json_usage_errors(parser: argparse.ArgumentParser) -> None:
-    """Usage errors of ``parser`` print a JSON document too when ``--json`` was given.
-
-    argparse reports a usage error through ``parser.error`` (exit 2). The wrapped
-    ``parse_known_args`` notes ``--json`` in the command's own arguments, and
-    reports arguments the command does not know itself instead of leaving them to
-    the parent parser.
-    """
-    plain_parse, plain_error = parser.parse_known_args, parser.error
-    wants_json = [False]
-
-    def parse_known_args(args: Sequence[str] | None = None, namespace: Any = None) -> Any:
-        wants_json[0] = args is not None and "--json" in args
-        known, extra = plain_parse(args, namespace)
-        if extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        return known, extra
-
-    def error(message: str) -> Any:
-        if wants_json[0]:
-            print(json.dumps({"status": "error", "error": message}, indent=2))
-            print(f"sdc: error: {message}", file=sys.stderr)
-            raise SystemExit(EXIT_INVALID)
-        plain_error(message)
-
-    setattr(parser, "parse_known_args", parse_known_args)  # noqa: B010
-    setattr(parser, "error", error)  # noqa: B010
-
-
-def add_commands(subparsers: Any) -> None:
+def add_commands(
+    subparsers: Any, wrap: Callable[[Callable[[argparse.Namespace], Result]], Any] | None = None
+) -> None:
     """Add ``history`` and ``audit verify`` to a command line's sub-commands.
 
     Parameters
     ----------
     subparsers
         What ``ArgumentParser.add_subparsers()`` returned. Each command sets
-        ``func`` (call it with the parsed arguments; it returns the exit code).
+        ``func``: called with the parsed arguments, it returns ``(exit code, JSON
+        document, text)``; registry errors are raised (``SdcError``).
+    wrap
+        Turns each command function into what the command line calls (``sdc``
+        gives its own); by default the functions as they are.
 
     Examples
     --------
@@ -201,17 +155,17 @@ def add_commands(subparsers: Any) -> None:
     >>> parser = argparse.ArgumentParser(prog="sdc")
     >>> add_commands(parser.add_subparsers(dest="command", required=True))
     >>> args = parser.parse_args(["audit", "verify", "--registry", url])
-    >>> args.func(args)  # doctest: +ELLIPSIS
-    audit log valid: 0 entries, head 0 0000...
-    0
+    >>> code, doc, text = args.func(args)
+    >>> code, doc["status"], text[:26]
+    (0, 'valid', 'audit log valid: 0 entries')
     """
+    wrap = wrap or (lambda func: func)
     h = subparsers.add_parser("history", help="list past releases, or show one request in full")
     h.add_argument("--registry", metavar="URL", default=None,
                    help="sqlite:///path.db or postgresql://...")  # fmt: skip
     h.add_argument("--request", metavar="ID", default=None, help="show this request in full")
     h.add_argument("--json", action="store_true", help="print one JSON document")
-    h.set_defaults(func=cmd_history, command_name="history")
-    _json_usage_errors(h)
+    h.set_defaults(func=wrap(cmd_history), command_name="history")
 
     a = subparsers.add_parser("audit", help="check the registry's audit log")
     actions = a.add_subparsers(dest="audit_action", required=True, metavar="verify")
@@ -220,6 +174,4 @@ def add_commands(subparsers: Any) -> None:
     v.add_argument("--registry", metavar="URL", default=None,
                    help="sqlite:///path.db or postgresql://...")  # fmt: skip
     v.add_argument("--json", action="store_true", help="print one JSON document")
-    v.set_defaults(func=cmd_audit_verify, command_name="audit verify")
-    _json_usage_errors(a)
-    _json_usage_errors(v)
+    v.set_defaults(func=wrap(cmd_audit_verify), command_name="audit verify")

@@ -1,0 +1,261 @@
+"""The manifest of a request folder (``manifest.json``, format 2.0): every file, every output.
+
+``finalise`` writes it; the gate reads it, and trusts it only as far as its
+signature (``manifest.sig``, :mod:`sdc.release.signing`) goes::
+
+    {
+      "schema_version": "2.0",
+      "producer": "sdc-engine 0.1.0",
+      "created": "2025-01-31T12:00:00+00:00",
+      "rules": {...},            the rule set the session used (the gate applies its own)
+      "outputs": [{
+        "name": "visits", "kind": "frequency table", "statistic": "count",
+        "value_name": "count", "protected": true, "rounded_to": null, "status": "pass",
+        "definition": {...}       what made it (sdc.definition), or null
+      }, ...],
+      "files": [{
+        "path": "visits.csv", "kind": "table", "output": "visits",
+        "sha256": "<64 hex>", "bytes": 123
+      }, ...]
+    }
+
+Every file of the folder but ``manifest.json`` and ``manifest.sig`` is listed in
+``files`` with a kind the gate knows (:data:`FILE_KINDS`); any other file is
+refused. An output's files have fixed names: ``<name>.csv`` (its released data),
+``evidence/<name>.json`` and, for a plot, ``<name>.svg``; the session's reports
+are ``report.json`` and ``report.txt``.
+
+Reading checks the structure only (keys, types, paths); whether the files and
+outputs agree with each other is for the gate to judge, output by output.
+Manifests of format 1.x (before signatures and canonical files) are not read:
+finalise the outputs again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sdc._text import refused_characters
+from sdc.exceptions import SdcInputError
+from sdc.release.safe_read import parse_json, relative_path
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = "2.0"
+
+#: Kinds of file in a request: whether a file of the kind may ever leave the TRE.
+FILE_KINDS = {
+    "table": True,
+    "coefficients": True,
+    "survival table": True,
+    "plot": True,
+    "evidence": False,
+    "report": False,
+}
+
+#: The released data file of each kind of output.
+DATA_KIND = {
+    "frequency table": "table",
+    "magnitude table": "table",
+    "regression": "coefficients",
+    "survival": "survival table",
+}
+
+#: The session's own reports: the gate writes its own and never releases these.
+REPORT_FILES = ("report.json", "report.txt")
+
+_TOP_KEYS = ("schema_version", "producer", "created", "rules", "outputs", "files")
+_OUTPUT_KEYS = (
+    "name", "kind", "statistic", "value_name", "protected", "rounded_to", "status",
+    "definition",
+)  # fmt: skip
+_FILE_KEYS = ("path", "kind", "output", "sha256", "bytes")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: Characters an output name may not hold (it names files).
+_NAME_FORBIDDEN = set('/\\:*?"<>|')
+MAX_NAME = 200
+
+
+def name_problem(name: str) -> str:
+    """Why ``name`` cannot name an output ('' if it can): it names the output's files.
+
+    Examples
+    --------
+    >>> name_problem("visits"), name_problem("a/b")
+    ('', 'it holds one of / \\\\ : * ? " < > |')
+    """
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_NAME:
+        return f"it is longer than {MAX_NAME} characters"
+    bad = refused_characters(name)
+    if bad:
+        return f"it holds control or format character(s) {', '.join(bad)}"
+    if _NAME_FORBIDDEN & set(name):
+        return 'it holds one of / \\ : * ? " < > |'
+    if name[0] in ". " or name[-1] in ". ":
+        return "it starts or ends with a dot or a space"
+    return ""
+
+
+def data_path(name: str) -> str:
+    return f"{name}.csv"
+
+
+def evidence_path(name: str) -> str:
+    return f"evidence/{name}.json"
+
+
+def plot_path(name: str) -> str:
+    return f"{name}.svg"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file as the manifest lists it."""
+
+    path: str
+    kind: str
+    output: str | None
+    sha256: str
+    size: int
+
+    @property
+    def may_leave(self) -> bool:
+        return FILE_KINDS.get(self.kind, False)
+
+
+@dataclass(frozen=True)
+class OutputEntry:
+    """An output as the manifest describes it (claims, until the gate has checked them)."""
+
+    name: str
+    kind: str
+    statistic: str
+    value_name: str
+    protected: bool
+    rounded_to: int | None
+    status: str
+    definition: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A structurally valid manifest; ``raw`` is its bytes (what the signature covers)."""
+
+    producer: str
+    created: str
+    rules: dict[str, Any]
+    outputs: tuple[OutputEntry, ...]
+    files: tuple[FileEntry, ...]
+    raw: bytes
+
+    def file(self, path: str) -> FileEntry | None:
+        return next((f for f in self.files if f.path == path), None)
+
+    def files_of(self, output: str) -> list[FileEntry]:
+        return [f for f in self.files if f.output == output]
+
+
+def _bad(what: str) -> SdcInputError:
+    return SdcInputError(f"{MANIFEST}: {what}")
+
+
+def _keys(obj: Any, keys: tuple[str, ...], where: str) -> dict[str, Any]:
+    if not isinstance(obj, dict) or set(obj) != set(keys):
+        got = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+        raise _bad(f"{where} must have exactly the keys {list(keys)}; got {got}.")
+    return obj
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(f"{where} must be a text; got {type(value).__name__}.")
+    return value
+
+
+def parse_manifest(data: bytes, max_json_depth: int) -> Manifest:
+    """The manifest in ``data``, its structure checked; ``SdcInputError`` says what is wrong."""
+    try:
+        raw = parse_json(data, max_json_depth, MANIFEST)
+    except SdcInputError as exc:
+        raise SdcInputError(f"{MANIFEST} cannot be read: {exc}") from None
+    if isinstance(raw, dict) and raw.get("schema_version") in ("1.0", "1.1"):
+        raise _bad(
+            f"format {raw['schema_version']} (written before signatures and canonical files) "
+            "is not read; finalise the outputs again with this version."
+        )
+    top = _keys(raw, _TOP_KEYS, "the manifest")
+    if top["schema_version"] != MANIFEST_VERSION:
+        raise _bad(f"schema_version must be {MANIFEST_VERSION!r}; got {top['schema_version']!r}.")
+    for key in ("producer", "created"):
+        if refused_characters(_text(top[key], key)):
+            raise _bad(f"{key} holds control or format characters.")
+    if not isinstance(top["rules"], dict):
+        raise _bad("rules must be a table of rule settings.")
+    if not isinstance(top["outputs"], list) or not top["outputs"]:
+        raise _bad("lists no outputs.")
+    if not isinstance(top["files"], list):
+        raise _bad("files must be a list.")
+    outputs = tuple(_output(o, i) for i, o in enumerate(top["outputs"]))
+    names: dict[str, str] = {}
+    for o in outputs:
+        key = o.name.casefold()
+        if key in names:
+            raise _bad(f"names output {o.name!r} twice (names differing in case only count "
+                       "as the same: they name the same files on some systems).")  # fmt: skip
+        names[key] = o.name
+    files = tuple(_file(f, i) for i, f in enumerate(top["files"]))
+    paths: set[str] = set()
+    for f in files:
+        if f.path.casefold() in paths:
+            raise _bad(f"lists the file {f.path!r} twice.")
+        paths.add(f.path.casefold())
+    return Manifest(top["producer"], top["created"], top["rules"], outputs, files, data)
+
+
+def _output(obj: Any, i: int) -> OutputEntry:
+    where = f"output {i}"
+    o = _keys(obj, _OUTPUT_KEYS, where)
+    for key in ("name", "kind", "statistic", "value_name", "status"):
+        _text(o[key], f"{where}: {key}")
+    if not isinstance(o["protected"], bool):
+        raise _bad(f"{where}: protected must be true or false.")
+    r = o["rounded_to"]
+    if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
+        raise _bad(f"{where}: rounded_to must be null or a positive integer; got {r!r}.")
+    if o["status"] not in ("pass", "review", "fail"):
+        raise _bad(f"{where}: status must be pass, review or fail; got {o['status']!r}.")
+    if o["definition"] is not None and not isinstance(o["definition"], dict):
+        raise _bad(f"{where}: definition must be an object or null.")
+    return OutputEntry(
+        o["name"], o["kind"], o["statistic"], o["value_name"], o["protected"], r,
+        o["status"], o["definition"],
+    )  # fmt: skip
+
+
+def _file(obj: Any, i: int) -> FileEntry:
+    where = f"file {i}"
+    f = _keys(obj, _FILE_KEYS, where)
+    try:
+        path = relative_path(f["path"], f"{where}: path")
+    except SdcInputError as exc:
+        raise _bad(str(exc)) from None
+    if path in (MANIFEST, "manifest.sig"):
+        raise _bad(f"{where}: {path} is not listed among the files.")
+    kind = _text(f["kind"], f"{where}: kind")
+    if f["output"] is not None:
+        _text(f["output"], f"{where}: output")
+    if not isinstance(f["sha256"], str) or not _HEX64.fullmatch(f["sha256"]):
+        raise _bad(f"{where}: sha256 must be 64 lower-case hex digits.")
+    size = f["bytes"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise _bad(f"{where}: bytes must be a count; got {size!r}.")
+    return FileEntry(path, kind, f["output"], f["sha256"], size)
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The manifest as finalise writes it (indented JSON, ASCII, one final line feed)."""
+    return (json.dumps(manifest, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode()
