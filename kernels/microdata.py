@@ -1,0 +1,444 @@
+"""Kernels for microdata risk: key frequencies, special uniques and local suppression.
+
+Records arrive as an ``int64`` code matrix (records x key variables), C order,
+with ``-1`` for a missing value. Nothing here knows column names, weights'
+meaning or rules.
+
+* :func:`row_groups` groups identical rows (a missing value equals only a missing
+  value) with an open-addressing hash table: one pass, O(records x keys).
+* :func:`wildcard_frequencies` turns the counts of distinct key patterns into
+  sdcMicro's sample frequencies fk, where a missing key value matches any value
+  (weighted by ``alpha`` in one direction, see the function).
+* :func:`suda_scores` finds the minimal sample uniques (MSUs) of every record
+  that is unique on all keys, by a depth-first walk over key subsets that
+  refines the groups of the parent subset: O(patterns) per subset.
+* :func:`suppress_to_k` runs sdcMicro's local-suppression heuristic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["row_groups", "suda_scores", "suppress_to_k", "wildcard_frequencies"]
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_MUL = np.uint64(0xBF58476D1CE4E5B9)
+
+
+@njit(cache=True, inline="always")
+def _mix(h, v):
+    x = (h ^ np.uint64(v)) * _MUL
+    return x ^ (x >> np.uint64(29))
+
+
+@njit(cache=True)
+def _popcount(x):
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def _table_size(n):
+    size = 4
+    while size < 2 * n:
+        size <<= 1
+    return size
+
+
+@njit(cache=True)
+def _row_hash(codes, r, cols):
+    h = _MIX
+    for c in cols:
+        h = _mix(h, codes[r, c] + 2)
+    return h
+
+
+@njit(cache=True)
+def _same(codes, a, b, cols):
+    for c in cols:
+        if codes[a, c] != codes[b, c]:
+            return False
+    return True
+
+
+@njit("Tuple((int64[::1], int64[::1]))(int64[:, ::1])", cache=True)
+def row_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of identical rows (in order of first appearance) and each group's first row."""
+    n, m = codes.shape
+    cols = np.arange(m)
+    size = _table_size(n)
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    ids = np.empty(n, dtype=np.int64)
+    g = 0
+    for i in range(n):
+        slot = _row_hash(codes, i, cols) & mask
+        while True:
+            gid = table[slot]
+            if gid == -1:
+                table[slot] = g
+                first[g] = i
+                ids[i] = g
+                g += 1
+                break
+            if _same(codes, first[gid], i, cols):
+                ids[i] = gid
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return ids, first[:g].copy()
+
+
+@njit(cache=True)
+def _project_sums(patterns, rows, cols, counts, weights):
+    """Group ``rows`` of ``patterns`` by their values on ``cols``; summed counts and weights.
+
+    Returns the hash table (slot -> group), each group's representative row, and sums.
+    """
+    size = _table_size(rows.size)
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, dtype=np.int64)
+    rep = np.empty(rows.size, dtype=np.int64)
+    c_sum = np.zeros(rows.size, dtype=np.float64)
+    w_sum = np.zeros(rows.size, dtype=np.float64)
+    gid_of = np.empty(rows.size, dtype=np.int64)
+    g = 0
+    for t in range(rows.size):
+        r = rows[t]
+        slot = _row_hash(patterns, r, cols) & mask
+        while True:
+            gid = table[slot]
+            if gid == -1:
+                table[slot] = g
+                rep[g] = r
+                gid = g
+                g += 1
+                break
+            if _same(patterns, rep[gid], r, cols):
+                break
+            slot = (slot + np.uint64(1)) & mask
+        gid_of[t] = gid
+        c_sum[gid] += counts[r]
+        w_sum[gid] += weights[r]
+    return table, rep, c_sum[:g], w_sum[:g], gid_of
+
+
+@njit(cache=True)
+def _lookup(table, rep, patterns, r, cols):
+    mask = np.uint64(table.size - 1)
+    slot = _row_hash(patterns, r, cols) & mask
+    while True:
+        gid = table[slot]
+        if gid == -1:
+            return -1
+        if _same(patterns, rep[gid], r, cols):
+            return gid
+        slot = (slot + np.uint64(1)) & mask
+
+
+@njit(
+    "Tuple((float64[::1], float64[::1]))(int64[:, ::1], float64[::1], float64[::1], float64)",
+    cache=True,
+)
+def wildcard_frequencies(
+    patterns: np.ndarray, counts: np.ndarray, weights: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """fk and Fk of each distinct key pattern, a missing value matching any value.
+
+    ``patterns``: distinct rows (``-1`` = missing), ``counts`` and ``weights`` their
+    records and summed weights. Two patterns are compatible when every key is equal
+    or missing in one of them. A complete pattern adds ``alpha`` times each
+    compatible partly-missing pattern; a partly-missing one adds every compatible
+    complete pattern and ``alpha`` times every other compatible pattern with a
+    missing value (all-missing ones included); an all-missing pattern gets all
+    records, and counts for complete ones only when there is a single key (sdcMicro's
+    ``freqCalc`` rules).
+
+    Complete patterns are matched per missing-value mask through a hash of their
+    projection on the mask's observed keys: O(masks x patterns); pairs of patterns
+    that both have missing values are compared directly: O(missing patterns^2 x keys).
+    """
+    p, m = patterns.shape
+    fk = counts.copy()
+    wk = weights.copy()
+    total_c = counts.sum()
+    total_w = weights.sum()
+    n_present = np.zeros(p, dtype=np.int64)
+    bits = np.zeros(p, dtype=np.int64)
+    for i in range(p):
+        for j in range(m):
+            if patterns[i, j] >= 0:
+                n_present[i] += 1
+            else:
+                bits[i] |= np.int64(1) << j
+    complete = np.flatnonzero(n_present == m)
+    partly = np.flatnonzero((n_present > 0) & (n_present < m))
+    withna = np.flatnonzero(n_present < m)
+    if partly.size:
+        order = np.argsort(bits[partly], kind="mergesort")
+        partly_sorted = partly[order]
+        start = 0
+        while start < partly_sorted.size:
+            b = bits[partly_sorted[start]]
+            stop = start
+            while stop < partly_sorted.size and bits[partly_sorted[stop]] == b:
+                stop += 1
+            cols = np.empty(m - int(_popcount(b)), dtype=np.int64)
+            t = 0
+            for j in range(m):
+                if not (b >> j) & 1:
+                    cols[t] = j
+                    t += 1
+            table, rep, c_sum, w_sum, gid_of = _project_sums(
+                patterns, complete, cols, counts, weights
+            )
+            na_c = np.zeros(c_sum.size, dtype=np.float64)
+            na_w = np.zeros(c_sum.size, dtype=np.float64)
+            for s in range(start, stop):
+                q = partly_sorted[s]
+                gid = _lookup(table, rep, patterns, q, cols) if complete.size else -1
+                if gid >= 0:
+                    fk[q] += c_sum[gid]
+                    wk[q] += w_sum[gid]
+                    na_c[gid] += counts[q]
+                    na_w[gid] += weights[q]
+            for t in range(complete.size):
+                q = complete[t]
+                fk[q] += alpha * na_c[gid_of[t]]
+                wk[q] += alpha * na_w[gid_of[t]]
+            start = stop
+    for a in partly:
+        for b in withna:
+            if a == b:
+                continue
+            ok = True
+            for j in range(m):
+                x = patterns[a, j]
+                y = patterns[b, j]
+                if x >= 0 and y >= 0 and x != y:
+                    ok = False
+                    break
+            if ok:
+                fk[a] += alpha * counts[b]
+                wk[a] += alpha * weights[b]
+    if m == 1:  # one key: complete records count the missing ones too (sdcMicro's rule)
+        na_c = 0.0
+        na_w = 0.0
+        for i in range(p):
+            if n_present[i] == 0:
+                na_c += counts[i]
+                na_w += weights[i]
+        for q in complete:
+            fk[q] += alpha * na_c
+            wk[q] += alpha * na_w
+    for i in range(p):
+        if n_present[i] == 0:
+            fk[i] = total_c
+            wk[i] = total_w
+    return fk, wk
+
+
+@njit(cache=True)
+def _compact(keys, counts, table, rep_key, out_gid, out_count):
+    """Group int64 ``keys``: ids into ``out_gid``, summed ``counts`` into ``out_count``."""
+    table[:] = -1
+    mask = np.uint64(table.size - 1)
+    g = 0
+    for i in range(keys.size):
+        k = keys[i]
+        slot = _mix(_MIX, k) & mask
+        while True:
+            gid = table[slot]
+            if gid == -1:
+                table[slot] = g
+                rep_key[g] = k
+                out_count[g] = 0
+                gid = g
+                g += 1
+                break
+            if rep_key[gid] == k:
+                break
+            slot = (slot + np.uint64(1)) & mask
+        out_gid[i] = gid
+        out_count[gid] += counts[i]
+    return g
+
+
+@njit(
+    "Tuple((float64[::1], float64[:, ::1], int64[::1], int64[::1], int64))"
+    "(int64[:, ::1], int64[::1], int64[::1], float64[::1], int64)",
+    cache=True,
+)
+def suda_scores(
+    patterns: np.ndarray,
+    counts: np.ndarray,
+    cards: np.ndarray,
+    size_weight: np.ndarray,
+    max_size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Minimal sample uniques (MSUs) of every pattern held by one record.
+
+    ``patterns``: distinct key rows (``-1`` = missing) with their record ``counts``;
+    ``cards[j]``: codes of key j are below it; ``size_weight[s]``: what an MSU of
+    ``s`` keys adds to the score. A record's MSU is a set S of keys on which its
+    values occur once in the data and no proper subset of S has that property; a
+    set holding a missing value of the record is never an MSU; sets of more than
+    ``max_size`` keys are not searched.
+
+    Returns, per pattern: the score (sum of ``size_weight`` over its MSUs), the
+    per-key sums of the weights of the MSUs holding the key, the number of MSUs
+    and the size of the smallest (0 if none); and the number of key subsets visited.
+    """
+    p, m = patterns.shape
+    cand = np.flatnonzero(counts == 1)
+    u = cand.size
+    n_sets = np.int64(1) << m
+    words = max(np.int64(1), n_sets >> 6)
+    uniq = np.zeros((u, words), dtype=np.uint64)
+    score = np.zeros(p, dtype=np.float64)
+    contrib = np.zeros((p, m), dtype=np.float64)
+    n_msu = np.zeros(p, dtype=np.int64)
+    smallest = np.zeros(p, dtype=np.int64)
+    visited = np.int64(0)
+    if u == 0 or max_size < 1:
+        return score, contrib, n_msu, smallest, visited
+    if counts.sum() == 1:  # one record: unique on the empty set, so it has no MSU
+        return score, contrib, n_msu, smallest, visited
+    depth_max = min(max_size, m)
+    gids = np.zeros((depth_max + 1, p), dtype=np.int64)
+    valid = np.ones((depth_max + 1, u), dtype=np.bool_)
+    set_mask = np.zeros(depth_max + 1, dtype=np.int64)
+    next_j = np.zeros(depth_max + 1, dtype=np.int64)
+    keys = np.empty(p, dtype=np.int64)
+    group_count = np.empty(p, dtype=np.int64)
+    rep_key = np.empty(p, dtype=np.int64)
+    table = np.empty(_table_size(p), dtype=np.int64)
+    depth = 0
+    while depth >= 0:
+        j = next_j[depth]
+        if j >= m or depth >= depth_max:
+            depth -= 1
+            continue
+        next_j[depth] = j + 1
+        parent = gids[depth]
+        stride = cards[j] + 1
+        for i in range(p):
+            keys[i] = parent[i] * stride + patterns[i, j] + 1
+        child = gids[depth + 1]
+        _compact(keys, counts, table, rep_key, child, group_count)
+        visited += 1
+        sm = set_mask[depth] | (np.int64(1) << j)
+        word = sm >> 6
+        bit = np.uint64(1) << np.uint64(sm & 63)
+        still_shared = 0
+        for t in range(u):
+            ok = valid[depth, t] and patterns[cand[t], j] >= 0
+            valid[depth + 1, t] = ok
+            if group_count[child[cand[t]]] == 1:
+                if ok:
+                    uniq[t, word] |= bit
+            elif ok:
+                still_shared += 1
+        set_mask[depth + 1] = sm
+        next_j[depth + 1] = j + 1
+        if still_shared > 0:  # else every superset is non-minimal for every record
+            depth += 1
+    # A set is an MSU when the record is unique on it and on none of its proper subsets.
+    # Subtrees skipped above hold only supersets of sets already unique, so the bits are
+    # closed upwards first (a set's bit is also set when a subset's is): subsets have
+    # smaller masks, so one pass in increasing mask order suffices.
+    for t in range(u):
+        r = cand[t]
+        for sm in range(1, n_sets):
+            below = False
+            for j in range(m):
+                if (sm >> j) & 1:
+                    sub = sm ^ (np.int64(1) << j)
+                    if sub and (uniq[t, sub >> 6] >> np.uint64(sub & 63)) & np.uint64(1):
+                        below = True
+                        break
+            own = (uniq[t, sm >> 6] >> np.uint64(sm & 63)) & np.uint64(1)
+            if below:
+                uniq[t, sm >> 6] |= np.uint64(1) << np.uint64(sm & 63)
+                continue
+            if not own:
+                continue
+            size = _popcount(sm)
+            w = size_weight[size]
+            score[r] += w
+            n_msu[r] += 1
+            if smallest[r] == 0 or size < smallest[r]:
+                smallest[r] = size
+            for j in range(m):
+                if (sm >> j) & 1:
+                    contrib[r, j] += w
+    return score, contrib, n_msu, smallest, visited
+
+
+@njit(cache=True)
+def _choose(codes, r, order, alpha):
+    """The key to suppress in record ``r`` (sdcMicro's rule), or -1 if there is none."""
+    n, m = codes.shape
+    best = m + 1
+    diff = np.int64(0)
+    first_present = -1
+    for t in range(m):
+        if codes[r, order[t]] >= 0:
+            first_present = order[t]
+            break
+    if first_present < 0:
+        return -1
+    first_bit = np.int64(1) << first_present
+    for s in range(n):
+        d = 0
+        msk = np.int64(0)
+        for j in range(m):
+            a = codes[r, j]
+            b = codes[s, j]
+            if a >= 0 and b >= 0 and a != b:
+                d += 1
+                msk |= np.int64(1) << j
+                if d > best:
+                    break
+        if d == 0 or d > best:
+            continue
+        if d < best:
+            best = d
+            diff = msk
+        else:
+            diff |= msk
+        if best == 1 and diff & first_bit:
+            break  # no record can change the choice any more
+    if best == m + 1:
+        return first_present if alpha < 1.0 else -1
+    for t in range(m):
+        if (diff >> order[t]) & 1:
+            return order[t]
+    return -1
+
+
+@njit("int64(int64[:, ::1], int64[::1], int64[::1], float64)", cache=True)
+def suppress_to_k(codes: np.ndarray, order: np.ndarray, violators: np.ndarray, alpha: float) -> int:
+    """One pass of sdcMicro's local suppression, in place on ``codes``.
+
+    ``violators`` are the records with ``fk < k`` at the start of the pass, in order
+    of decreasing risk 1/fk (ties in row order); ``order`` is the suppression order
+    of the keys (least important first). For each violator in turn, the candidates
+    are the records at the smallest positive distance (keys where both values are
+    present and differ); the first key in ``order`` on which some candidate differs
+    is set to missing at once, so later violators see the change. Returns the
+    number of suppressions, or ``-1 - r`` when record ``r`` has no candidate.
+    """
+    done = 0
+    for t in range(violators.size):
+        r = violators[t]
+        v = _choose(codes, r, order, alpha)
+        if v < 0:
+            return -1 - r
+        codes[r, v] = -1
+        done += 1
+    return done
