@@ -226,15 +226,15 @@ def wildcard_frequencies(
                 fk[a] += alpha * counts[b]
                 wk[a] += alpha * weights[b]
     if m == 1:  # one key: complete records count the missing ones too (sdcMicro's rule)
-        na_c = 0.0
-        na_w = 0.0
+        all_c = 0.0
+        all_w = 0.0
         for i in range(p):
             if n_present[i] == 0:
-                na_c += counts[i]
-                na_w += weights[i]
+                all_c += counts[i]
+                all_w += weights[i]
         for q in complete:
-            fk[q] += alpha * na_c
-            wk[q] += alpha * na_w
+            fk[q] += alpha * all_c
+            wk[q] += alpha * all_w
     for i in range(p):
         if n_present[i] == 0:
             fk[i] = total_c
@@ -303,7 +303,7 @@ def suda_scores(
     contrib = np.zeros((p, m), dtype=np.float64)
     n_msu = np.zeros(p, dtype=np.int64)
     smallest = np.zeros(p, dtype=np.int64)
-    visited = np.int64(0)
+    visited = 0
     if u == 0 or max_size < 1:
         return score, contrib, n_msu, smallest, visited
     if counts.sum() == 1:  # one record: unique on the empty set, so it has no MSU

@@ -88,7 +88,7 @@ class SuppressionPlan:
                     col.dtype, pd.CategoricalDtype
                 ):
                     out[key] = col.astype("Float64" if col.dtype.kind == "f" else "Int64")
-                out.iloc[rows, out.columns.get_loc(key)] = None
+                out.iloc[rows, list(out.columns).index(key)] = None
         return out
 
     def summary(self) -> str:
