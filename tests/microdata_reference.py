@@ -39,7 +39,7 @@ def fk_Fk(rows: list[tuple[int, ...]], weights: list[float], alpha: float = 1.0)
         f = F = 0.0
         for j in range(n):
             y = rows[j]
-            if any(not _missing(a) and not _missing(b) and a != b for a, b in zip(x, y)):
+            if any(not _missing(a) and not _missing(b) and a != b for a, b in zip(x, y, strict=True)):
                 continue
             y_missing = sum(_missing(v) for v in y)
             if tuple(x) == tuple(y):
@@ -104,7 +104,7 @@ def local_suppression_pass(rows: list[list[int]], order: list[int], violators: l
         for s in range(len(rows)):
             d = sum(
                 1
-                for a, b in zip(rows[r], rows[s])
+                for a, b in zip(rows[r], rows[s], strict=True)
                 if not _missing(a) and not _missing(b) and a != b
             )
             dist.append(d)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import microdata_reference as ref
+import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from sdc.kernels.microdata import row_groups, suda_scores, suppress_to_k, wildcard_frequencies
 
 
