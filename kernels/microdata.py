@@ -413,8 +413,8 @@ def _choose(codes, r, order, alpha):
             diff |= msk
         if best == 1 and diff & first_bit:
             break  # no record can change the choice any more
-    if best == m + 1:
-        return first_present if alpha < 1.0 else -1
+    if best == m + 1:  # every record is compatible: suppress the first present key
+        return first_present
     for t in range(m):
         if (diff >> order[t]) & 1:
             return order[t]
@@ -430,8 +430,11 @@ def suppress_to_k(codes: np.ndarray, order: np.ndarray, violators: np.ndarray, a
     of the keys (least important first). For each violator in turn, the candidates
     are the records at the smallest positive distance (keys where both values are
     present and differ); the first key in ``order`` on which some candidate differs
-    is set to missing at once, so later violators see the change. Returns the
-    number of suppressions, or ``-1 - r`` when record ``r`` has no candidate.
+    is set to missing at once, so later violators see the change. A violator at
+    distance 0 from every record (possible when a record has every key missing, which
+    complete records do not count) loses its first present key in ``order``, as
+    sdcMicro does for alpha < 1 (with alpha = 1 sdcMicro stops with an error there).
+    Returns the number of suppressions, or ``-1 - r`` when record ``r`` has no key left.
     """
     done = 0
     for t in range(violators.size):

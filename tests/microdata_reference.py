@@ -39,7 +39,8 @@ def fk_Fk(rows: list[tuple[int, ...]], weights: list[float], alpha: float = 1.0)
         f = F = 0.0
         for j in range(n):
             y = rows[j]
-            if any(not _missing(a) and not _missing(b) and a != b for a, b in zip(x, y, strict=True)):
+            pairs = zip(x, y, strict=True)
+            if any(not _missing(a) and not _missing(b) and a != b for a, b in pairs):
                 continue
             y_missing = sum(_missing(v) for v in y)
             if tuple(x) == tuple(y):
@@ -112,12 +113,10 @@ def local_suppression_pass(rows: list[list[int]], order: list[int], violators: l
         present = [v for v in order if not _missing(rows[r][v])]
         if not present:
             return -1 - r
-        if not positive:
-            if alpha < 1:
-                rows[r][present[0]] = -1
-                done += 1
-                continue
-            return -1 - r
+        if not positive:  # compatible with everyone: the first present key in order
+            rows[r][present[0]] = -1
+            done += 1
+            continue
         best = min(positive)
         candidates = [s for s in range(len(rows)) if dist[s] == best]
         chosen = None

@@ -77,8 +77,8 @@ def individual_risk(
     >>> import numpy as np
     >>> individual_risk(np.array([1.0, 2.0, 4.0]), np.array([1.0, 2.0, 4.0])).tolist()
     [1.0, 0.5, 0.25]
-    >>> individual_risk(np.array([1.0]), np.array([73.0])).round(8).tolist()
-    [0.05863117]
+    >>> individual_risk(np.array([1.0]), np.array([73.0])).round(8).tolist()  # ln(73) / 72
+    [0.05958971]
     """
     fk = np.asarray(fk, dtype=np.float64)
     Fk = np.asarray(Fk, dtype=np.float64)
@@ -157,7 +157,7 @@ def household_risk(r: np.ndarray, household: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> household_risk(np.array([0.5, 0.5, 0.2]), np.array([0, 0, 1])).tolist()
+    >>> household_risk(np.array([0.5, 0.5, 0.2]), np.array([0, 0, 1])).round(12).tolist()
     [0.75, 0.75, 0.2]
     """
     with np.errstate(divide="ignore"):

@@ -72,7 +72,7 @@ def screen_file(frame: pd.DataFrame, params: RowLevelParams | None = None,
     >>> records = pd.DataFrame({"patient_id": range(200), "sex": ["F", "M"] * 100})
     >>> s = screen_file(records, name="extract.csv")
     >>> s.status.value, s.findings["term"].tolist()
-    ('fail', ["column 'patient_id'", 'rows per combination of text columns'])
+    ('fail', ["column 'patient_id'", "column 'patient_id'", 'rows per combination of text columns'])
     """
     if not isinstance(frame, pd.DataFrame):
         raise input_error("frame", "screen_file", "a pandas DataFrame", type(frame).__name__)

@@ -59,7 +59,7 @@ def size_weights(m: int, original_scores: bool = True) -> np.ndarray:
     >>> size_weights(4).tolist()
     [24.0, 6.0, 2.0, 1.0, 1.0]
     >>> size_weights(4, original_scores=False).tolist()[1:]
-    [1.75, 1.0, 0.25, 0.0]
+    [1.75, 0.5, 0.25, 0.0]
     """
     k = np.arange(m + 1)
     if original_scores:
@@ -94,7 +94,7 @@ def suda2(
     >>> df = pd.DataFrame({"a": [1, 1, 2, 2], "b": [1, 2, 1, 1], "c": [1, 1, 1, 2]})
     >>> r = suda2(encode(df, ["a", "b", "c"], "f"))
     >>> r.score.tolist(), r.smallest_msu.tolist()
-    [[2.0, 4.0, 0.0, 2.0], [2, 1, 0, 2]]
+    ([1.0, 2.0, 1.0, 2.0], [2, 1, 2, 1])
     """
     from sdc.kernels.microdata import row_groups, suda_scores
 
@@ -124,11 +124,13 @@ def suda2(
     score = score_p[pattern]
     u = float(n_uniques)
     twice = float(counts[counts == 2].sum())
-    dis = np.float32(u * dis_fraction) / np.float32(u * dis_fraction + twice * (1 - dis_fraction))
     q = 1.0 + (8 - m_eff) / 20.0
     positive = score > 0
     dis_score = np.zeros(score.size)
-    if positive.any():
+    if positive.any():  # then u > 0
+        dis = np.float32(u * dis_fraction) / np.float32(
+            u * dis_fraction + twice * (1 - dis_fraction)
+        )
         a = float(np.sum(score[positive] ** (-q)))
         dis_score[positive] = 1.0 / (1.0 + (u / float(dis) - u) / (score[positive] ** q * a))
     total = float(score.sum())

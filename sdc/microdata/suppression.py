@@ -13,7 +13,10 @@ The heuristic is sdcMicro's ``localSuppression`` (5.8.1), reproduced exactly:
    candidates are the records at the smallest positive distance (keys where both
    values are present and differ), and the first key in suppression order on which
    some candidate differs is set to missing at once (see
-   :func:`sdc.kernels.microdata.suppress_to_k`).
+   :func:`sdc.kernels.microdata.suppress_to_k`). A record compatible with every
+   record (this happens next to records with every key missing, which complete
+   records do not count) loses its first present key in that order; sdcMicro stops
+   with an error there when alpha = 1.
 
 Each suppression makes the record match more others, so fk never falls; the
 search stops when no record is below k. The result is checked, not trusted: the
@@ -160,8 +163,8 @@ def local_suppression(
     >>> plan = local_suppression(encode(df, ["sex", "band"], "f"), k=2)
     >>> plan.total, plan.per_key, plan.cells()["row"].tolist()
     (1, {'sex': 0, 'band': 1}, [2])
-    >>> plan.apply(df)["band"].tolist()
-    ['a', 'a', None, 'a', 'a']
+    >>> plan.apply(df)["band"].isna().tolist()
+    [False, False, True, False, False]
     """
     from sdc.kernels.microdata import suppress_to_k
 
