@@ -118,7 +118,8 @@ def recoding_suggestions(
 
     ``ordered``: keys whose levels have an order (numbers always do): only
     neighbours are merged. Other keys: each of the ``max_levels`` rarest levels
-    with every other level. Sorted by records still below k, then by key.
+    with every other level. Keys of two levels are left alone (merging them drops
+    the key). Sorted by records still below k, then by key.
 
     Examples
     --------
@@ -138,7 +139,7 @@ def recoding_suggestions(
     rows = []
     for j, key in enumerate(kc.keys):
         levels = kc.levels[j]
-        if len(levels) < 2:
+        if len(levels) < 3:  # merging the only two levels would drop the key
             continue
         numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in levels)
         if numeric or key in ordered:
