@@ -57,7 +57,7 @@ import pandas as pd
 import sdc
 from sdc.microdata.keys import encode
 from sdc.microdata.ldiversity import l_diversity, sensitive_codes
-from sdc.microdata.risk import frequencies, individual_risk
+from sdc.microdata.risk import frequencies
 from sdc.microdata.suda import suda2
 from sdc.microdata.suppression import local_suppression
 
@@ -100,7 +100,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, Any], Any]:
 def risk_measures(df: pd.DataFrame, keys: list[str]) -> dict[str, Any]:
     kc = encode(df, keys, "bench")
     f = frequencies(kc, df["w"].to_numpy(np.float64))
-    r = individual_risk(f.fk, f.Fk)
+    r = f.individual_risk()
     return {
         "patterns": int(f.first.size),
         "min_fk": int(f.fk.min()),

@@ -20,7 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["row_groups", "suda_scores", "suppress_to_k", "wildcard_frequencies"]
+__all__ = [
+    "hashed_groups", "packed_groups", "radix_strides", "row_groups", "suda_scores",
+    "suppress_to_k", "wildcard_frequencies",
+]  # fmt: skip
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _MUL = np.uint64(0xBF58476D1CE4E5B9)
@@ -65,9 +68,80 @@ def _same(codes, a, b, cols):
     return True
 
 
+@njit("Tuple((int64[::1], int64, boolean))(int64[:, ::1])", cache=True)
+def radix_strides(codes: np.ndarray) -> tuple[np.ndarray, int, bool]:
+    """Strides that pack a row into one int64 (a missing value is its own digit), the
+    number of distinct packed values, and whether they fit (below 2**62)."""
+    n, m = codes.shape
+    top = np.full(m, -1, dtype=np.int64)
+    for i in range(n):
+        for j in range(m):
+            if codes[i, j] > top[j]:
+                top[j] = codes[i, j]
+    strides = np.empty(m, dtype=np.int64)
+    total = np.int64(1)
+    limit = np.int64(1) << 62
+    for j in range(m):
+        strides[j] = total
+        base = top[j] + 2
+        if total > limit // base:
+            return strides, int(total), False
+        total *= base
+    return strides, int(total), True
+
+
+@njit("Tuple((int64[::1], int64[::1]))(int64[:, ::1], int64[::1], int64)", cache=True)
+def packed_groups(
+    codes: np.ndarray, strides: np.ndarray, total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`row_groups` for rows packed into int64 keys: a direct table when the keys
+    are few (``total`` at most 4 n), else a hash table of the keys."""
+    n, m = codes.shape
+    ids = np.empty(n, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    g = 0
+    if total <= max(4 * n, 1 << 16):
+        table = np.full(total, -1, dtype=np.int64)
+        for i in range(n):
+            key = 0
+            for j in range(m):
+                key += (codes[i, j] + 1) * strides[j]
+            gid = table[key]
+            if gid == -1:
+                gid = g
+                table[key] = g
+                first[g] = i
+                g += 1
+            ids[i] = gid
+        return ids, first[:g].copy()
+    size = _table_size(n)
+    mask = np.uint64(size - 1)
+    slots = np.full(size, -1, dtype=np.int64)
+    keys = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key = 0
+        for j in range(m):
+            key += (codes[i, j] + 1) * strides[j]
+        slot = _mix(_MIX, key) & mask
+        while True:
+            gid = slots[slot]
+            if gid == -1:
+                gid = g
+                slots[slot] = g
+                keys[g] = key
+                first[g] = i
+                g += 1
+                break
+            if keys[gid] == key:
+                break
+            slot = (slot + np.uint64(1)) & mask
+        ids[i] = gid
+    return ids, first[:g].copy()
+
+
 @njit("Tuple((int64[::1], int64[::1]))(int64[:, ::1])", cache=True)
-def row_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of identical rows (in order of first appearance) and each group's first row."""
+def hashed_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`row_groups` by hashing whole rows (any number of keys and levels)."""
     n, m = codes.shape
     cols = np.arange(m)
     size = _table_size(n)
@@ -91,6 +165,19 @@ def row_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 break
             slot = (slot + np.uint64(1)) & mask
     return ids, first[:g].copy()
+
+
+@njit("Tuple((int64[::1], int64[::1]))(int64[:, ::1])", cache=True)
+def row_groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of identical rows (in order of first appearance) and each group's first row.
+
+    Rows that pack into one int64 go through :func:`packed_groups`; others are hashed
+    and compared column by column (:func:`hashed_groups`).
+    """
+    strides, total, fits = radix_strides(codes)
+    if fits:
+        return packed_groups(codes, strides, total)
+    return hashed_groups(codes)
 
 
 @njit(cache=True)
@@ -158,9 +245,8 @@ def wildcard_frequencies(
     records, and counts for complete ones only when there is a single key (sdcMicro's
     ``freqCalc`` rules).
 
-    Complete patterns are matched per missing-value mask through a hash of their
-    projection on the mask's observed keys: O(masks x patterns); pairs of patterns
-    that both have missing values are compared directly: O(missing patterns^2 x keys).
+    Patterns are matched per pair of missing-value masks, through a hash of their
+    values on the keys observed in both: O(masks x patterns).
     """
     p, m = patterns.shape
     fk = counts.copy()
@@ -211,20 +297,46 @@ def wildcard_frequencies(
                 fk[q] += alpha * na_c[gid_of[t]]
                 wk[q] += alpha * na_w[gid_of[t]]
             start = stop
-    for a in partly:
-        for b in withna:
-            if a == b:
-                continue
-            ok = True
-            for j in range(m):
-                x = patterns[a, j]
-                y = patterns[b, j]
-                if x >= 0 and y >= 0 and x != y:
-                    ok = False
-                    break
-            if ok:
-                fk[a] += alpha * counts[b]
-                wk[a] += alpha * weights[b]
+    # Pairs of patterns with missing values: two distinct patterns with the same mask
+    # differ on an observed key, so only classes of different masks can match; a class
+    # pair is joined through a hash of the contributors' values on the keys observed in
+    # both: O(partly masks x missing patterns).
+    if partly.size and withna.size:
+        order = np.argsort(bits[withna], kind="mergesort")
+        na_sorted = withna[order]
+        order = np.argsort(bits[partly], kind="mergesort")
+        rc_sorted = partly[order]
+        r0 = 0
+        while r0 < rc_sorted.size:
+            b1 = bits[rc_sorted[r0]]
+            r1 = r0
+            while r1 < rc_sorted.size and bits[rc_sorted[r1]] == b1:
+                r1 += 1
+            c0 = 0
+            while c0 < na_sorted.size:
+                b2 = bits[na_sorted[c0]]
+                c1 = c0
+                while c1 < na_sorted.size and bits[na_sorted[c1]] == b2:
+                    c1 += 1
+                if b2 != b1:
+                    both = b1 | b2
+                    cols = np.empty(m - int(_popcount(both)), dtype=np.int64)
+                    t = 0
+                    for j in range(m):
+                        if not (both >> j) & 1:
+                            cols[t] = j
+                            t += 1
+                    table, rep, c_sum, w_sum, _ = _project_sums(
+                        patterns, na_sorted[c0:c1], cols, counts, weights
+                    )
+                    for s in range(r0, r1):
+                        q = rc_sorted[s]
+                        gid = _lookup(table, rep, patterns, q, cols)
+                        if gid >= 0:
+                            fk[q] += alpha * c_sum[gid]
+                            wk[q] += alpha * w_sum[gid]
+                c0 = c1
+            r0 = r1
     if m == 1:  # one key: complete records count the missing ones too (sdcMicro's rule)
         all_c = 0.0
         all_w = 0.0
@@ -379,12 +491,32 @@ def suda_scores(
     return score, contrib, n_msu, smallest, visited
 
 
+@njit(cache=True, inline="always")
+def _distance(codes, r, s, m, best):
+    """Keys where both values are present and differ (stops past ``best``), and their bits."""
+    d = 0
+    msk = np.int64(0)
+    for j in range(m):
+        a = codes[r, j]
+        b = codes[s, j]
+        if a >= 0 and b >= 0 and a != b:
+            d += 1
+            msk |= np.int64(1) << j
+            if d > best:
+                break
+    return d, msk
+
+
 @njit(cache=True)
-def _choose(codes, r, order, alpha):
-    """The key to suppress in record ``r`` (sdcMicro's rule), or -1 if there is none."""
+def _choose(codes, r, order, hint):
+    """The key to suppress in record ``r`` (sdcMicro's rule), or -1 if it has none left.
+
+    The candidates are the records at the smallest positive distance; the key is the
+    first in ``order`` on which one of them differs. Once a record at distance 1
+    differs on the first key ``r`` still has in ``order``, nothing can change the
+    choice: the records in ``hint`` (likely such records) are looked at first.
+    """
     n, m = codes.shape
-    best = m + 1
-    diff = np.int64(0)
     first_present = -1
     for t in range(m):
         if codes[r, order[t]] >= 0:
@@ -393,17 +525,14 @@ def _choose(codes, r, order, alpha):
     if first_present < 0:
         return -1
     first_bit = np.int64(1) << first_present
+    for s in hint:
+        d, msk = _distance(codes, r, s, m, 1)
+        if d == 1 and msk & first_bit:
+            return first_present
+    best = m + 1
+    diff = np.int64(0)
     for s in range(n):
-        d = 0
-        msk = np.int64(0)
-        for j in range(m):
-            a = codes[r, j]
-            b = codes[s, j]
-            if a >= 0 and b >= 0 and a != b:
-                d += 1
-                msk |= np.int64(1) << j
-                if d > best:
-                    break
+        d, msk = _distance(codes, r, s, m, best)
         if d == 0 or d > best:
             continue
         if d < best:
@@ -421,8 +550,8 @@ def _choose(codes, r, order, alpha):
     return -1
 
 
-@njit("int64(int64[:, ::1], int64[::1], int64[::1], float64)", cache=True)
-def suppress_to_k(codes: np.ndarray, order: np.ndarray, violators: np.ndarray, alpha: float) -> int:
+@njit("int64(int64[:, ::1], int64[::1], int64[::1])", cache=True)
+def suppress_to_k(codes: np.ndarray, order: np.ndarray, violators: np.ndarray) -> int:
     """One pass of sdcMicro's local suppression, in place on ``codes``.
 
     ``violators`` are the records with ``fk < k`` at the start of the pass, in order
@@ -433,13 +562,31 @@ def suppress_to_k(codes: np.ndarray, order: np.ndarray, violators: np.ndarray, a
     is set to missing at once, so later violators see the change. A violator at
     distance 0 from every record (possible when a record has every key missing, which
     complete records do not count) loses its first present key in ``order``, as
-    sdcMicro does for alpha < 1 (with alpha = 1 sdcMicro stops with an error there).
+    sdcMicro does for alpha < 1 (with alpha = 1 sdcMicro stops with an error there);
+    alpha enters only through fk, which chose the violators.
     Returns the number of suppressions, or ``-1 - r`` when record ``r`` has no key left.
     """
+    # Hints: records with the same values (missing as a value) on every key but the
+    # first in ``order``, grouped once at the start of the pass.
+    n = codes.shape[0]
+    other = codes.copy()
+    other[:, order[0]] = 0
+    group, first = row_groups(other)
+    starts = np.zeros(first.size + 1, dtype=np.int64)
+    for i in range(n):
+        starts[group[i] + 1] += 1
+    for g in range(first.size):
+        starts[g + 1] += starts[g]
+    members = np.empty(n, dtype=np.int64)
+    fill = starts[:-1].copy()
+    for i in range(n):
+        members[fill[group[i]]] = i
+        fill[group[i]] += 1
     done = 0
     for t in range(violators.size):
         r = violators[t]
-        v = _choose(codes, r, order, alpha)
+        g = group[r]
+        v = _choose(codes, r, order, members[starts[g] : starts[g + 1]])
         if v < 0:
             return -1 - r
         codes[r, v] = -1

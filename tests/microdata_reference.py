@@ -95,8 +95,7 @@ def suda(rows: list[tuple[int, ...]], size_weight: list[float], max_size: int):
     return np.array(score), np.array(contrib), np.array(n_msu), np.array(smallest)
 
 
-def local_suppression_pass(rows: list[list[int]], order: list[int], violators: list[int],
-                           alpha: float) -> int:  # fmt: skip
+def local_suppression_pass(rows: list[list[int]], order: list[int], violators: list[int]) -> int:
     """sdcMicro's rule for one pass, record by record, on ``rows`` in place."""
     m = len(rows[0])
     done = 0

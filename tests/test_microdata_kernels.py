@@ -6,7 +6,15 @@ import microdata_reference as ref
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sdc.kernels.microdata import row_groups, suda_scores, suppress_to_k, wildcard_frequencies
+from sdc.kernels.microdata import (
+    hashed_groups,
+    packed_groups,
+    radix_strides,
+    row_groups,
+    suda_scores,
+    suppress_to_k,
+    wildcard_frequencies,
+)
 
 
 @st.composite
@@ -21,11 +29,24 @@ def key_rows(draw, max_keys: int = 4, max_rows: int = 30, missing: bool = True):
 
 
 @settings(max_examples=150, deadline=None)
-@given(key_rows())
-def test_row_groups_equal_the_twin(codes: np.ndarray) -> None:
-    ids, first = row_groups(np.ascontiguousarray(codes))
-    assert ids.tolist() == ref.row_groups([tuple(r) for r in codes.tolist()])
-    assert first.tolist() == [ids.tolist().index(g) for g in range(first.size)]
+@given(key_rows(), st.integers(0, 2))
+def test_row_groups_equal_the_twin_on_every_path(codes: np.ndarray, spread: int) -> None:
+    """The direct table, the hash of packed keys and the hash of rows all agree with it;
+    ``spread`` scales the codes so that packed keys outgrow the direct table."""
+    codes = np.ascontiguousarray(np.where(codes >= 0, codes * 100**spread, -1))
+    want = ref.row_groups([tuple(r) for r in codes.tolist()])
+    strides, total, fits = radix_strides(codes)
+    assert fits  # codes up to 3e4 on up to 4 keys: below 2**62
+    for ids, first in (row_groups(codes), packed_groups(codes, strides, total),
+                       hashed_groups(codes)):  # fmt: skip
+        assert ids.tolist() == want
+        assert first.tolist() == [want.index(g) for g in range(first.size)]
+
+
+def test_rows_too_wide_to_pack_are_hashed() -> None:
+    codes = np.array([[2**40, 2**40, 1], [2**40, 2**40, 1], [0, 2**40, 1]], dtype=np.int64)
+    assert not radix_strides(codes)[2]
+    assert row_groups(codes)[0].tolist() == [0, 0, 1]
 
 
 def _patterns(codes: np.ndarray, weights: np.ndarray):
@@ -79,8 +100,8 @@ def test_suppression_pass_equals_the_twin(codes, k, alpha, perm) -> None:
     violators = low[np.argsort(fk[low], kind="stable")].astype(np.int64)
     mine = np.ascontiguousarray(codes.copy())
     theirs = codes.tolist()
-    got = suppress_to_k(mine, order, violators, alpha)
-    want = ref.local_suppression_pass(theirs, order.tolist(), violators.tolist(), alpha)
+    got = suppress_to_k(mine, order, violators)
+    want = ref.local_suppression_pass(theirs, order.tolist(), violators.tolist())
     assert got == want
     if got >= 0:
         assert mine.tolist() == theirs

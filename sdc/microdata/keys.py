@@ -48,7 +48,31 @@ class KeyCodes:
         return ", ".join(parts)
 
 
+def _integer_levels(values: pd.Series) -> tuple[np.ndarray, tuple[Any, ...]] | None:
+    """Integer columns of a modest range: codes by counting, without hashing (or None)."""
+    if not pd.api.types.is_integer_dtype(values.dtype) or values.size == 0:
+        return None
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    na = values.isna().to_numpy()
+    if na.all():
+        return None
+    raw = values.to_numpy(dtype=np.int64, na_value=0)
+    lo, hi = int(raw[~na].min()), int(raw[~na].max())
+    if hi - lo > 4 * values.size + 1024:
+        return None
+    shifted = raw - lo
+    present = np.bincount(shifted[~na], minlength=hi - lo + 1) > 0
+    rank = np.cumsum(present) - 1
+    codes = np.where(na, -1, rank[np.where(na, 0, shifted)])
+    levels = tuple(int(v) for v in np.flatnonzero(present) + lo)
+    return np.ascontiguousarray(codes, dtype=np.int64), levels
+
+
 def _sorted_levels(values: pd.Series) -> tuple[np.ndarray, tuple[Any, ...]]:
+    fast = _integer_levels(values)
+    if fast is not None:
+        return fast
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy(dtype=np.int64)
         return np.ascontiguousarray(codes), tuple(values.cat.categories)

@@ -21,7 +21,7 @@ from sdc._validation import float_like, input_error
 from sdc.exceptions import SdcInputError
 from sdc.microdata.keys import KeyCodes, encode, other_columns, weights_of
 from sdc.microdata.ldiversity import LDiversity, l_diversity, sensitive_codes
-from sdc.microdata.risk import Frequencies, frequencies, household_risk, individual_risk
+from sdc.microdata.risk import Frequencies, frequencies, household_risk
 from sdc.microdata.suda import SudaResult, suda2
 from sdc.microdata.suppression import SuppressionPlan, local_suppression
 from sdc.outputs import FINDING_COLUMNS, finding_rows, report_entry, summary_lines
@@ -88,8 +88,7 @@ class MicrodataOutput:
 
     @cached_property
     def individual_risk_(self) -> np.ndarray:
-        f = self.frequencies_
-        return individual_risk(f.fk, f.Fk, survey=self.weights_ is not None)
+        return self.frequencies_.individual_risk(survey=self.weights_ is not None)
 
     @cached_property
     def suda_(self) -> SudaResult | str:

@@ -33,6 +33,12 @@ class Frequencies:
     Fk: np.ndarray
     pattern: np.ndarray  # int64 per record: index into ``first``
     first: np.ndarray  # int64 per pattern: its first record
+    pattern_fk: np.ndarray  # per pattern (every record of a pattern has the same)
+    pattern_Fk: np.ndarray
+
+    def individual_risk(self, survey: bool = True) -> np.ndarray:
+        """Each record's individual risk, computed once per pattern."""
+        return individual_risk(self.pattern_fk, self.pattern_Fk, survey=survey)[self.pattern]
 
 
 def frequencies(kc: KeyCodes, weights: np.ndarray | None = None, alpha: float = 1.0) -> Frequencies:
@@ -62,7 +68,7 @@ def frequencies(kc: KeyCodes, weights: np.ndarray | None = None, alpha: float = 
         fk_p, Fk_p = wildcard_frequencies(patterns, counts, w, float(alpha))
     else:
         fk_p, Fk_p = counts, w
-    return Frequencies(fk_p[pattern], Fk_p[pattern], pattern, first)
+    return Frequencies(fk_p[pattern], Fk_p[pattern], pattern, first, fk_p, Fk_p)
 
 
 def individual_risk(

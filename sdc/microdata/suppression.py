@@ -183,7 +183,7 @@ def local_suppression(
         if low.size == 0:
             break
         violators = low[np.argsort(fk[low], kind="stable")].astype(np.int64)
-        done = suppress_to_k(work, order, violators, float(alpha))
+        done = suppress_to_k(work, order, violators)
         if done < 0:  # cannot happen with k <= n; kept as a guard, never a silent pass
             raise SdcError(f"local suppression found no candidate for record {kept[-1 - done]}.")
     changed = np.argwhere((work < 0) & (kc.codes[kept] >= 0))
