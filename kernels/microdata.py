@@ -380,9 +380,27 @@ def _compact(keys, counts, table, rep_key, out_gid, out_count):
     return g
 
 
+@njit(cache=True)
+def _compact_dense(keys, counts, table, out_gid, out_count):
+    """:func:`_compact` for keys below ``table.size``, through a direct table."""
+    table[:] = -1
+    g = 0
+    for i in range(keys.size):
+        k = keys[i]
+        gid = table[k]
+        if gid == -1:
+            gid = g
+            table[k] = g
+            out_count[g] = 0
+            g += 1
+        out_gid[i] = gid
+        out_count[gid] += counts[i]
+    return g
+
+
 @njit(
     "Tuple((float64[::1], float64[:, ::1], int64[::1], int64[::1], int64))"
-    "(int64[:, ::1], int64[::1], int64[::1], float64[::1], int64)",
+    "(int64[:, ::1], int64[::1], int64[::1], float64[::1], int64, int64)",
     cache=True,
 )
 def suda_scores(
@@ -391,6 +409,7 @@ def suda_scores(
     cards: np.ndarray,
     size_weight: np.ndarray,
     max_size: int,
+    direct: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Minimal sample uniques (MSUs) of every pattern held by one record.
 
@@ -399,7 +418,8 @@ def suda_scores(
     ``s`` keys adds to the score. A record's MSU is a set S of keys on which its
     values occur once in the data and no proper subset of S has that property; a
     set holding a missing value of the record is never an MSU; sets of more than
-    ``max_size`` keys are not searched.
+    ``max_size`` keys are not searched. A subset's groups are numbered through a
+    direct table when its possible keys are at most ``direct`` (else a hash table).
 
     Returns, per pattern: the score (sum of ``size_weight`` over its MSUs), the
     per-key sums of the weights of the MSUs holding the key, the number of MSUs
@@ -429,6 +449,8 @@ def suda_scores(
     group_count = np.empty(p, dtype=np.int64)
     rep_key = np.empty(p, dtype=np.int64)
     table = np.empty(_table_size(p), dtype=np.int64)
+    n_groups = np.ones(depth_max + 1, dtype=np.int64)  # groups of the subset at each depth
+    dense = np.empty(max(direct, 0), dtype=np.int64)
     depth = 0
     while depth >= 0:
         j = next_j[depth]
@@ -441,7 +463,11 @@ def suda_scores(
         for i in range(p):
             keys[i] = parent[i] * stride + patterns[i, j] + 1
         child = gids[depth + 1]
-        _compact(keys, counts, table, rep_key, child, group_count)
+        span = n_groups[depth] * stride
+        if span <= dense.size:  # few possible keys: a direct table instead of a hash
+            n_groups[depth + 1] = _compact_dense(keys, counts, dense[:span], child, group_count)
+        else:
+            n_groups[depth + 1] = _compact(keys, counts, table, rep_key, child, group_count)
         visited += 1
         sm = set_mask[depth] | (np.int64(1) << j)
         word = sm >> 6

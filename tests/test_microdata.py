@@ -236,3 +236,12 @@ def test_row_level_limits_come_from_the_rule_set() -> None:
 
     with pytest.raises(SdcRuleSetError, match="row-level"):
         RuleSet.from_toml('extends = "default"\n[row-level]\nmax_row = 1\n')
+
+
+def test_model_risk_through_the_output() -> None:
+    df = pd.read_csv(DATA / "testdata2.csv")
+    r = sdc.Session().assess_microdata(df, keys=["sex", "water", "roof"], weight="sampling_weight")
+    assert r.model_risk("IPF").gr1 == pytest.approx(0.273543381975614, abs=1e-6)
+    unweighted = sdc.Session().assess_microdata(df, keys=["sex", "water", "roof"])
+    with pytest.raises(SdcInputError, match="sampling weights"):
+        unweighted.model_risk()

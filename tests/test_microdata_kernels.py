@@ -71,14 +71,15 @@ def test_wildcard_frequencies_equal_the_definition(codes, alpha, rnd) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(key_rows(max_keys=5, max_rows=25), st.integers(1, 5))
-def test_suda_scores_equal_the_brute_force_search(codes, max_size) -> None:
+@given(key_rows(max_keys=5, max_rows=25), st.integers(1, 5), st.sampled_from([0, 10**4]))
+def test_suda_scores_equal_the_brute_force_search(codes, max_size, direct) -> None:
+    """With subsets' groups numbered by a hash table (direct = 0) or a direct table."""
     m = codes.shape[1]
     ids, patterns, counts, _ = _patterns(codes, np.ones(codes.shape[0]))
     weights = np.array(ref.size_weights(max(m, 3)))
     cards = np.maximum(patterns.max(axis=0) + 1, 1).astype(np.int64)
     score, contrib, n_msu, smallest, _ = suda_scores(
-        patterns, counts.astype(np.int64), cards, weights, max_size
+        patterns, counts.astype(np.int64), cards, weights, max_size, direct
     )
     want = ref.suda([tuple(r) for r in codes.tolist()], weights.tolist(), max_size)
     np.testing.assert_allclose(score[ids], want[0])

@@ -16,6 +16,7 @@ import pytest
 
 from sdc.microdata.keys import encode
 from sdc.microdata.ldiversity import l_diversity, sensitive_codes
+from sdc.microdata.modrisk import model_risk
 from sdc.microdata.recoding import global_recode
 from sdc.microdata.risk import (
     frequencies,
@@ -338,3 +339,44 @@ def test_global_recode() -> None:
     assert log == e["breaks=6, method='logEqui'"]
     water = global_recode(load("testdata2.csv")["water"], 3).value_counts(sort=False).to_dict()
     assert water == expected("computed.testdata2.globalRecode_water")["table"]
+
+
+MODRISK = [r for r in EXPECTED if r.startswith("modRisk.") and not r.endswith(".fitted")]
+
+
+def _modrisk_fixture(name: str) -> pd.DataFrame:
+    """A modRisk fixture with its keys as factors, in the documented level order."""
+    levels = json.loads((DATA / "fixtures" / "factor_levels.json").read_text())
+    df = load(f"fixtures/{name}.csv")
+    for col in ("Var1", "Var2", "Var3"):
+        text = df[col].astype("Int64").astype(str) if col != "Var1" else df[col]
+        df[col] = pd.Categorical(text.where(df[col].notna()), categories=levels[f"{name}.{col}"])
+    return df
+
+
+@pytest.mark.parametrize("rid", MODRISK)
+def test_model_based_risk(rid: str) -> None:
+    entry = EXPECTED[rid]
+    p, e = entry["params"], entry["expected"]
+    df = _modrisk_fixture("modrisk_" + rid.split(".")[1])
+    bound = np.inf if p["bound"] == "Inf" else p["bound"]
+    r = model_risk(df, ["Var1", "Var2", "Var3"], "weights", p["method"], bound)
+    digits = 6 if p["method"] == "IPF" and "gr1" in e and e["gr1"] == 0.552916 else 3
+    assert round(r.gr1, digits) == e["gr1"]
+    if "gr2" in e:
+        assert round(r.gr2, digits + 1 if digits == 6 else 3) == e["gr2"]
+    fitted = e.get("fitted (element 7), rounded 2")
+    if fitted is not None and p["method"] != "IPF":  # IPF's is in table order
+        np.testing.assert_allclose(np.round(r.fitted, 2), fitted)
+    incl = e.get("inclProb (element 8), rounded 2")
+    if incl is not None:
+        np.testing.assert_allclose(np.round(r.inclusion, 2), incl)
+
+
+@pytest.mark.parametrize("method", ["default", "CE", "PML", "weightedLLM", "IPF"])
+def test_model_based_risk_on_testdata2(method: str) -> None:
+    """Integer keys enter the GLM methods as numeric slopes, as in sdcMicro."""
+    e = expected(f"computed.testdata2.modRisk.{method}")
+    r = model_risk(load("testdata2.csv"), ["sex", "water", "roof"], "sampling_weight", method)
+    assert r.gr1 == pytest.approx(e["gr1"], abs=1e-6)
+    assert r.gr2 == pytest.approx(e["gr2"], abs=1e-6)

@@ -119,6 +119,17 @@ class MicrodataOutput:
         """ER / n."""
         return self.expected_reidentifications / self.n
 
+    def model_risk(self, method: str = "default", bound: float = float("inf")) -> Any:
+        """Model-based global risk of the keys (sdcMicro's ``modRisk``; needs a ``weight``):
+        a :class:`~sdc.microdata.modrisk.ModelRisk` with gr1 and gr2."""
+        from sdc.microdata.modrisk import model_risk
+
+        if self.weight is None:
+            raise SdcInputError(
+                "`MicrodataOutput.model_risk` needs sampling weights: assess with `weight=`."
+            )
+        return model_risk(self._data, list(self.keys.keys), self.weight, method, bound)
+
     def violations(self, k: int) -> int:
         """Records whose key is shared by fewer than ``k`` records (fk < k)."""
         return int((self.frequencies_.fk < k).sum())

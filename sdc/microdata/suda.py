@@ -119,7 +119,7 @@ def suda2(
     weights = size_weights(m_eff, original_scores)
     patterns = np.ascontiguousarray(kc.codes[first])
     score_p, contrib_p, n_msu_p, smallest_p, visited = suda_scores(
-        patterns, counts, kc.cards, weights, size
+        patterns, counts, kc.cards, weights, size, 4 * first.size + 1024
     )
     score = score_p[pattern]
     u = float(n_uniques)
