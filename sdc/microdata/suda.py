@@ -121,24 +121,26 @@ def suda2(
     score_p, contrib_p, n_msu_p, smallest_p, visited = suda_scores(
         patterns, counts, kc.cards, weights, size, 4 * first.size + 1024
     )
-    score = score_p[pattern]
+    # Scores are per pattern; only patterns of one record score, so sums over records
+    # with a positive score are sums over those patterns.
     u = float(n_uniques)
     twice = float(counts[counts == 2].sum())
     q = 1.0 + (8 - m_eff) / 20.0
-    positive = score > 0
-    dis_score = np.zeros(score.size)
+    positive = score_p > 0
+    dis_p = np.zeros(score_p.size)
     if positive.any():  # then u > 0
         dis = np.float32(u * dis_fraction) / np.float32(
             u * dis_fraction + twice * (1 - dis_fraction)
         )
-        a = float(np.sum(score[positive] ** (-q)))
-        dis_score[positive] = 1.0 / (1.0 + (u / float(dis) - u) / (score[positive] ** q * a))
-    total = float(score.sum())
-    per_key = contrib_p[pattern].sum(axis=0) if total > 0 else np.zeros(m)
+        a = float(np.sum(score_p[positive] ** (-q)))
+        dis_p[positive] = 1.0 / (1.0 + (u / float(dis) - u) / (score_p[positive] ** q * a))
+    total = float(score_p[positive].sum())
+    per_key = contrib_p[positive].sum(axis=0) if total > 0 else np.zeros(m)
     contributions = {
         key: (100.0 * float(per_key[j]) / total if total > 0 else 0.0)
         for j, key in enumerate(kc.keys)
     }
     return SudaResult(
-        score, dis_score, n_msu_p[pattern], smallest_p[pattern], contributions, int(visited)
-    )
+        score_p[pattern], dis_p[pattern], n_msu_p[pattern], smallest_p[pattern], contributions,
+        int(visited),
+    )  # fmt: skip
