@@ -8,21 +8,12 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
+from test_cli import run
 
-from sdc.cli import main
 from sdc.release.report import report_schema
 
 TESTDATA = Path(__file__).parent / "data" / "sdcmicro" / "testdata.csv"
 KV7 = "urbrur,roof,walls,water,electcon,relat,sex"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 2
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_assess_json_fails_with_one_document(capsys: pytest.CaptureFixture[str]) -> None:
