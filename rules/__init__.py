@@ -32,6 +32,18 @@ from sdc.rules.frequency import (
     threshold,
     zeros,
 )
+from sdc.rules.microdata import (
+    GlobalRiskParams,
+    IndividualRiskParams,
+    LDiversityParams,
+    RowLevelParams,
+    SudaParams,
+    global_risk,
+    individual_risk,
+    l_diversity,
+    row_level,
+    suda,
+)
 from sdc.rules.model import (
     DofParams,
     ParametersParams,
@@ -104,6 +116,11 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("raw-values", raw_values, RawValuesParams),
         RuleSpec("membership-inference", membership_inference, MembershipParams),
         RuleSpec("embedding", embedding, EmbeddingParams),
+        RuleSpec("l-diversity", l_diversity, LDiversityParams),
+        RuleSpec("individual-risk", individual_risk, IndividualRiskParams),
+        RuleSpec("global-risk", global_risk, GlobalRiskParams),
+        RuleSpec("suda", suda, SudaParams),
+        RuleSpec("row-level", row_level, RowLevelParams),
     )
 }
 

@@ -245,6 +245,27 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
     return _reported(build_report([released], s.ruleset_), protected.table.to_string())
 
 
+def _cmd_assess(args: argparse.Namespace) -> Outcome:
+    from sdc.io import read_microdata
+    from sdc.release.report import build_report
+    from sdc.session import Session
+
+    keys, sensitive = _columns(args.keys), _columns(args.sensitive)
+    if not keys:
+        raise SdcInputError("`--keys` of `sdc assess` must name at least one column.")
+    text_cols = keys + sensitive + ([args.contributor] if args.contributor else [])
+    frame = read_microdata(args.data, text_cols, args.weight)
+    s = Session(rules=args.rules)
+    out = s.assess_microdata(frame, keys, sensitive or None, weight=args.weight,
+                             contributor=args.contributor, name=args.name)  # fmt: skip
+    k = int(s.ruleset_.params["k-anonymity"].t)
+    measures = (
+        f"{out.n} records; {out.violations(k)} with fewer than {k} sharing their key; expected "
+        f"re-identifications {out.expected_reidentifications:.4g} ({100 * out.global_risk:.3g} %)"
+    )
+    return _reported(build_report([out], s.ruleset_), measures)
+
+
 def _cmd_rules(args: argparse.Namespace) -> Outcome:
     from sdc.ruleset import RuleSet, preset_names
 
@@ -384,6 +405,19 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", default=None, help="also write the finalised folder here")
     pr.add_argument("--json", action="store_true", help="print the JSON report")
     pr.set_defaults(func=_cmd_protect)
+
+    a = sub.add_parser("assess", help="assess record-level data (microdata) for release")
+    a.add_argument("data", help="CSV, TSV or Parquet file, one row per record")
+    a.add_argument(
+        "--keys", required=True, help="key variables (quasi-identifiers), comma-separated"
+    )
+    a.add_argument("--sensitive", default=None, help="sensitive variables, comma-separated")
+    a.add_argument("--weight", default=None, help="sampling weight column")
+    a.add_argument("--contributor", default=None, help="household or person id column")
+    a.add_argument("--rules", default="default", help="preset name or TOML path")
+    a.add_argument("--name", default="microdata", help="output name")
+    a.add_argument("--json", action="store_true", help="print the JSON report")
+    a.set_defaults(func=_cmd_assess)
 
     r = sub.add_parser("rules", help="list presets or show an effective rule set")
     r.add_argument("action", choices=["list", "show"])

@@ -25,7 +25,7 @@ from sdc.rules.statistic import statistic_class
 #: Statistics a table may publish; each needs an entry in the ``[statistics]`` map.
 STATISTICS = (
     "count", "sum", "mean", "median", "std", "var", "min", "max", "mode", "histogram",
-    "coefficients", "survival", "quantile", "model",
+    "coefficients", "survival", "quantile", "model", "microdata",
 )  # fmt: skip
 
 _TOP_KEYS = {"name", "description", "statistics", "protection", "gate", *RULES}
@@ -36,7 +36,13 @@ TRAINED_MODEL_RULES = (
     "instance-based", "k-anonymity", "class-disclosure", "small-group", "dof",
     "hyperparameters", "raw-values", "membership-inference", "embedding",
 )  # fmt: skip
-TABLE_RULES = tuple(r for r in RULES if r not in {*MODEL_RULES, *TRAINED_MODEL_RULES})
+#: Rules on microdata (record-level outputs); ``k-anonymity`` as for models, per key combination.
+#: ``row-level`` is not applied to an output: its limits say when a released file looks
+#: record-level (:func:`sdc.microdata.screening.screen_file`).
+MICRODATA_RULES = ("k-anonymity", "l-diversity", "individual-risk", "global-risk", "suda")
+TABLE_RULES = tuple(
+    r for r in RULES if r not in {*MODEL_RULES, *TRAINED_MODEL_RULES, *MICRODATA_RULES, "row-level"}
+)
 
 #: The rules each kind of output can take in the ``[statistics]`` map: tables take the
 #: table rules; regression coefficients the model rules and counts of their groups;
@@ -46,6 +52,7 @@ ALLOWED_RULES = {
     "coefficients": (*MODEL_RULES, "threshold", "zeros"),
     "survival": ("threshold", "zeros"),
     "model": TRAINED_MODEL_RULES,
+    "microdata": MICRODATA_RULES,
 }
 
 

@@ -22,6 +22,7 @@ from sdc.tables.statistics import AGGFUNC_ALIASES
 from sdc.tables.tabulate import tabulate
 
 if TYPE_CHECKING:
+    from sdc.microdata.output import MicrodataOutput
     from sdc.models.output import ModelOutput
     from sdc.tables.describe import Description
     from sdc.tables.protected import ProtectedTable
@@ -442,6 +443,24 @@ class Session:
         return check_estimator(
             estimator, self.ruleset_, name=self._name(name, "Session.check_model"),
             train=train, test=test, n_records=n_records,
+        )  # fmt: skip
+
+    def assess_microdata(
+        self, data: pd.DataFrame, keys: Sequence[str], sensitive: Sequence[str] | None = None,
+        *, weight: str | None = None, contributor: str | None = None, name: str | None = None,
+    ) -> MicrodataOutput:  # fmt: skip
+        """Assess record-level data for release (see :mod:`sdc.microdata`).
+
+        ``keys``: the quasi-identifiers; ``sensitive``: variables whose l-diversity is
+        checked; ``weight``: sampling weights (Fk and the individual risk); ``contributor``:
+        a household or person id (household risk). The result's ``mitigate`` plans local
+        suppression to k-anonymity. Not written by ``finalise`` yet.
+        """
+        from sdc.microdata.output import assess
+
+        return assess(
+            data, self.ruleset_, keys=keys, sensitive=sensitive, weight=weight,
+            contributor=contributor, name=self._name(name, "Session.assess_microdata"),
         )  # fmt: skip
 
     def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,

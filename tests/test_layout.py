@@ -39,6 +39,7 @@ PARTS = {
     "sdc.tables": "tables",
     "sdc.regression": "regression",
     "sdc.models": "models",
+    "sdc.microdata": "microdata",
     "sdc.release": "release",
     "sdc.gate": "release",
     "sdc.session": "top",
@@ -49,7 +50,7 @@ PARTS = {
 }
 
 #: What each part may import besides itself. Output kinds never import each other.
-KINDS = {"tables", "regression", "models"}
+KINDS = {"tables", "regression", "models", "microdata"}
 ALLOWED = {
     "foundation": set(),
     "kernels": {"foundation"},
@@ -59,6 +60,7 @@ ALLOWED = {
     "tables": {"foundation", "kernels", "rules", "protection", "core"},
     "regression": {"foundation", "kernels", "rules", "core"},
     "models": {"foundation", "kernels", "rules", "core"},
+    "microdata": {"foundation", "kernels", "rules", "core"},
     "release": {"foundation", "kernels", "rules", "protection", "core", *KINDS},
     "top": {"foundation", "kernels", "rules", "protection", "core", *KINDS, "release"},
 }

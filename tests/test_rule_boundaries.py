@@ -16,6 +16,13 @@ import pytest
 from sdc.rules import RULES
 from sdc.rules.dominance import NKParams, PPercentParams, PQParams
 from sdc.rules.frequency import QuantileParams, ThresholdParams, ZerosParams
+from sdc.rules.microdata import (
+    GlobalRiskParams,
+    IndividualRiskParams,
+    LDiversityParams,
+    RowLevelParams,
+    SudaParams,
+)
 from sdc.rules.model import DofParams, ParametersParams, SaturatedParams
 from sdc.rules.quality import MissingParams, NegativeParams
 from sdc.rules.statistic import StatisticParams
@@ -219,6 +226,63 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
             EmbeddingParams(),
             [False, False],
             [False, True],
+        ),
+    ],
+    # microdata: l < l_min (distinct, entropy or recursive l of a key combination)
+    "l-diversity": [
+        (per_model(l=[1, 2, 3]), LDiversityParams(l=2), [True, False, False], [False] * 3),
+        (
+            per_model(l=[2.9, 3.0, 3.1]),
+            LDiversityParams(l=3, measure="entropy", outcome="review"),
+            [False] * 3,
+            [True, False, False],
+        ),
+    ],
+    # individual re-identification risk > max_risk
+    "individual-risk": [
+        (
+            per_model(risk=[0.09, 0.1, 0.11]),
+            IndividualRiskParams(max_risk=0.1),
+            [False, False, True],
+            [False] * 3,
+        ),
+    ],
+    # expected re-identifications per record (ER / n) > max_risk
+    "global-risk": [
+        (
+            per_model(rate=[0.009, 0.01, 0.011], expected=[9.0, 10.0, 11.0]),
+            GlobalRiskParams(max_risk=0.01),
+            [False, False, True],
+            [False] * 3,
+        ),
+    ],
+    # a record whose smallest minimal sample unique has at most max_size keys (0: none)
+    "suda": [
+        (
+            per_model(smallest_msu=[0, 1, 2, 3], score=[0, 24, 6, 2]),
+            SudaParams(max_size=2),
+            [False] * 4,
+            [False, True, True, False],
+        ),
+        (
+            per_model(smallest_msu=[2, 3], score=[6, 2]),
+            SudaParams(outcome="fail"),
+            [True, False],
+            [False, False],
+        ),
+    ],
+    # a sign of row-level data above its limit: strong signs fail, weak ones go to review
+    "row-level": [
+        (
+            SimpleNamespace(
+                measured=np.array([4999.0, 5000.0, 5001.0, 1.0, 1.0]),
+                limit=np.array([5000.0, 5000.0, 5000.0, 1.0, 0.0]),
+                strong=np.array([1, 1, 1, 0, 0]),
+                sign=np.array(["rows"] * 3 + ["rows per label"] * 2, dtype=object),
+            ),
+            RowLevelParams(),
+            [False, False, True, False, False],
+            [False, False, False, False, True],
         ),
     ],
 }
