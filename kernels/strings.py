@@ -9,10 +9,12 @@ No Python string is made per row: the caller decodes the few distinct strings.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from typing import Any
 
-__all__ = ["hash_codes"]
+import numpy as np
+from numba import njit, types
+
+__all__ = ["hash_codes", "string_hashes"]
 
 
 def _hash_rows(
@@ -92,13 +94,23 @@ def _grow(arr: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-_ROWS_SIG = (
-    "UniTuple(int64, 2)(uint8[::1], {}[::1], uint8[::1], int64, int64, int64, int64[::1], "
-    "int64[::1], uint64[::1], boolean[::1], int64[::1], int64)"
-)
-_hash_rows_jit = njit([_ROWS_SIG.format("int32"), _ROWS_SIG.format("int64")], cache=True)(
-    _hash_rows
-)
+def _buffers_signature(result: types.Type, offsets: types.Type, *rest: types.Type) -> Any:
+    """(data, offsets, validity, start, n, ...): Arrow's buffers arrive read-only."""
+    u1 = types.Array(types.uint8, 1, "C", readonly=True)
+    off = types.Array(offsets, 1, "C", readonly=True)
+    return result(u1, off, u1, types.int64, types.int64, *rest)
+
+
+_ROWS_REST = (
+    types.int64, types.Array(types.int64, 1, "C"), types.Array(types.int64, 1, "C"),
+    types.Array(types.uint64, 1, "C"), types.Array(types.boolean, 1, "C"),
+    types.Array(types.int64, 1, "C"), types.int64,
+)  # fmt: skip
+_hash_rows_jit = njit(
+    [_buffers_signature(types.UniTuple(types.int64, 2), t, *_ROWS_REST)
+     for t in (types.int32, types.int64)],
+    cache=True,
+)(_hash_rows)  # fmt: skip
 
 
 def hash_codes(
@@ -141,3 +153,26 @@ def hash_codes(
         size *= 2  # half full: twice the table
         keys, long_key, first = (_grow(a, size // 2) for a in (keys, long_key, first))
         slots = _rehash(keys, n_unique, size)
+
+
+@njit(
+    [_buffers_signature(types.Array(types.uint64, 1, "C"), t) for t in (types.int32, types.int64)],
+    cache=True,
+)
+def string_hashes(data, offsets, validity, start, n):
+    """FNV-1a hash (64 bit) of each row's bytes; 0 for a null row (arguments as ``hash_codes``).
+
+    Equal strings hash equal in any array, so rows can be routed by it (a contributor's
+    rows to one bucket) without a table of the distinct strings.
+    """
+    out = np.zeros(n, dtype=np.uint64)
+    check_nulls = validity.shape[0] > 0
+    for i in range(n):
+        j = start + i
+        if check_nulls and (validity[j >> 3] >> (j & 7)) & 1 == 0:
+            continue
+        h = np.uint64(0xCBF29CE484222325)
+        for p in range(np.intp(offsets[j]), np.intp(offsets[j + 1])):
+            h = (h ^ np.uint64(data[p])) * np.uint64(0x100000001B3)
+        out[i] = h
+    return out

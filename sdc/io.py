@@ -68,12 +68,6 @@ def _require(frame: pd.DataFrame, wanted: list[str], path: Path) -> None:
 
 
 def _to_number(col: pd.Series, path: Path) -> pd.Series:
-    parsed = pd.to_numeric(col, errors="coerce")
-    bad = parsed.isna() & col.notna()
-    if bad.any():
-        i = int(bad.to_numpy().argmax())
-        raise SdcInputError(
-            f"data file {path.name!r}: column {col.name!r} must be numeric; "
-            f"row {i + 1} holds {col.iloc[i]!r}."
-        )
-    return parsed.astype("float64")
+    from sdc.tables.sources.files import parse_numbers
+
+    return parse_numbers(col, f"data file {path.name!r}")

@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 
-def _string_codes(chunk: Any) -> tuple[np.ndarray, list[Any]]:
+def _buffers(chunk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Character bytes, offsets and validity bits (empty: no nulls) of a string array."""
     import pyarrow as pa
-
-    from sdc.kernels.strings import hash_codes
 
     validity, offsets_buf, data_buf = chunk.buffers()[:3]
     wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
@@ -29,6 +28,17 @@ def _string_codes(chunk: Any) -> tuple[np.ndarray, list[Any]]:
         if validity is not None and chunk.null_count
         else np.zeros(0, np.uint8)
     )
+    for arr in (data, offsets, bits):  # the kernels take Arrow's buffers as read-only
+        arr.setflags(write=False)
+    return data, offsets, bits
+
+
+def _string_codes(chunk: Any) -> tuple[np.ndarray, list[Any]]:
+    import pyarrow as pa
+
+    from sdc.kernels.strings import hash_codes
+
+    data, offsets, bits = _buffers(chunk)
     codes, first = hash_codes(data, offsets, bits, chunk.offset, len(chunk))
     labels = chunk.take(pa.array(first, type=pa.int64())).to_pylist()
     return codes, labels
@@ -49,8 +59,9 @@ def _chunk_codes(chunk: Any) -> tuple[np.ndarray, list[Any]]:
         return _string_codes(chunk)
     if pa.types.is_floating(t):
         chunk = pc.if_else(pc.is_nan(chunk), pa.scalar(None, t), chunk)
-    encoded = chunk.dictionary_encode()
-    return _chunk_codes(encoded)
+    encoded = chunk.dictionary_encode()  # distinct values, in first-seen order
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.ascontiguousarray(indices), encoded.dictionary.to_pylist()
 
 
 def arrow_codes(array: Any) -> tuple[np.ndarray, list[Any]]:
@@ -90,3 +101,29 @@ def arrow_codes(array: Any) -> tuple[np.ndarray, list[Any]]:
         out[pos : pos + len(chunk)] = mapping[codes]  # code -1 picks the last entry: -1
         pos += len(chunk)
     return out, labels
+
+
+def arrow_hashes(array: Any) -> np.ndarray:
+    """A 64-bit hash of each value's text (0 for missing): equal values hash equal.
+
+    Routes rows by value (a contributor's rows to one bucket) in any batch or file.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> h = arrow_hashes(pa.array([7, 8, 7, None]))
+    >>> bool(h[0] == h[2]), bool(h[0] != h[1]), int(h[3])
+    (True, True, 0)
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sdc.kernels.strings import string_hashes
+
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = pc.cast(array, pa.string())
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    parts = [string_hashes(*_buffers(c), c.offset, len(c)) for c in chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)

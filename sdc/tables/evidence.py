@@ -10,7 +10,7 @@ chunks (distinct-contributor counts and per-contributor top-k only add up then).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,3 +370,14 @@ def partition_by_contributor(
     ids = pd.util.hash_pandas_object(frame[contributor], index=False).to_numpy()
     part = (ids % np.uint64(n_parts)).astype(np.int64)
     return [frame[part == i] for i in range(n_parts)]
+
+
+def relabel(ev: TableEvidence, levels: Sequence[Sequence[Any]]) -> TableEvidence:
+    """The same evidence with each dimension's levels in a new order (a superset allowed:
+    new levels are empty cells)."""
+    levels = tuple(tuple(lv) for lv in levels)
+    if levels == ev.model.levels:
+        return ev
+    model = ev.model.with_levels(levels)
+    return TableEvidence(model=model, has_values=ev.has_values,
+                         has_contributor=ev.has_contributor, **_remap(ev, model))  # fmt: skip
