@@ -275,7 +275,7 @@ def _with_contributor(
     order = contributor_order(contrib, n_contrib)
     group_end = np.cumsum(np.bincount(contrib, minlength=n_contrib)).astype(np.int64)
     group_end = group_end[np.diff(np.concatenate(([0], group_end))) > 0]
-    return table_evidence(  # type: ignore[no-any-return]
+    return table_evidence(
         codes, model.member_table, model.leaf_offsets, model.strides, vals, order,
         np.ascontiguousarray(group_end), model.n_cells, top_k,
     )  # fmt: skip

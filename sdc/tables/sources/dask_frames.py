@@ -61,7 +61,7 @@ def dask_evidence(frame: Any, spec: TableSpec, func: str) -> TableEvidence | Non
     if not parts:
         return None
     (result,) = dask.compute(parts[0])
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def dask_frame(series: list[Any], func: str) -> Any:

@@ -153,7 +153,7 @@ class _Files:
             for chunk in reader:
                 for name in self.spec.columns:
                     if name not in chunk.columns:
-                        raise _no_column(path, name, chunk.columns)
+                        raise _no_column(path, name, list(chunk.columns))
                 cols = {name: chunk[name] for name in self.spec.columns}
                 if self.spec.values is not None:
                     where = f"data file {path.name!r}"
