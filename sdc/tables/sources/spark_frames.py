@@ -13,6 +13,7 @@ import pickle
 from collections.abc import Iterator
 from typing import Any
 
+from sdc.exceptions import SdcInputError
 from sdc.tables.evidence import TableEvidence
 from sdc.tables.sources.chunks import chunk_evidence, tree_merge
 from sdc.tables.sources.spec import TableSpec
@@ -26,9 +27,10 @@ def _partition_evidence(spec: TableSpec, func: str) -> Any:
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        table = pa.Table.from_batches(list(batches))
-        if table.num_rows == 0:
+        batches = [b for b in batches if b.num_rows]
+        if not batches:  # an empty partition has no evidence
             return
+        table = pa.Table.from_batches(batches)
         cols = {name: table.column(name) for name in spec.columns}
         ev = chunk_evidence(cols, spec, func, threads=False)
         payload = pickle.dumps(ev, protocol=pickle.HIGHEST_PROTOCOL)
@@ -43,10 +45,18 @@ def spark_evidence(frame: Any, spec: TableSpec, func: str) -> TableEvidence | No
     frame = frame.select(*spec.columns)
     if spec.contributor is not None:
         frame = frame.repartition(frame.rdd.getNumPartitions(), spec.contributor)
-    rows = frame.mapInArrow(_partition_evidence(spec, func), _RESULT).collect()
+    try:
+        rows = frame.mapInArrow(_partition_evidence(spec, func), _RESULT).collect()
+    except Exception as exc:  # an input error raised on an executor arrives wrapped
+        raise _input_error_in(exc) or exc from None
     parts = [pickle.loads(row["evidence"]) for row in rows]
     return tree_merge(parts)
 
 
-def spark_columns(frame: Any) -> list[str]:
-    return list(frame.columns)
+def _input_error_in(exc: Exception) -> SdcInputError | None:
+    """The ``SdcInputError`` an executor raised, from the text Spark wraps it in."""
+    marker = "SdcInputError: "
+    text = str(exc)
+    if marker not in text:
+        return None
+    return SdcInputError(text.split(marker, 1)[1].splitlines()[0])
