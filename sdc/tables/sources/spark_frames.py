@@ -27,10 +27,10 @@ def _partition_evidence(spec: TableSpec, func: str) -> Any:
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        batches = [b for b in batches if b.num_rows]
-        if not batches:  # an empty partition has no evidence
+        filled = [b for b in batches if b.num_rows]
+        if not filled:  # an empty partition has no evidence
             return
-        table = pa.Table.from_batches(batches)
+        table = pa.Table.from_batches(filled)
         cols = {name: table.column(name) for name in spec.columns}
         ev = chunk_evidence(cols, spec, func, threads=False)
         payload = pickle.dumps(ev, protocol=pickle.HIGHEST_PROTOCOL)
