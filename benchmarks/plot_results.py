@@ -194,7 +194,20 @@ def plot_models(folder: Path, out: Path) -> Path:
     )  # fmt: skip
 
 
-PLOTS = (plot_side_by_side, plot_protection, plot_regression, plot_models)
+def plot_scale(folder: Path, out: Path) -> Path:
+    """Time against rows per backend, drawn by ``bench_scale.plot`` (one drawing for both)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_scale", HERE / "bench_scale.py")
+    assert spec is not None and spec.loader is not None
+    bench_scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_scale)
+    path = out / "scale.svg"
+    bench_scale.plot(_load(folder, "scale"), [path])
+    return path
+
+
+PLOTS = (plot_side_by_side, plot_protection, plot_regression, plot_models, plot_scale)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -115,20 +115,30 @@ def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
     from sdc.io import read_microdata
     from sdc.release.report import build_report
     from sdc.session import Session
+    from sdc.tables.sources.spec import MERGEABLE
+    from sdc.tables.statistics import AGGFUNC_ALIASES
 
     rows, cols = _columns(args.index), _columns(args.columns)
     if not rows:
         raise SdcInputError("`--index` of `sdc crosstab` must name at least one column.")
     if (args.values is None) != (args.aggfunc is None):
         raise SdcInputError("`--values` and `--aggfunc` of `sdc crosstab` go together.")
-    text_cols = rows + cols + ([args.contributor] if args.contributor else [])
-    frame = read_microdata(args.data, text_cols, args.values)
     s = Session(rules=args.rules, suppress=args.suppress)
-    out = s.pivot_table(
-        frame, index=rows, columns=cols or None, values=args.values,
-        aggfunc=args.aggfunc or "count", margins=args.margins, contributor=args.contributor,
-        name=args.name,
+    options = dict(
+        index=rows, columns=cols or None, values=args.values, aggfunc=args.aggfunc or "count",
+        margins=args.margins, contributor=args.contributor, name=args.name,
     )  # fmt: skip
+    if AGGFUNC_ALIASES.get(options["aggfunc"]) in MERGEABLE:
+        # Streamed batch by batch: memory holds a batch and the table's cells, not the file.
+        out = s.pivot_table(args.data, progress=True, **options)
+    elif len(args.data) == 1:
+        text_cols = rows + cols + ([args.contributor] if args.contributor else [])
+        out = s.pivot_table(read_microdata(args.data[0], text_cols, args.values), **options)
+    else:
+        raise SdcInputError(
+            f"`--aggfunc {args.aggfunc}` of `sdc crosstab` needs every row in memory: give one "
+            f"data file, or one of {', '.join(MERGEABLE)}."
+        )
     if args.out:
         s.finalise(args.out)
     shown = out.protected_table if out.protected_applied else out.table
@@ -338,7 +348,11 @@ def _parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_cmd_check_model)
 
     x = sub.add_parser("crosstab", help="compute and check a table from a microdata file")
-    x.add_argument("data", help="CSV, TSV or Parquet file")
+    x.add_argument(
+        "data", nargs="+",
+        help="CSV, TSV or Parquet file(s), streamed in bounded memory (count, sum, mean, min, "
+             "max); one file for other statistics",
+    )  # fmt: skip
     x.add_argument("--index", required=True, help="row columns, comma-separated")
     x.add_argument("--columns", default=None, help="column columns, comma-separated")
     x.add_argument("--values", default=None, help="numeric column to aggregate")

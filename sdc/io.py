@@ -68,13 +68,24 @@ def _require(frame: pd.DataFrame, wanted: list[str], path: Path) -> None:
 
 
 def _to_number(col: pd.Series, path: Path) -> pd.Series:
+    return parse_numbers(col, f"data file {path.name!r}")
+
+
+def parse_numbers(col: pd.Series, where: str, first_row: int = 1) -> pd.Series:
+    """Text read from a file as float64; an entry that is not a number is an error naming it.
+
+    Examples
+    --------
+    >>> parse_numbers(pd.Series(["1", "2.5", None], name="x"), "f.csv").tolist()
+    [1.0, 2.5, nan]
+    """
     parsed = pd.to_numeric(col, errors="coerce")
     bad = parsed.isna() & col.notna()
     if bad.any():
         i = int(bad.to_numpy().argmax())
         raise SdcInputError(
-            f"data file {path.name!r}: column {col.name!r} must be numeric; "
-            f"row {i + 1} holds {col.iloc[i]!r}."
+            f"{where}: column {col.name!r} must be numeric; "
+            f"row {first_row + i} holds {col.iloc[i]!r}."
         )
     return parsed.astype("float64")
 

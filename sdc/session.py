@@ -18,6 +18,7 @@ from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
 from sdc.tables.definition import table_definition_of
 from sdc.tables.output import TableOutput
+from sdc.tables.sources.dispatch import crosstab_frame, source_kind, source_table
 from sdc.tables.statistics import AGGFUNC_ALIASES
 from sdc.tables.tabulate import tabulate
 
@@ -53,6 +54,12 @@ def _as_series(obj: Any, default: str, func: str, arg: str) -> pd.Series:
     if isinstance(obj, (np.ndarray, list, tuple, pd.Index)):
         return pd.Series(np.asarray(obj), name=default)
     raise input_error(arg, func, "a pandas Series, array or list", type(obj).__name__)
+
+
+def _plain_list(obj: Any) -> list[Any]:
+    if obj is None:
+        return []
+    return list(obj) if isinstance(obj, (list, tuple)) else [obj]
 
 
 def _series_list(obj: Any, prefix: str, func: str, arg: str) -> list[pd.Series]:
@@ -153,6 +160,13 @@ class Session:
         they are published with the margins.
         """
         func = "Session.crosstab"
+        first = index[0] if isinstance(index, (list, tuple)) and index else index
+        if (kind := source_kind(first)) is not None and kind != "files":
+            rows_, cols_ = _plain_list(index), _plain_list(columns)
+            frame, r, c, v, who = crosstab_frame(kind, rows_, cols_, values, contributor, func)
+            stat = _statistic(aggfunc, values is not None, func)
+            return self._add_source(kind, frame, r, c, v, stat, who, margins, name, func,
+                                    hierarchies)  # fmt: skip
         rows = _series_list(index, "row", func, "index")
         cols = _series_list(columns, "col", func, "columns")
         if not rows:
@@ -198,9 +212,27 @@ class Session:
         contributor: str | None = None,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
+        progress: bool = False,
     ) -> TableOutput:
-        """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``)."""
+        """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``).
+
+        ``data`` may also be a Dask or Spark DataFrame, or Parquet/CSV file paths (a path,
+        a glob pattern or a list), streamed in bounded memory; ``progress`` then draws a
+        progress line on a terminal's stderr (see :mod:`sdc.tables.sources`).
+        """
         func = "Session.pivot_table"
+        if (kind := source_kind(data)) is not None:
+            rows, cols = column_list(index, "index", func), column_list(columns, "columns", func)
+            if not rows:
+                rows, cols = cols, []
+            if not rows:
+                raise input_error("index", func, "at least one column (index or columns)", index)
+            for arg, col in (("values", values), ("contributor", contributor)):
+                if col is not None and not isinstance(col, str):
+                    raise input_error(arg, func, "one column name", col)
+            stat = _statistic(aggfunc, values is not None, func)
+            return self._add_source(kind, data, rows, cols, values, stat, contributor, margins,
+                                    name, func, hierarchies, progress)  # fmt: skip
         if not isinstance(data, pd.DataFrame):
             raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
         rows = column_list(index, "index", func)
@@ -241,6 +273,28 @@ class Session:
         if sources is None:  # columns of a DataFrame: each is named as in the data
             sources = {"dims": [*rows, *cols], "values": value_col, "contributor": contrib_col}
         out.definition = table_definition_of(out, func.rpartition(".")[2], sources)
+        self.outputs[out.name] = out
+        return out
+
+    def _add_source(
+        self, kind, data, rows, cols, value_col, statistic, contrib_col, margins, name, func,
+        hierarchies=None, progress=False,
+    ):  # fmt: skip
+        """A table from Dask, Spark or files: the one place those sources are sent."""
+        if not isinstance(margins, bool) or not isinstance(progress, bool):
+            raise input_error("margins/progress", func, "True or False", (margins, progress))
+        from sdc.tables.sources.progress import ProgressLine
+
+        bar = ProgressLine() if progress else None
+        try:
+            out = source_table(
+                kind, data, rows, cols, value_col, statistic, contrib_col, margins,
+                ruleset=self.ruleset_, name=self._name(name, func), protect=self._protect(),
+                func=func, hierarchies=hierarchies, progress=bar,
+            )  # fmt: skip
+        finally:
+            if bar is not None:
+                bar.close()
         self.outputs[out.name] = out
         return out
 

@@ -200,7 +200,13 @@ def test_benchmark_plots_are_drawn(tmp_path: Path) -> None:
     plots = _plot_results()
     assert plots.main(["--out", str(tmp_path)]) == 0
     drawn = sorted(p.name for p in tmp_path.iterdir())
-    assert drawn == ["models.svg", "protection.svg", "regression.svg", "side-by-side.svg"]
+    assert drawn == [
+        "models.svg",
+        "protection.svg",
+        "regression.svg",
+        "scale.svg",
+        "side-by-side.svg",
+    ]
     committed = sorted(p.name for p in (ROOT / "docs" / "_static" / "benchmarks").iterdir())
     assert committed == drawn
     assert all((tmp_path / name).read_text().lstrip().startswith("<?xml") for name in drawn)

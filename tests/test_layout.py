@@ -69,7 +69,7 @@ ALLOWED = {
 THIRD_PARTY = {"kernels": {"numpy", "numba"}, "rules": {"numpy"}}
 KNOWN_THIRD_PARTY = {
     "numpy", "numba", "pandas", "scipy", "statsmodels", "highspy", "sklearn", "h5py",
-    "pyarrow", "joblib", "onnx", "safetensors", "torch",
+    "pyarrow", "joblib", "onnx", "safetensors", "torch", "dask", "distributed", "pyspark",
 }  # fmt: skip
 
 
@@ -210,6 +210,21 @@ def test_import_and_help_load_no_numerical_library() -> None:
         "print(sorted(m for m in ('numpy', 'pandas', 'numba', 'scipy') if m in sys.modules))"
     )
     assert _run(code) == "[]"
+
+
+def test_import_loads_no_distributed_engine() -> None:
+    """``import sdc`` and making a pandas table import neither Dask, PySpark nor (from sdc)
+    pyarrow: the distributed sources are imported by the calls that use them."""
+    code = (
+        "import sys\n"
+        "import sdc\n"
+        "engines = ('dask', 'distributed', 'pyspark', 'pyarrow')\n"
+        "first = sorted(m for m in engines if m in sys.modules)\n"
+        "import pandas as pd\n"
+        "sdc.Session().crosstab(pd.Series(['a'] * 12, dtype=object), name='t')\n"
+        "print(first, sorted(m for m in ('dask', 'distributed', 'pyspark') if m in sys.modules))"
+    )
+    assert _run(code) == "[] []"
 
 
 def test_gate_on_a_table_folder_loads_no_kernel_solver_or_model_library(tmp_path: Path) -> None:

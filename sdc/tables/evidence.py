@@ -9,7 +9,8 @@ chunks (distinct-contributor counts and per-contributor top-k only add up then).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,31 +184,23 @@ def compute_evidence(
     values: np.ndarray | None = None,
     contributor: np.ndarray | None = None,
     top_k: int = 3,
+    *,
+    threads: bool | None = None,
 ) -> TableEvidence:
     """Evidence from integer-coded rows (one Numba pass).
 
     ``codes`` is (n, k) int64 in the level order of ``model``; ``values`` float64
     with NaN for missing (None: a frequency table, each record counts 1);
     ``contributor`` int64 codes 0..C-1 (None: each record is its own contributor).
+    ``threads``: run the row pass on all cores (None: when called from the main
+    thread and the rows outnumber the cells; worker threads of Dask or Spark pass False).
     """
-    from sdc.kernels.evidence import contributor_order, table_evidence
-
-    n = codes.shape[0]
-    vals = np.ones(n) if values is None else np.ascontiguousarray(values, dtype=np.float64)
+    top_k = max(int(top_k), 2)
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
     if contributor is None:
-        order = np.empty(0, dtype=np.int64)  # the kernel's "one contributor per record"
-        group_end = np.empty(0, dtype=np.int64)
+        counts, floats, top = _without_contributor(codes, model, values, top_k, threads)
     else:
-        contrib = np.ascontiguousarray(contributor, dtype=np.int64)
-        n_contrib = int(contrib.max()) + 1 if n else 0
-        order = contributor_order(contrib, n_contrib)
-        group_end = np.cumsum(np.bincount(contrib, minlength=n_contrib)).astype(np.int64)
-        group_end = group_end[np.diff(np.concatenate(([0], group_end))) > 0]
-    counts, floats, top = table_evidence(
-        np.ascontiguousarray(codes, dtype=np.int64), model.member_table, model.leaf_offsets,
-        model.strides, vals, order,
-        np.ascontiguousarray(group_end), model.n_cells, max(int(top_k), 2),
-    )  # fmt: skip
+        counts, floats, top = _with_contributor(codes, model, values, contributor, top_k)
     return TableEvidence(
         model=model,
         **{name: np.ascontiguousarray(counts[:, i]) for i, name in enumerate(_COUNTS)},
@@ -216,6 +209,78 @@ def compute_evidence(
         has_values=values is not None,
         has_contributor=contributor is not None,
     )
+
+
+def _blocks(n_rows: int, n_inner: int, threads: bool | None) -> int:
+    """Row blocks for the inner pass: one per core when it pays and is safe."""
+    if threads is None:
+        threads = threading.current_thread() is threading.main_thread()
+        threads = threads and n_rows >= max(200_000, 8 * n_inner)
+    if not threads:
+        return 1
+    import numba
+
+    return max(1, min(int(numba.get_num_threads()), 64))
+
+
+def _without_contributor(
+    codes: np.ndarray, model: TableModel, values: np.ndarray | None, top_k: int,
+    threads: bool | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Every record its own contributor: rows into inner cells, margins from those."""
+    from sdc.kernels import inner
+
+    sizes = model.sizes
+    n_inner = int(np.prod(sizes))
+    strides = np.ones(len(sizes), dtype=np.int64)
+    for d in range(len(sizes) - 2, -1, -1):
+        strides[d] = strides[d + 1] * sizes[d + 1]
+    n_blocks = _blocks(codes.shape[0], n_inner, threads)
+    if values is None:
+        run = inner.inner_counts_parallel if n_blocks > 1 else inner.inner_counts_serial
+        records = run(codes, strides, n_inner, n_blocks)
+        counts, floats, top = _frequency_cells(records, top_k)
+    else:
+        vals = np.ascontiguousarray(values, dtype=np.float64)
+        run = inner.inner_values_parallel if n_blocks > 1 else inner.inner_values_serial
+        counts, floats, top = run(codes, strides, vals, n_inner, top_k, n_blocks)
+    return inner.fill_margins(
+        counts, floats, top, sizes, model.member_table, model.leaf_offsets, model.strides,
+        model.n_cells,
+    )  # fmt: skip
+
+
+def _frequency_cells(records: np.ndarray, top_k: int) -> tuple[np.ndarray, ...]:
+    """Inner-cell evidence of a frequency table from its record counts (each record is 1)."""
+    n = records.shape[0]
+    counts = np.zeros((n, 5), dtype=np.int64)
+    counts[:, 0] = counts[:, 1] = counts[:, 2] = records
+    floats = np.empty((n, 4))
+    floats[:, 0] = floats[:, 1] = records
+    seen = records > 0
+    floats[:, 2] = np.where(seen, 1.0, np.inf)
+    floats[:, 3] = np.where(seen, 1.0, -np.inf)
+    top = np.where(np.arange(top_k)[None, :] < records[:, None], 1.0, -np.inf)
+    return counts, floats, np.ascontiguousarray(top)
+
+
+def _with_contributor(
+    codes: np.ndarray, model: TableModel, values: np.ndarray | None,
+    contributor: np.ndarray, top_k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    from sdc.kernels.evidence import contributor_order, table_evidence
+
+    n = codes.shape[0]
+    vals = np.ones(n) if values is None else np.ascontiguousarray(values, dtype=np.float64)
+    contrib = np.ascontiguousarray(contributor, dtype=np.int64)
+    n_contrib = int(contrib.max()) + 1 if n else 0
+    order = contributor_order(contrib, n_contrib)
+    group_end = np.cumsum(np.bincount(contrib, minlength=n_contrib)).astype(np.int64)
+    group_end = group_end[np.diff(np.concatenate(([0], group_end))) > 0]
+    return table_evidence(
+        codes, model.member_table, model.leaf_offsets, model.strides, vals, order,
+        np.ascontiguousarray(group_end), model.n_cells, top_k,
+    )  # fmt: skip
 
 
 def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
@@ -307,3 +372,14 @@ def partition_by_contributor(
     ids = pd.util.hash_pandas_object(frame[contributor], index=False).to_numpy()
     part = (ids % np.uint64(n_parts)).astype(np.int64)
     return [frame[part == i] for i in range(n_parts)]
+
+
+def relabel(ev: TableEvidence, levels: Sequence[Sequence[Any]]) -> TableEvidence:
+    """The same evidence with each dimension's levels in a new order (a superset allowed:
+    new levels are empty cells)."""
+    levels = tuple(tuple(lv) for lv in levels)
+    if levels == ev.model.levels:
+        return ev
+    model = ev.model.with_levels(levels)
+    return TableEvidence(model=model, has_values=ev.has_values,
+                         has_contributor=ev.has_contributor, **_remap(ev, model))  # fmt: skip

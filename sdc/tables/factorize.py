@@ -4,6 +4,9 @@ Levels are sorted (numbers numerically, text alphabetically); a missing value in
 grouping column becomes its own level, ``MISSING_LABEL``, placed last, so that no
 record is silently dropped (``pandas.crosstab`` drops such rows). Categorical
 columns keep every declared category, used or not, in their declared order.
+Arrow-backed string columns (pandas' default ``str`` dtype with pyarrow) are
+coded from their buffers (:mod:`sdc.tables.arrow_codes`), without a Python
+string per row.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from sdc.tables.arrow_codes import arrow_codes
 
 MISSING_LABEL = "<missing>"
 
@@ -50,6 +55,9 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
             codes[codes < 0] = len(cats)
             cats.append(MISSING_LABEL)
         return np.ascontiguousarray(codes), [_python(c) for c in cats]
+    arrow = _arrow_strings(series)
+    if arrow is not None:
+        return sorted_codes(*arrow_codes(arrow))
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     labels = [_python(u) for u in uniques]
@@ -58,6 +66,44 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
         codes[codes < 0] = len(labels)
         labels.append(MISSING_LABEL)
     return np.ascontiguousarray(codes), labels
+
+
+def _arrow_strings(series: pd.Series) -> Any:
+    """The column's Arrow data (zero copy) when it is an Arrow-backed string column."""
+    arr = series.array
+    if not hasattr(arr, "__arrow_array__") or not pd.api.types.is_string_dtype(series.dtype):
+        return None
+    data = arr.__arrow_array__()
+    import pyarrow as pa
+
+    if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
+        return data
+    return None
+
+
+def sorted_codes(codes: np.ndarray, labels: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """First-seen codes (-1 missing) and their labels, re-coded in sorted level order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes, labels = sorted_codes(np.array([0, 1, -1, 0]), ["b", "a"])
+    >>> codes.tolist(), labels
+    ([1, 0, 2, 1], ['a', 'b', '<missing>'])
+    """
+    labels = [_python(x) for x in labels]
+    try:
+        order = sorted(range(len(labels)), key=labels.__getitem__)
+    except TypeError:
+        order = sorted(range(len(labels)), key=lambda i: (type(labels[i]).__name__, str(labels[i])))
+    rank = np.empty(len(labels) + 1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(labels), dtype=np.int64)
+    ordered = [labels[i] for i in order]
+    missing = bool((codes < 0).any())
+    rank[-1] = len(labels)  # code -1 (missing) picks the last entry
+    if missing:
+        ordered.append(MISSING_LABEL)
+    return np.ascontiguousarray(rank[codes]), ordered
 
 
 def _python(x: Any) -> Any:
