@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from sdc.exceptions import SdcEvidenceError
 from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
 from sdc.tables.factorize import sort_levels
 from sdc.tables.model import TableModel
+
+if TYPE_CHECKING:
+    from sdc.tables.quantiles import QuantileEvidence
 
 _COUNTS = EVIDENCE_COUNT_FIELDS
 _FLOATS = EVIDENCE_FLOAT_FIELDS
@@ -32,7 +35,8 @@ class TableEvidence:
     ``top`` holds the ``top_k`` largest per-contributor totals per cell, descending,
     ``-inf`` where a cell has fewer contributors. ``min``/``max`` are ``+inf``/``-inf``
     where a cell has no non-missing value. ``has_values`` is False for frequency
-    tables, whose records each contribute 1.
+    tables, whose records each contribute 1. ``quantile`` is set for tables of a
+    median or percentile only (see :mod:`sdc.tables.quantiles`).
     """
 
     model: TableModel
@@ -48,6 +52,7 @@ class TableEvidence:
     top: np.ndarray
     has_values: bool
     has_contributor: bool
+    quantile: QuantileEvidence | None = None
 
     @property
     def top_k(self) -> int:
@@ -81,6 +86,8 @@ class TableEvidence:
             arr = getattr(self, name)
             out[name] = np.where(np.isfinite(arr), arr, np.nan).tolist()
             out[name] = _nan_to_none(out[name])
+        if self.quantile is not None:
+            out["quantile"] = self.quantile.to_dict()
         return out
 
     @classmethod
@@ -90,6 +97,8 @@ class TableEvidence:
             "dims", "levels", "n_rows", "margins", "groups", "has_values", "has_contributor",
             *_COUNTS, *_FLOATS, "top",
         }  # fmt: skip
+        if isinstance(d, dict) and "quantile" in d:  # tables of a median or percentile
+            expected.add("quantile")
         if not isinstance(d, dict) or set(d) != expected:
             keys = sorted(set(d) ^ expected) if isinstance(d, dict) else d
             raise SdcEvidenceError(
@@ -128,11 +137,17 @@ class TableEvidence:
         arrays["min"] = np.where(np.isnan(arrays["min"]), np.inf, arrays["min"])
         arrays["max"] = np.where(np.isnan(arrays["max"]), -np.inf, arrays["max"])
         top = np.where(np.isnan(top), -np.inf, top)
+        quantile = None
+        if "quantile" in d:
+            from sdc.tables.quantiles import QuantileEvidence
+
+            quantile = QuantileEvidence.from_dict(d["quantile"], n)
         ev = cls(
             model=model,
             top=top,
             has_values=bool(d["has_values"]),
             has_contributor=bool(d["has_contributor"]),
+            quantile=quantile,
             **arrays,
         )
         ev.validate()
@@ -206,13 +221,16 @@ def compute_evidence(
         model.strides, vals, order,
         np.ascontiguousarray(group_end), model.n_cells, max(int(top_k), 2),
     )  # fmt: skip
-    return TableEvidence(
-        model=model,
+    arrays: dict[str, Any] = {
         **{name: np.ascontiguousarray(counts[:, i]) for i, name in enumerate(_COUNTS)},
         **{name: np.ascontiguousarray(floats[:, i]) for i, name in enumerate(_FLOATS)},
+    }
+    return TableEvidence(
+        model=model,
         top=top,
         has_values=values is not None,
         has_contributor=contributor is not None,
+        **arrays,
     )
 
 
@@ -264,6 +282,8 @@ def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
         raise SdcEvidenceError("only evidence of the same dimensions can be merged.")
     if a.model.groups != b.model.groups:
         raise SdcEvidenceError("only evidence with the same hierarchy groups can be merged.")
+    if a.quantile is not None or b.quantile is not None:
+        raise SdcEvidenceError("quantile evidence does not merge: compute it over all the rows.")
     if (a.has_values, a.has_contributor, a.top_k) != (b.has_values, b.has_contributor, b.top_k):
         raise SdcEvidenceError(
             "only evidence of the same kind (values, contributor, top_k) merges."

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sdc._validation import input_error, numeric_values
+from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
 from sdc.tables.check import check_evidence
 from sdc.tables.evidence import compute_evidence
@@ -15,6 +17,7 @@ from sdc.tables.factorize import MISSING_LABEL, factorize
 from sdc.tables.hierarchy import resolve
 from sdc.tables.model import TOTAL_LABEL, TableModel
 from sdc.tables.output import TableOutput
+from sdc.tables.quantiles import quantile_evidence, round_significant
 from sdc.tables.statistics import COUNTS, cell_values
 
 
@@ -92,7 +95,13 @@ def tabulate(
             )  # fmt: skip
         contrib, _ = factorize(ids)
     ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
-    check = check_evidence(ev, statistic, ruleset)
     table_values = cell_values(ev, statistic, codes, vals)
+    if quantile_of(statistic) is not None and vals is not None:
+        params = ruleset.params["quantile"]
+        table_values = round_significant(table_values, params.significant_figures)
+        surround = quantile_evidence(codes, vals, contrib, ev, table_values,
+                                     params.neighbourhood, params.significant_figures)  # fmt: skip
+        ev = dataclasses.replace(ev, quantile=surround)
+    check = check_evidence(ev, statistic, ruleset)
     value_name = values if values is not None and statistic not in COUNTS else statistic
     return TableOutput(name, check, table_values, value_name, protect)

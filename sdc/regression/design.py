@@ -1,0 +1,91 @@
+"""A regression's design matrix reduced to its atoms: the rows its coefficients cannot tell apart.
+
+The coefficients of a linear model (and the score equations of a GLM) are functions
+of sums over the rows of the design matrix X. Columns are read as they are, whatever
+produced them (dummies, any contrast coding, interactions, ``I(...)`` terms):
+
+- a column with at most :data:`MAX_LEVELS` distinct values among the rows the fit uses
+  is *few-valued*; its values define groups;
+- a column with more values is *continuous*; when it is 0 on most rows (an interaction
+  of a continuous variable with a dummy, say) the rows where it is not 0 are a group
+  too: the coefficient of ``age:C(region)[T.W]`` is estimated from region W alone;
+- the *atoms* are the distinct rows of the few-valued columns (refined by those
+  supports): every group a coefficient can describe is a union of atoms.
+
+``D`` holds the few-valued columns' values at each atom (what the groups of
+:mod:`sdc.regression.groups` are tested against); nothing here has one entry per record
+except the atom of each row, which the caller uses and drops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: A column with at most this many distinct values (among the rows used) is few-valued.
+MAX_LEVELS = 64
+#: More atoms than this and the combination checks are not attempted (the output is reviewed).
+MAX_ATOMS = 100_000
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """The atoms of a design: per atom its few-valued columns and supports; no rows.
+
+    ``D[a, j]`` is the value of few-valued column ``columns[j]`` at atom a;
+    ``supports[a, s]`` whether continuous column ``support_columns[s]`` is non-zero
+    there. ``rows[a]`` counts the atom's rows.
+    """
+
+    names: tuple[str, ...]
+    columns: np.ndarray  # int64: indices of the few-valued columns in X
+    D: np.ndarray  # float64 (n_atoms, len(columns))
+    support_columns: np.ndarray  # int64: sparse continuous columns of X
+    supports: np.ndarray  # bool (n_atoms, len(support_columns))
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.D.shape[0])
+
+
+def design_atoms(
+    exog: np.ndarray, names: list[str], keep: np.ndarray, max_levels: int = MAX_LEVELS
+) -> tuple[Atoms, np.ndarray] | None:
+    """The atoms of ``exog`` over the ``keep`` rows, and each row's atom (-1: not kept).
+
+    ``None`` when the few-valued columns cross into more than :data:`MAX_ATOMS` atoms.
+
+    Examples
+    --------
+    With at most two values for a few-valued column, ``A:age`` is continuous, and 0 on
+    half the rows: where it is not 0 is a group of its own.
+
+    >>> x = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 4.2], [1.0, 1.0, 5.1], [1.0, 0.0, 0.0]])
+    >>> atoms, atom = design_atoms(x, ["Intercept", "A", "A:age"], np.ones(4, dtype=bool), 2)
+    >>> atoms.D.tolist(), atoms.supports.tolist(), atom.tolist()
+    ([[1.0, 0.0], [1.0, 1.0]], [[False], [True]], [0, 1, 1, 0])
+    """
+    from sdc.kernels.atoms import column_levels
+    from sdc.kernels.atoms import design_atoms as kernel_atoms
+
+    kept = int(keep.sum())
+    n_distinct, zeros = column_levels(exog, keep, max_levels)
+    few = np.flatnonzero(n_distinct <= max_levels)
+    sparse = np.flatnonzero((n_distinct > max_levels) & (2 * zeros >= kept))
+    found = kernel_atoms(exog, few, keep, MAX_ATOMS)
+    if found is None:
+        return None
+    atom, first = found
+    if sparse.size:  # refine by where each sparse continuous column is non-zero
+        marks = np.column_stack([atom.astype(np.float64)] + [exog[:, j] != 0 for j in sparse])
+        found = kernel_atoms(np.asfortranarray(marks, dtype=np.float64),
+                             np.arange(marks.shape[1]), keep, MAX_ATOMS)  # fmt: skip
+        if found is None:
+            return None
+        atom, first = found
+    atoms = Atoms(
+        names=tuple(names), columns=few.astype(np.int64), D=exog[np.ix_(first, few)] + 0.0,
+        support_columns=sparse.astype(np.int64), supports=exog[np.ix_(first, sparse)] != 0,
+    )  # fmt: skip
+    return atoms, atom
