@@ -37,13 +37,14 @@ def _column_levels(x, keep, max_levels):
     for j in range(k):
         m = 0
         z = 0
+        last = np.nan
         for i in range(n):
             if not keep[i]:
                 continue
             v = x[i, j]
             if v == 0.0:
                 z += 1
-            if m <= max_levels:
+            if m <= max_levels and v != last:
                 found = False
                 for s in range(m):
                     if seen[s] == v:
@@ -52,6 +53,7 @@ def _column_levels(x, keep, max_levels):
                 if not found:
                     seen[m] = v
                     m += 1
+                last = v
         n_distinct[j] = m
         zeros[j] = z
     return n_distinct, zeros
@@ -71,14 +73,20 @@ def _mix(h):
 def _row_hashes(x, cols):
     n = x.shape[0]
     h = np.full(n, _SEED, dtype=np.uint64)
-    buf = np.empty(n, dtype=np.float64)
+    block = 4096
+    buf = np.empty(block, dtype=np.float64)
     bits = buf.view(np.uint64)
     for c in range(cols.size):
         j = cols[c]
-        for i in range(n):
-            buf[i] = x[i, j] + 0.0  # -0.0 and 0.0 hash alike
-        for i in range(n):
-            h[i] = _mix(h[i] ^ _mix(bits[i] + np.uint64(c)))
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            for i in range(start, stop):
+                buf[i - start] = x[i, j] + 0.0  # -0.0 and 0.0 hash alike
+            for i in range(start, stop):  # one multiply per value; mixed once at the end
+                g = h[i]
+                h[i] = (((g << np.uint64(5)) | (g >> np.uint64(59))) ^ bits[i - start]) * _M1
+    for i in range(n):
+        h[i] = _mix(h[i])
     return h
 
 
@@ -123,11 +131,14 @@ def _atoms_of(h, keep, cap):
 @njit(cache=True)
 def _agrees_with_first(x, cols, atom, first):
     n = x.shape[0]
+    rep = np.empty(first.size, dtype=np.float64)
     for c in range(cols.size):
         j = cols[c]
+        for a in range(first.size):
+            rep[a] = x[first[a], j]
         for i in range(n):
             a = atom[i]
-            if a >= 0 and x[i, j] != x[first[a], j]:
+            if a >= 0 and x[i, j] != rep[a]:
                 return False
     return True
 

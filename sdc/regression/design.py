@@ -73,7 +73,7 @@ def design_atoms(
     n_distinct, zeros = column_levels(exog, keep, max_levels)
     few = np.flatnonzero(n_distinct <= max_levels)
     sparse = np.flatnonzero((n_distinct > max_levels) & (2 * zeros >= kept))
-    found = kernel_atoms(exog, few, keep, MAX_ATOMS)
+    found = kernel_atoms(exog, few[n_distinct[few] > 1], keep, MAX_ATOMS)  # constants split nothing
     if found is None:
         return None
     atom, first = found

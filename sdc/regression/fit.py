@@ -86,7 +86,12 @@ def categorical_outcome(model: Any, name: str) -> tuple[np.ndarray, list[str]] |
     endog = np.asarray(model.endog)
     if endog.ndim > 1:  # MNLogit keeps one-hot outcomes in wendog
         endog = np.argmax(endog, axis=1)
-    values, codes = np.unique(endog, return_inverse=True)
+    if endog.size and bool(np.all((endog == 0) | (endog == 1))):  # 0/1 without a sort
+        codes = (endog == 1).astype(np.int64)
+        values = np.flatnonzero(np.bincount(codes, minlength=2)).astype(np.float64)
+        codes = codes - int(values[0])  # a 0/1 column that is all 1: its only code is 0
+    else:
+        values, codes = np.unique(endog, return_inverse=True)
     if is_binomial and not np.isin(values, (0.0, 1.0)).all():
         return None  # proportions: their weighted sums are what the fit reproduces
     labels_src = getattr(model, "_ynames_map", None)
@@ -143,8 +148,8 @@ def saturation(result: Any, name: str, rows: FitRows) -> tuple[str, ...]:
     if binary and rows.codes is not None:
         k = rows.keep
         y = rows.codes[k]
-        eta = (np.asarray(result.model.exog, dtype=np.float64)[k]
-               @ np.asarray(result.params, dtype=np.float64).ravel())  # fmt: skip
+        exog = np.asarray(result.model.exog, dtype=np.float64)  # no copy: a 1e6-row design is large
+        eta = (exog @ np.asarray(result.params, dtype=np.float64).ravel())[k]
         if y.size and 0 < y.sum() < y.size and eta[y == 0].max() < eta[y == 1].min():
             reasons.append("perfect separation (a linear score splits the two outcomes)")
     if name == "GLM" and not reasons:

@@ -10,7 +10,8 @@ they agree with each other, and re-applies its own rules:
   row count other than the model's number of parameters. Its evidence holds n,
   the residual degrees of freedom, the parameters and the per-level counts;
 - a **survival** CSV holds the pooled steps (:data:`sdc.regression.survival.TABLE_COLUMNS`);
-  its evidence holds each group's records, events and largest follow-up. The
+  its evidence holds each group's records, events, largest follow-up and the events
+  at each step's start, and the time grid (read by :mod:`sdc.regression.survival`). The
   steps must start at 0, follow on from each other, end open, add up to the
   group's records and events, never start at the largest follow-up time, and
   fall monotonically within [0, 1].
@@ -18,7 +19,6 @@ they agree with each other, and re-applies its own rules:
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import pandas as pd
 from sdc.exceptions import SdcInputError
 from sdc.regression.output import COEFFICIENT_COLUMNS, RegressionOutput, evidence_from_dict
 from sdc.regression.survival import TABLE_COLUMNS, GroupTotals, SurvivalOutput
+from sdc.regression.survival import evidence_from_dict as survival_evidence_from_dict
 from sdc.release.bundle import read_evidence_json, read_table_csv
 from sdc.ruleset import RuleSet
 
@@ -72,7 +73,7 @@ def read_regression(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Re
 
 def read_survival(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> SurvivalOutput:
     """A survival output rebuilt from its CSV and evidence, with what disagrees."""
-    totals = _survival_totals(read_evidence_json(folder / entry["evidence"]))
+    evidence = survival_evidence_from_dict(read_evidence_json(folder / entry["evidence"]))
     frame = read_table_csv(folder / entry["file"])
     if list(frame.columns) != list(TABLE_COLUMNS):
         extra = [c for c in frame.columns if c not in TABLE_COLUMNS]
@@ -93,34 +94,8 @@ def read_survival(folder: Path, entry: dict[str, Any], ruleset: RuleSet) -> Surv
                                 f"{frame[c][bad].iloc[0] if bad.any() else 'inf'!r}, "
                                 "which is not a finite number.")  # fmt: skip
         table[c] = values
-    problems = _survival_problems(table, totals)
-    return SurvivalOutput.from_files(entry["name"], totals, table, ruleset, tuple(problems))
-
-
-def _survival_totals(d: dict[str, Any]) -> list[GroupTotals]:
-    groups = d.get("groups") if set(d) == {"groups"} else None
-    keys = {"value", "term", "records", "events", "max_duration"}
-    if not isinstance(groups, list) or not groups:
-        raise SdcInputError("survival evidence must be {\"groups\": [...]} with one entry per "
-                            "group.")  # fmt: skip
-    out = []
-    for g in groups:
-        if not isinstance(g, dict) or set(g) != keys:
-            raise SdcInputError(f"survival evidence: each group must have exactly the keys "
-                                f"{sorted(keys)}; got {g!r}.")  # fmt: skip
-        counts_ok = all(
-            isinstance(g[k], int) and not isinstance(g[k], bool) and g[k] >= 0
-            for k in ("records", "events")
-        )
-        md = g["max_duration"]
-        if not (isinstance(g["value"], str) and isinstance(g["term"], str) and counts_ok
-                and isinstance(md, int | float) and not isinstance(md, bool)
-                and np.isfinite(md) and g["events"] <= g["records"]):  # fmt: skip
-            raise SdcInputError(f"survival evidence: group {json.dumps(g)} is not valid.")
-        out.append(GroupTotals(g["value"], g["term"], g["records"], g["events"], float(md)))
-    if len({g.value for g in out}) != len(out):
-        raise SdcInputError("survival evidence names a group twice.")
-    return out
+    problems = _survival_problems(table, list(evidence.groups))
+    return SurvivalOutput.from_files(entry["name"], evidence, table, ruleset, tuple(problems))
 
 
 def _survival_problems(table: pd.DataFrame, totals: list[GroupTotals]) -> list[str]:
