@@ -332,7 +332,11 @@ class Session:
         base = self._name(name, func)
         outputs = {
             stat: self.pivot_table(
-                frame, values=column, index=group, aggfunc=stat, contributor=contributor,
+                frame,
+                values=column,
+                index=group,
+                aggfunc=stat,
+                contributor=contributor,
                 name=f"{base}_{stat}",
             )  # fmt: skip
             for stat in stats

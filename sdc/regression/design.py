@@ -19,7 +19,9 @@ except the atom of each row, which the caller uses and drops.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,3 +91,42 @@ def design_atoms(
         support_columns=sparse.astype(np.int64), supports=exog[np.ix_(first, sparse)] != 0,
     )  # fmt: skip
     return atoms, atom
+
+
+def factor_levels(model: Any, atoms: Atoms) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+    """Per categorical variable of a formula fit: each atom's category (as an index into the
+    categories), read back from the columns of a term that codes that variable alone.
+
+    Only for designs patsy made (``model.data.model_spec``); empty otherwise, or where a
+    row of the term's columns matches no category. Used to name groups ("region = W")
+    whatever the contrast coding.
+    """
+    spec: Any = getattr(getattr(model, "data", None), "model_spec", None)
+    terms = getattr(spec, "terms", None)
+    if spec is None or not terms:
+        return {}
+    position = {int(c): j for j, c in enumerate(atoms.columns.tolist())}
+    out: dict[str, tuple[np.ndarray, tuple[str, ...]]] = {}
+    for term in terms:
+        try:
+            (factor,) = term.factors
+            info = spec.factor_infos[factor]
+            if info.type != "categorical":
+                continue
+            (coding,) = spec.term_codings[term]
+            matrix = np.asarray(coding.contrast_matrices[factor].matrix, dtype=np.float64)
+            cols = range(*spec.term_slices[term].indices(len(atoms.names)))
+        except (ValueError, KeyError, AttributeError, TypeError):
+            continue
+        name = factor.name()
+        match = re.match(r"C\(\s*([^,()]+?)\s*[,)]", name)
+        var = match.group(1) if match else name
+        if var in out or any(c not in position for c in cols):
+            continue
+        values = atoms.D[:, [position[c] for c in cols]]
+        same = np.all(np.isclose(values[:, None, :], matrix[None, :, :], rtol=1e-9, atol=1e-12),
+                      axis=2)  # fmt: skip
+        if (same.sum(axis=1) != 1).any():
+            continue
+        out[var] = (np.argmax(same, axis=1), tuple(str(c) for c in info.categories))
+    return out

@@ -110,7 +110,7 @@ def regression_evidence(
             f"a result of class {type(result).__module__}.{type(result).__name__} "
             f"(model {name}) is not a supported regression; supported: {', '.join(SUPPORTED)}"
         )
-    from sdc.regression.design import MAX_ATOMS, design_atoms
+    from sdc.regression.design import MAX_ATOMS, design_atoms, factor_levels
     from sdc.regression.groups import revealed_groups
 
     exog = np.asarray(model.exog, dtype=np.float64)
@@ -124,7 +124,8 @@ def regression_evidence(
             "rows, too many to find the groups its coefficients describe"
         )
     atoms, atom = found
-    groups = revealed_groups(atoms, np.bincount(atom[atom >= 0], minlength=atoms.n_atoms), small)
+    rows_per_atom = np.bincount(atom[atom >= 0], minlength=atoms.n_atoms)
+    groups = revealed_groups(atoms, rows_per_atom, small, factor_levels(model, atoms))
     entries = _entries(groups, atom, atoms.n_atoms, rows, codes)
     n_params = int(np.asarray(result.params).size)
     n_kept = int(rows.keep.sum())
@@ -132,10 +133,9 @@ def regression_evidence(
     sm_nobs = float(getattr(model, "wnobs", None) or getattr(result, "nobs", None) or exog.shape[0])
     sm_dof = float(getattr(result, "df_resid", sm_nobs - n_params))
     rank = sm_nobs - sm_dof
-    size = float(n_kept)
-    if rows.weights is not None:
-        w = rows.weights[rows.keep]
-        size = min(size, float(w.sum() ** 2 / (w * w).sum()))
+    # Degrees of freedom from what really varies: rows that count, fewer when weights are
+    # skewed (Kish) or rows repeat contributors (entry 0 is all records).
+    size = min(float(n_kept), float(entries["group_contributors"][0]))
     return RegressionEvidence(
         model=name, n_obs=n_kept, df_resid=min(sm_dof, size - rank), n_params=n_params,
         saturation=saturation(result, name, rows), outcome=rows.kind,

@@ -55,7 +55,8 @@ _NAME_CHARS = 160
 class Group:
     """A set of atoms the coefficients describe, with a name a person can read.
 
-    ``origin``: "all", "level" (a level of one column), "support" (where a continuous
+    ``origin``: "all", "level01" (a 0/1 column's ones or zeros), "level" (a level of
+    another column), "support" (where a continuous
     column is not 0), "reference", "pair", "atom" or "combination".
     """
 
@@ -100,10 +101,31 @@ class _Span:
         return float(atoms.size - v @ v) <= _EXACT_TOL * atoms.size
 
 
+Factors = dict[str, tuple[np.ndarray, tuple[str, ...]]]
+
+
+def _label(mask: np.ndarray, factors: Factors) -> str | None:
+    """The group in the data's own terms ("region = W and sex = F"), when it is exactly the
+    rows with those categories."""
+    conditions, implied = [], np.ones(mask.size, dtype=bool)
+    for var, (codes, cats) in factors.items():
+        present = np.unique(codes[mask])
+        if present.size == len(cats):
+            continue
+        implied &= np.isin(codes, present)
+        names = [cats[i] for i in present.tolist()]
+        conditions.append(f"{var} = {names[0]}" if len(names) == 1 else
+                          f"{var} in {{{', '.join(names)}}}")  # fmt: skip
+    if conditions and bool((implied == mask).all()):
+        return " and ".join(conditions)
+    return None
+
+
 class _Found:
     """The groups kept so far: names, atom sets, and a membership matrix for cover tests."""
 
-    def __init__(self, n_atoms: int) -> None:
+    def __init__(self, n_atoms: int, factors: Factors | None = None) -> None:
+        self.factors = factors or {}
         self.n_atoms = n_atoms
         self.groups: list[Group] = []
         self.keys: set[bytes] = set()
@@ -145,6 +167,9 @@ class _Found:
         if check and ((span is not None and not span.revealed(atoms)) or self._covered(mask)):
             return
         self.keys.add(key)
+        if origin not in ("all", "level01"):  # a dummy keeps the name of its column
+            label = _label(mask, self.factors)
+            name = name if label is None or label == name else f"{label} ({name})"
         name = self._name(name)
         self.names.add(name)
         if len(self.groups) == self.member.shape[0]:
@@ -227,11 +252,14 @@ def _pairs(columns: list[_Column]) -> Iterator[tuple[int, int]]:
                 yield p, q
 
 
-def revealed_groups(atoms: Atoms, rows: np.ndarray, small: int) -> list[Group]:
+def revealed_groups(
+    atoms: Atoms, rows: np.ndarray, small: int, factors: Factors | None = None
+) -> list[Group]:
     """The groups of atoms the design reveals (see the module docstring).
 
     ``rows`` counts the records of each atom; ``small`` is the size below which a
     combination of atoms is searched for by elimination (the threshold being checked).
+    ``factors`` (:func:`sdc.regression.design.factor_levels`) name groups by category.
 
     Examples
     --------
@@ -247,7 +275,7 @@ def revealed_groups(atoms: Atoms, rows: np.ndarray, small: int) -> list[Group]:
      ('A and not B', 1)]
     """
     n = atoms.n_atoms
-    found = _Found(n)
+    found = _Found(n, factors)
     everything = np.arange(n, dtype=np.int64)
     found.add("all records", everything, "all")
     columns = _columns(atoms)
@@ -255,7 +283,8 @@ def revealed_groups(atoms: Atoms, rows: np.ndarray, small: int) -> list[Group]:
         if c.values.size == 2:
             for code in (1, 0) if c.binary01 else (0, 1):
                 name = c.name if c.binary01 and code == 1 else f"{c.name} = {_num(c.values[code])}"
-                found.add(name, np.flatnonzero(c.codes == code), "level")
+                found.add(name, np.flatnonzero(c.codes == code),
+                          "level01" if c.binary01 else "level")  # fmt: skip
         else:
             mode = int(np.argmax(np.bincount(c.codes, weights=rows, minlength=c.values.size)))
             found.add(f"{c.name} != {_num(c.values[mode])}", np.flatnonzero(c.codes != mode),

@@ -128,7 +128,8 @@ def _checks(ev: RegressionEvidence, rule: str) -> tuple[tuple[str, ...], _View]:
     kinds = np.asarray(ev.kinds)
     if rule in _MODEL_RULES:
         one = np.ones(1)
-        return ("model",), _View(one, one, ["model"], n_obs=np.array([ev.n_obs]),
+        size = min(float(ev.n_obs), float(ev.group_contributors[0]))  # contributors, Kish
+        return ("model",), _View(one, one, ["model"], n_obs=np.array([size]),
                                  n_params=np.array([ev.n_params]),
                                  residual_dof=np.array([ev.df_resid]))  # fmt: skip
     if rule == "saturated":

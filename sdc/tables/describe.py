@@ -82,7 +82,7 @@ def describe_frame(
         raise input_error("contributor", func, "one column name or None", contributor)
     extra = [contributor] if contributor is not None else []
     require_columns(data, [column] + ([by] if by else []) + extra, "column/by/contributor", func)
-    if contributor in (column, by):
+    if contributor is not None and contributor in (column, by):
         raise input_error("contributor", func, "a column other than `column` and `by`",
                           contributor)  # fmt: skip
     if by is not None:

@@ -23,6 +23,7 @@ import pandas as pd
 from sdc._validation import input_error, numeric_values
 from sdc.outputs import round_step
 
+
 def nice_edges(values: np.ndarray, bins: int) -> np.ndarray:
     """About ``bins`` equal bins of a round width covering every finite value.
 
