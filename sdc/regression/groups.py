@@ -106,18 +106,25 @@ Factors = dict[str, tuple[np.ndarray, tuple[str, ...]]]
 
 def _label(mask: np.ndarray, factors: Factors) -> str | None:
     """The group in the data's own terms ("region = W and sex = F"), when it is exactly the
-    rows with those categories."""
-    conditions, implied = [], np.ones(mask.size, dtype=bool)
+    rows with those categories; a condition that does not narrow the group is left out."""
+    conditions = []
     for var, (codes, cats) in factors.items():
         present = np.unique(codes[mask])
         if present.size == len(cats):
             continue
-        implied &= np.isin(codes, present)
         names = [cats[i] for i in present.tolist()]
-        conditions.append(f"{var} = {names[0]}" if len(names) == 1 else
-                          f"{var} in {{{', '.join(names)}}}")  # fmt: skip
-    if conditions and bool((implied == mask).all()):
-        return " and ".join(conditions)
+        text = f"{var} = {names[0]}" if len(names) == 1 else f"{var} in {{{', '.join(names)}}}"
+        conditions.append((present.size, text, np.isin(codes, present)))
+    conditions.sort(key=lambda c: -c[0])  # the least narrowing first: left out if possible
+    kept = list(conditions)
+    for c in conditions:
+        rest = [k for k in kept if k is not c]
+        if rest and bool((np.logical_and.reduce([k[2] for k in rest]) == mask).all()):
+            kept = rest
+    if not kept or max(k[0] for k in kept) > 3:  # "region in {47 regions}" says too little
+        return None
+    if bool((np.logical_and.reduce([k[2] for k in kept]) == mask).all()):
+        return " and ".join(text for _, text, _ in sorted(kept, key=lambda c: c[1]))
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,7 @@ from sdc.exceptions import SdcEvidenceError
 from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
 from sdc.tables.factorize import sort_levels
 from sdc.tables.model import TableModel
-
-if TYPE_CHECKING:
-    from sdc.tables.quantiles import QuantileEvidence
+from sdc.tables.quantile_evidence import QuantileEvidence
 
 _COUNTS = EVIDENCE_COUNT_FIELDS
 _FLOATS = EVIDENCE_FLOAT_FIELDS
@@ -139,8 +137,6 @@ class TableEvidence:
         top = np.where(np.isnan(top), -np.inf, top)
         quantile = None
         if "quantile" in d:
-            from sdc.tables.quantiles import QuantileEvidence
-
             quantile = QuantileEvidence.from_dict(d["quantile"], n)
         ev = cls(
             model=model,
