@@ -9,7 +9,7 @@ every pass here walks one column at a time:
 
 - :func:`column_levels`: per column, its distinct values among the kept rows (counted
   up to ``max_levels + 1``, then the column is continuous) and its zeros;
-- :func:`design_atoms`: a 64-bit hash of each kept row's values in the chosen
+- :func:`design_atoms`: a 64-bit hash of each kept row's non-zero values in the chosen
   columns, one open-addressing table from hash to atom, then a pass that checks every
   row against its atom's first row, so that a hash collision can never merge two
   atoms (it is reported instead, and the caller falls back to an exact sort).
@@ -71,6 +71,8 @@ def _mix(h):
 
 @njit(cache=True)
 def _row_hashes(x, cols):
+    """XOR over the non-zero values of a row of a mix of (column, value): zeros, most of a
+    dummy column, cost nothing; collisions are caught by the check against first rows."""
     n = x.shape[0]
     h = np.full(n, _SEED, dtype=np.uint64)
     block = 4096
@@ -78,13 +80,15 @@ def _row_hashes(x, cols):
     bits = buf.view(np.uint64)
     for c in range(cols.size):
         j = cols[c]
+        salt = _mix(np.uint64(c + 1) * _M2)
         for start in range(0, n, block):
             stop = min(start + block, n)
             for i in range(start, stop):
                 buf[i - start] = x[i, j] + 0.0  # -0.0 and 0.0 hash alike
-            for i in range(start, stop):  # one multiply per value; mixed once at the end
-                g = h[i]
-                h[i] = (((g << np.uint64(5)) | (g >> np.uint64(59))) ^ bits[i - start]) * _M1
+            for i in range(start, stop):
+                b = bits[i - start]
+                if b != 0:
+                    h[i] ^= _mix(b ^ salt)
     for i in range(n):
         h[i] = _mix(h[i])
     return h
