@@ -17,8 +17,8 @@ timed.
 
 Both models use ``age + C(region) + C(group)``: ``cost ~ ...`` by OLS, ``died ~ ...`` by
 Logit, under the ``default`` rule set (dof, parameters, saturation, and every group of records
-the design reveals: its records, (group, outcome) pairs, dominance and all-same). Timed, as the median of ``--repeat`` runs after
-one warm-up (which compiles or loads the Numba kernels):
+the design reveals: its records, (group, outcome) pairs, dominance and all-same). Timed, as
+the median of ``--repeat`` runs after one warm-up (which compiles or loads the Numba kernels):
 
 * fit: ``statsmodels.formula.api.ols(...).fit()`` / ``logit(...).fit(disp=0)``;
 * check alone: ``Session.check_model_result`` on that fresh fit, then ``.status`` and

@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sdc.kernels.atoms as atoms_kernel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-import sdc.kernels.atoms as atoms_kernel
 from sdc.kernels.atoms import column_levels, design_atoms
 from sdc.kernels.group_totals import atom_moments, group_contributor_totals
 
