@@ -20,18 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from numba import njit
-
-
-@njit(cache=True)
-def _insert_top(top, g, value):
-    k = top.shape[1]
-    if value <= top[g, k - 1]:
-        return
-    p = k - 1
-    while p > 0 and top[g, p - 1] < value:
-        top[g, p] = top[g, p - 1]
-        p -= 1
-    top[g, p] = value
+from sdc.kernels.topk import push_top
 
 
 @njit(cache=True)
@@ -58,7 +47,7 @@ def _atom_moments(atom, n_atoms, w, y, exact, top_k):
             lo[a] = y[i]
         if y[i] > hi[a]:
             hi[a] = y[i]
-        _insert_top(top, a, v)
+        push_top(top, a, v)
     return rows, n_exact, sums, lo, hi, top
 
 
@@ -95,7 +84,7 @@ def _group_contributor_totals(order, bounds, atom, w, v, row_ok, g_ptr, g_idx, n
             sums[g, 1] += acc_w[g] * acc_w[g]
             total = abs(acc_v[g])
             sums[g, 2] += total
-            _insert_top(top, g, total)
+            push_top(top, g, total)
     return n_contrib, sums, top
 
 
