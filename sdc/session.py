@@ -356,10 +356,12 @@ class Session:
     ) -> SurvivalOutput:
         """Kaplan-Meier curves coarsened for release (see :mod:`sdc.regression.survival`).
 
-        Every released step holds at least the rule set's threshold of events; the
-        largest follow-up time is never shown; ``.raw`` is the unpooled estimate.
-        ``time_unit``: follow-up times are rounded down to multiples of it first, so
-        step boundaries are on that grid instead of being event times.
+        Every released step holds at least the rule set's threshold t of events and starts
+        at a point of a time grid where t events fall in the grid interval it opens, so no
+        boundary is anyone's own event time; the largest follow-up time is never shown;
+        ``.raw`` is the unpooled estimate. ``time_unit``: the grid's width (by default a
+        round width of about a twentieth of the longest follow-up); a finer one gives
+        fewer boundaries, never weaker ones.
         ``plot``: ``finalise`` also writes the released curves as an image (``.svg()``).
         """
         from sdc.regression.survival import survival_table

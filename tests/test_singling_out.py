@@ -164,6 +164,28 @@ def test_the_same_region_passes_under_every_coding_once_it_is_large(coding: str)
     assert r.status is sdc.Status.PASS, r.findings
 
 
+def test_a_slope_through_two_points_is_saturation_within_the_group() -> None:
+    """Region W holds two people; its own intercept and slope on age pass through both, so
+    the coefficients give their costs. A threshold of 2 lets the group's size pass; the
+    group is saturated, and each of the two is a group of one of their own (the rows at one
+    value of ``C(region)[T.W]:age``, named without the value, which is a person's age)."""
+    df = regions(small=2)
+    fit = smf.ols("cost ~ C(region) * age", df).fit()
+    w = (df.region == "W").to_numpy()
+    np.testing.assert_allclose(fit.fittedvalues[w], df.cost[w])  # the attack
+    two = sdc.RuleSet.from_toml('extends = "default"\n[threshold]\nt = 2\n')
+    r = sdc.Session(rules=two).ols("cost ~ C(region) * age", df)
+    assert r.status is sdc.Status.FAIL
+    assert "C(region)[T.W]" not in set(r.findings.term[r.findings.rule == "threshold"])
+    f = finding(r, "C(region)[T.W]", "saturated")
+    assert "every record of this group is fitted exactly" in f["message"]
+    assert "2 record(s) fitted exactly" in finding(r, "model", "saturated")["message"]
+    for k in ("2nd", "3rd"):  # value 0 is everyone outside W
+        one = finding(r, f"C(region)[T.W]:age at its {k} of 3 values", "threshold")
+        assert one["measured"] == 1.0
+    assert not r.findings.term.str.contains(r"\d\d\.\d").any()  # no age in any name
+
+
 # --- 3. weights ------------------------------------------------------------------------------
 
 
@@ -414,3 +436,24 @@ def test_duplicating_a_contributors_rows_never_turns_fail_into_pass(
         after = make(sdc.Session(rules=COUNTING), more)
         if before.status is sdc.Status.FAIL:
             assert after.status is sdc.Status.FAIL
+
+
+def test_contributor_ids_line_up_with_the_rows_the_fit_used() -> None:
+    df = regions(small=12).assign(pid=lambda d: d.index // 3)
+    df.loc[[5, 40, 41], "cost"] = np.nan  # statsmodels drops these rows
+    df.index = df.index + 1000  # labels, not positions
+    by_name = sdc.Session().ols("cost ~ C(region)", df, contributor="pid")
+    fit = smf.ols("cost ~ C(region)", df).fit()
+    by_series = sdc.Session().check_model_result(fit, contributor=df.pid)
+    used = df.dropna(subset=["cost"])
+    by_rows = sdc.Session().check_model_result(fit, contributor=used.pid.to_numpy())
+    for out in (by_name, by_series, by_rows):
+        assert out.evidence is not None
+        got = dict(zip(out.evidence.groups, out.evidence.group_contributors, strict=True))
+        assert got["C(region)[T.W]"] == used[used.region == "W"].pid.nunique() == 4
+    with pytest.raises(sdc.SdcInputError, match="one id per row the fit used"):
+        sdc.Session().check_model_result(fit, contributor=np.arange(5))
+    with pytest.raises(sdc.SdcInputError, match="ids themselves"):
+        sdc.Session().check_model_result(fit, contributor="pid")
+    with pytest.raises(sdc.SdcInputError, match="contributor"):
+        sdc.Session().ols("cost ~ C(region)", df, contributor="patient")

@@ -30,6 +30,11 @@ Candidates 2-6 are kept only when revealed (the indicator lies in the span of th
 few-valued columns: a random screen, then an exact projection) and when they are not
 a disjoint union of groups already kept (a union of groups that pass every rule
 passes them too: its threshold count, dominance and spread follow from its parts).
+
+Names say which columns and levels make a group, never a column's value (other than 0
+and 1): a value of an interaction or an ``I(...)`` term may be one person's age or
+income, and findings are read by people. Where patsy made the design, a group that is
+exactly some categories of a variable is named by them ("region = W").
 """
 
 from __future__ import annotations
@@ -65,8 +70,8 @@ class Group:
     origin: str
 
 
-def _num(x: float) -> str:
-    return f"{x:.10g}"
+def _ordinal(k: int) -> str:
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
 class _Span:
@@ -199,10 +204,13 @@ class _Column:
         return self.values.size == 2 and self.values[0] == 0.0 and self.values[1] == 1.0
 
     def condition(self, code: int) -> str:
-        v = float(self.values[code])
+        """The rows at one of the column's values, named without the value (a value of an
+        interaction or an ``I(...)`` term may be a person's own: an age, an income)."""
         if self.binary01:
-            return self.name if v == 1.0 else f"not {self.name}"
-        return f"{self.name} = {_num(v)}"
+            return self.name if code == 1 else f"not {self.name}"
+        if self.values.size == 2:
+            return f"{self.name} at its {'larger' if code == 1 else 'smaller'} value"
+        return f"{self.name} at its {_ordinal(code + 1)} of {self.values.size} values"
 
 
 def _columns(atoms: Atoms) -> list[_Column]:
@@ -289,12 +297,12 @@ def revealed_groups(
     for c in columns:  # 1. every level of a 2-valued column; off the mode of the others
         if c.values.size == 2:
             for code in (1, 0) if c.binary01 else (0, 1):
-                name = c.name if c.binary01 and code == 1 else f"{c.name} = {_num(c.values[code])}"
+                name = f"{c.name} = 0" if c.binary01 and code == 0 else c.condition(code)
                 found.add(name, np.flatnonzero(c.codes == code),
                           "level01" if c.binary01 else "level")  # fmt: skip
         else:
             mode = int(np.argmax(np.bincount(c.codes, weights=rows, minlength=c.values.size)))
-            found.add(f"{c.name} != {_num(c.values[mode])}", np.flatnonzero(c.codes != mode),
+            found.add(f"{c.name} off its most common value", np.flatnonzero(c.codes != mode),
                       "level")  # fmt: skip
     for s, col in enumerate(atoms.support_columns.tolist()):
         found.add(f"{atoms.names[col]} != 0", np.flatnonzero(atoms.supports[:, s]), "support")
