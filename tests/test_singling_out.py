@@ -457,3 +457,23 @@ def test_contributor_ids_line_up_with_the_rows_the_fit_used() -> None:
         sdc.Session().check_model_result(fit, contributor="pid")
     with pytest.raises(sdc.SdcInputError, match="contributor"):
         sdc.Session().ols("cost ~ C(region)", df, contributor="patient")
+
+
+def test_a_gate_with_stricter_rules_does_not_trust_a_narrower_search(tmp_path: Path) -> None:
+    """Evidence searched for groups below the session's threshold, and counted around each
+    quantile with the session's neighbourhood and grid: a gate asking for more fails them,
+    saying why, instead of passing what it cannot see."""
+    s = sdc.Session()
+    s.ols("cost ~ C(region) + age", regions(small=40), name="model")
+    s.describe(regions(small=40), "cost", by="region", stats=["median"], name="cost")
+    folder = s.finalise(tmp_path / "out")
+    assert {o["status"] for o in check_folder(folder)["outputs"]} == {"pass"}
+    strict = sdc.RuleSet.from_toml('extends = "default"\n[threshold]\nt = 20\n'
+                                   '[quantile]\nneighbourhood = 0.1\n')  # fmt: skip
+    entries = {o["name"]: o for o in check_folder(folder, rules=strict)["outputs"]}
+    model = entries["model"]
+    assert model["status"] == "fail"
+    assert any("finalise the model again under this rule set" in r for r in model["reasons"])
+    median = entries["cost_median"]
+    assert median["status"] == "fail"
+    assert any("make the table again under this rule set" in r for r in median["reasons"])

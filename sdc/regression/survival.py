@@ -71,6 +71,8 @@ TABLE_COLUMNS = ("group", "step", "start", "end", "at_risk", "events", "censored
 
 #: Intervals of the default time grid over the longest follow-up.
 GRID_INTERVALS = 20
+#: Most grid intervals a ``time_unit`` may give (each is counted).
+MAX_INTERVALS = 10_000_000
 
 
 def default_grid(max_duration: float) -> float:
@@ -643,6 +645,11 @@ def survival_table(
     ):
         raise input_error("time_unit", FUNC, "a positive number or None", time_unit)
     grid = float(time_unit) if time_unit is not None else default_grid(float(durations.max()))
+    if float(durations.max()) / grid > MAX_INTERVALS:
+        raise input_error(
+            "time_unit", FUNC, f"a width giving at most {MAX_INTERVALS:,} grid intervals up to "
+            "the longest follow-up", time_unit,
+        )  # fmt: skip
     events = _events(data[event])
     t = int(ruleset.params["threshold"].t)
     if by is None:
