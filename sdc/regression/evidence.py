@@ -13,6 +13,8 @@ category), a Cox model one ``events`` entry per group. Each entry holds:
   for a weighted fit, Kish's effective number ``(sum W_c)**2 / sum W_c**2`` over the
   contributors' total weights ``W_c``: one record weighted 1000 among ten weighted 1 is
   about one record, not eleven;
+- (per model) ``incomplete``: why the search for small combinations of records could not
+  be completed (the output is then reviewed);
 - for ``records`` entries of a continuous outcome: ``total`` and ``top``, the sum and the
   three largest of the contributors' absolute outcome totals ``|sum w y|`` (what the
   dominance rules read: the coefficients reproduce those totals); ``spread``, the largest
@@ -56,6 +58,7 @@ class RegressionEvidence:
     weighted: bool
     has_contributor: bool
     searched_below: int
+    incomplete: tuple[str, ...]
     groups: tuple[str, ...]
     kinds: tuple[str, ...]
     group_records: np.ndarray
@@ -125,7 +128,7 @@ def regression_evidence(
         )
     atoms, atom = found
     rows_per_atom = np.bincount(atom[atom >= 0], minlength=atoms.n_atoms)
-    groups = revealed_groups(atoms, rows_per_atom, small, factor_levels(model, atoms))
+    groups, incomplete = revealed_groups(atoms, rows_per_atom, small, factor_levels(model, atoms))
     entries = _entries(groups, atom, atoms.n_atoms, rows, codes)
     n_params = int(np.asarray(result.params).size)
     n_kept = int(rows.keep.sum())
@@ -140,7 +143,7 @@ def regression_evidence(
         model=name, n_obs=n_kept, df_resid=min(sm_dof, size - rank), n_params=n_params,
         saturation=saturation(result, name, rows), outcome=rows.kind,
         weighted=rows.weights is not None, has_contributor=codes is not None,
-        searched_below=int(small), **entries,
+        searched_below=int(small), incomplete=tuple(incomplete), **entries,
     )  # fmt: skip
 
 
@@ -262,7 +265,7 @@ def evidence_to_dict(ev: RegressionEvidence) -> dict[str, Any]:
         "model": ev.model, "n_obs": ev.n_obs, "df_resid": ev.df_resid, "n_params": ev.n_params,
         "saturation": list(ev.saturation), "outcome": ev.outcome, "weighted": ev.weighted,
         "has_contributor": ev.has_contributor, "searched_below": ev.searched_below,
-        "groups": list(ev.groups), "kinds": list(ev.kinds),
+        "incomplete": list(ev.incomplete), "groups": list(ev.groups), "kinds": list(ev.kinds),
         "group_records": ev.group_records.tolist(),
         "group_contributors": ev.group_contributors.tolist(),
         "group_total": _nan_none(ev.group_total.tolist()),
@@ -278,7 +281,7 @@ def _nan_none(values: list) -> list:
 
 _KEYS = {
     "model", "n_obs", "df_resid", "n_params", "saturation", "outcome", "weighted",
-    "has_contributor", "searched_below", "groups", "kinds", "group_records",
+    "has_contributor", "searched_below", "incomplete", "groups", "kinds", "group_records",
     "group_contributors", "group_total", "group_top", "group_spread", "group_exact",
 }  # fmt: skip
 
@@ -315,7 +318,9 @@ def evidence_from_dict(d: Any) -> RegressionEvidence:
     for key in ("weighted", "has_contributor"):
         if not isinstance(d[key], bool):
             raise _fail(f"{key} must be true or false; got {d[key]!r}")
-    groups, sat = d["groups"], d["saturation"]
+    groups, sat, incomplete = d["groups"], d["saturation"], d["incomplete"]
+    if not (isinstance(incomplete, list) and all(isinstance(x, str) for x in incomplete)):
+        raise _fail("incomplete must be a list of reasons")
     if not (isinstance(groups, list) and groups and all(isinstance(g, str) for g in groups)):
         raise _fail("groups must be a non-empty list of names")
     if len(set(groups)) != len(groups):
@@ -350,7 +355,8 @@ def evidence_from_dict(d: Any) -> RegressionEvidence:
         model=d["model"], n_obs=d["n_obs"], df_resid=float(d["df_resid"]),
         n_params=d["n_params"], saturation=tuple(sat), outcome=d["outcome"],
         weighted=d["weighted"], has_contributor=d["has_contributor"],
-        searched_below=d["searched_below"], groups=tuple(groups), kinds=tuple(d["kinds"]),
+        searched_below=d["searched_below"], incomplete=tuple(incomplete),
+        groups=tuple(groups), kinds=tuple(d["kinds"]),
         group_records=np.asarray(d["group_records"], dtype=np.int64),
         group_contributors=floats(d["group_contributors"]),
         group_total=floats(d["group_total"]),

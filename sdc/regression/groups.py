@@ -22,9 +22,11 @@ Candidates, in this order (the first name found for a set of records is kept):
 4. the cells of every pair of few-valued columns (and reference levels): "A and not
    B", a Diff-coded level, an interaction cell next to a reference level;
 5. every atom (a saturated design reveals each one);
-6. combinations no pair shows: Gaussian elimination over the atoms with fewer than
-   ``small`` records finds the combinations of them the design reveals (the design's
-   columns restricted to the other atoms must vanish), pivoting on the smallest first.
+6. combinations no pair shows: over the atoms with fewer than ``small`` records,
+   every minimal set whose outcomes enter a combination the design determines (a
+   combination of its columns that vanishes on every other atom), found exactly by
+   elimination and enumeration where that takes at most 20,000 tries per part, by a
+   random search otherwise (:func:`small_combinations`).
 
 Candidates 2-6 are kept only when revealed (the indicator lies in the span of the
 few-valued columns: a random screen, then an exact projection) and when they are not
@@ -39,8 +41,11 @@ exactly some categories of a variable is named by them ("region = W").
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -269,8 +274,9 @@ def _pairs(columns: list[_Column]) -> Iterator[tuple[int, int]]:
 
 def revealed_groups(
     atoms: Atoms, rows: np.ndarray, small: int, factors: Factors | None = None
-) -> list[Group]:
-    """The groups of atoms the design reveals (see the module docstring).
+) -> tuple[list[Group], list[str]]:
+    """The groups of atoms the design reveals (see the module docstring), and why the
+    search for small combinations was incomplete (empty when it was complete).
 
     ``rows`` counts the records of each atom; ``small`` is the size below which a
     combination of atoms is searched for by elimination (the threshold being checked).
@@ -284,10 +290,11 @@ def revealed_groups(
     >>> x = np.column_stack([np.ones(50), A, B])
     >>> found, atom = design_atoms(x, ["Intercept", "A", "B"], np.ones(50, dtype=bool))
     >>> rows = np.bincount(atom)
-    >>> [(g.name, int(rows[g.atoms].sum())) for g in revealed_groups(found, rows, 10)]
+    >>> groups, incomplete = revealed_groups(found, rows, 10)
+    >>> [(g.name, int(rows[g.atoms].sum())) for g in groups], incomplete
     ... # doctest: +NORMALIZE_WHITESPACE
-    [('all records', 50), ('A', 20), ('A = 0', 30), ('B', 19), ('B = 0', 31),
-     ('A and not B', 1)]
+    ([('all records', 50), ('A', 20), ('A = 0', 30), ('B', 19), ('B = 0', 31),
+      ('A and not B', 1)], [])
     """
     n = atoms.n_atoms
     found = _Found(n, factors)
@@ -332,18 +339,40 @@ def revealed_groups(
     screened = span.screen(everything, n)  # 5. atoms
     for atom in np.flatnonzero(screened).tolist():
         found.add(_atom_name(columns, atom), np.array([atom]), "atom", check=True, span=span)
-    for support in _small_combinations(atoms.D, rows, small):  # 6. combinations
+    supports, incomplete = small_combinations(atoms.D, rows, small)  # 6. combinations
+    for support in supports:
         names = " | ".join(_atom_name(columns, a) for a in support.tolist())
         found.add(f"combination of {names}", support, "combination", check=True)
-    return found.groups
+    return found.groups, incomplete
 
 
-def _small_combinations(D: np.ndarray, rows: np.ndarray, small: int) -> list[np.ndarray]:
-    """Sets of atoms with fewer than ``small`` records in total that carry a non-zero
-    combination of the design's columns vanishing on every other atom."""
+#: Most zero patterns tried exhaustively per connected part of the small combinations.
+COMBINATION_BUDGET = 20_000
+#: Random zero patterns tried in a part too large for that.
+RANDOM_TRIALS = 300
+
+
+def small_combinations(
+    D: np.ndarray, rows: np.ndarray, small: int
+) -> tuple[list[np.ndarray], list[str]]:
+    """Every minimal set of atoms with fewer than ``small`` records whose outcomes enter a
+    combination the design determines (a combination of its columns that is 0 on every
+    other atom); and why the search could not be completed, if it could not.
+
+    The combinations supported on the small atoms form a space; Gaussian elimination
+    (pivoting on the smallest atoms) gives a basis whose supports split the atoms into
+    connected parts. In a part of dimension q, every minimal support is the support of the
+    vector that vanishes on q - 1 independent atoms: all such choices are tried when there
+    are at most :data:`COMBINATION_BUDGET` of them. In a larger part (many small atoms, as
+    a covariate with a few dozen values makes), a small support means a vector vanishing
+    on all but a few of its atoms: :data:`RANDOM_TRIALS` random independent choices of
+    atoms to vanish on (a fixed seed) look for one, besides the echelon rows themselves.
+    That search is not exhaustive; ``unchecked`` then says so only when a part has fewer
+    atoms than the threshold allows to be left out of a random choice.
+    """
     is_small = rows < small
     if not is_small.any() or D.shape[1] == 0:
-        return []
+        return [], []
     scale = np.linalg.norm(D, axis=0)
     Dn = D / np.where(scale > 0, scale, 1.0)
     big = Dn[~is_small]
@@ -354,21 +383,84 @@ def _small_combinations(D: np.ndarray, rows: np.ndarray, small: int) -> list[np.
     else:
         null = np.eye(Dn.shape[1])
     if null.shape[1] == 0:
-        return []
+        return [], []
     order = np.flatnonzero(is_small)
     order = order[np.argsort(rows[order], kind="stable")]  # pivot on the smallest atoms first
     W = Dn[order] @ null
     u, s, _ = np.linalg.svd(W, full_matrices=False)
     rank = int((s > max(W.shape) * 1e-10).sum()) if s.size else 0
     if rank == 0:
-        return []
+        return [], []
     R = _rref(u[:, :rank].T)
-    out = []
-    for row in R:
-        support = order[np.abs(row) > 1e-9]
+    supports: dict[bytes, np.ndarray] = {}
+    unchecked = []
+
+    def keep(w: np.ndarray, cols: np.ndarray) -> None:
+        support = np.sort(order[cols[np.abs(w) > 1e-9 * max(1.0, float(np.abs(w).max()))]])
         if support.size and int(rows[support].sum()) < small:
-            out.append(np.sort(support))
-    return out
+            supports.setdefault(support.tobytes(), support)
+
+    rng = np.random.default_rng(0)
+    for part_rows, part_cols in _parts(np.abs(R) > 1e-9):
+        basis = R[np.ix_(part_rows, part_cols)].T  # atoms of the part x its dimension
+        q, m = basis.shape[1], part_cols.size
+        for row in R[part_rows][:, part_cols]:
+            keep(row, part_cols)
+        if math.comb(m, q - 1) <= COMBINATION_BUDGET:
+            zeros: Iterator[Any] = itertools.combinations(range(m), q - 1)
+        elif m - (small - 1) >= q - 1:
+            zeros = (_random_basis(basis, rng) for _ in range(RANDOM_TRIALS))
+        else:
+            unchecked.append(
+                f"{m} small atoms carry a {q}-dimensional space of combinations of their "
+                f"outcomes, too many ways ({math.comb(m, q - 1):,}) to try for the smallest; "
+                f"groups of fewer than {small} records may be revealed that were not checked"
+            )
+            continue
+        for zero in zeros:
+            sub = basis[list(zero)]
+            _, sv, vt = np.linalg.svd(sub) if sub.size else (None, np.zeros(0), np.eye(q))
+            if np.sum(sv > 1e-9) == q - 1:
+                keep(basis @ vt[-1], part_cols)
+    return list(supports.values()), unchecked
+
+
+def _random_basis(basis: np.ndarray, rng: np.random.Generator) -> list[int]:
+    """Atoms taken in a random order while they add to the rank, up to one less than full."""
+    q = basis.shape[1]
+    chosen: list[int] = []
+    ortho = np.zeros((0, q))
+    for i in rng.permutation(basis.shape[0]).tolist():
+        if len(chosen) == q - 1:
+            break
+        r = basis[i] - ortho.T @ (ortho @ basis[i])
+        norm = float(np.linalg.norm(r))
+        if norm > 1e-9 * max(1.0, float(np.linalg.norm(basis[i]))):
+            chosen.append(i)
+            ortho = np.vstack([ortho, r / norm])
+    return chosen
+
+
+def _parts(nonzero: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected parts of a reduced row echelon form: rows and columns linked by non-zeros."""
+    n_rows, n_cols = nonzero.shape
+    parent = list(range(n_rows + n_cols))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for r, c in zip(*np.nonzero(nonzero), strict=True):
+        parent[root(int(r))] = root(n_rows + int(c))
+    parts: dict[int, tuple[list[int], list[int]]] = {}
+    for r in range(n_rows):
+        parts.setdefault(root(r), ([], []))[0].append(r)
+    for c in range(n_cols):
+        if nonzero[:, c].any():
+            parts.setdefault(root(n_rows + c), ([], []))[1].append(c)
+    return [(np.array(r), np.array(c)) for r, c in parts.values() if r]
 
 
 def _rref(M: np.ndarray) -> np.ndarray:

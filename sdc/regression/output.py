@@ -174,7 +174,7 @@ class RegressionOutput:
         self.name = name
         self.result = result
         self.ruleset = ruleset
-        self.reasons: tuple[str, ...] = ()
+        self.problems: tuple[str, ...] = ()
         self._released: pd.DataFrame | None = None
         try:
             small = int(ruleset.params["threshold"].t)
@@ -183,7 +183,7 @@ class RegressionOutput:
             )
         except SdcInputError as exc:
             self.evidence = None
-            self.reasons = (f"{exc}: a person must review it",)
+            self.problems = (f"{exc}: a person must review it",)
 
     @classmethod
     def from_files(
@@ -204,7 +204,7 @@ class RegressionOutput:
                 "this rule set"
             ))  # fmt: skip
         out.name, out.result, out.ruleset = name, None, ruleset
-        out.evidence, out._released, out.reasons = evidence, coefficients, problems
+        out.evidence, out._released, out.problems = evidence, coefficients, problems
         return out
 
     @property
@@ -231,11 +231,20 @@ class RegressionOutput:
     def status(self) -> Status:
         if self.evidence is None:
             return Status.REVIEW
-        if self.result is None and self.reasons:  # gate: the files disagree
+        if self.result is None and self.problems:  # gate: the files disagree
             return Status.FAIL
         if any(r.fail.any() for r in self.results):
             return Status.FAIL
-        return Status.REVIEW if any(r.review.any() for r in self.results) else Status.PASS
+        if self.evidence.incomplete or any(r.review.any() for r in self.results):
+            return Status.REVIEW
+        return Status.PASS
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the output cannot be checked, or what disagrees at the gate; and what a person
+        must look at because the group search was incomplete."""
+        extra = () if self.evidence is None else self.evidence.incomplete
+        return (*self.problems, *(f"{x}: a person must look at it" for x in extra))
 
     @cached_property
     def findings(self) -> pd.DataFrame:
@@ -274,7 +283,7 @@ class RegressionOutput:
         """The evidence the gate re-checks: counts only, no row-level data."""
         if self.evidence is None:
             raise SdcInputError(
-                f"output {self.name!r} cannot be written: {self.reasons[0]}. Remove it with "
+                f"output {self.name!r} cannot be written: {self.problems[0]}. Remove it with "
                 "remove_output before finalise."
             )
         return evidence_to_dict(self.evidence)
