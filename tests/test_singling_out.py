@@ -477,3 +477,16 @@ def test_a_gate_with_stricter_rules_does_not_trust_a_narrower_search(tmp_path: P
     median = entries["cost_median"]
     assert median["status"] == "fail"
     assert any("make the table again under this rule set" in r for r in median["reasons"])
+
+
+def test_dominance_of_the_five_largest_agrees_with_the_table() -> None:
+    """An (n, k) rule may read up to ten largest contributions: the evidence keeps ten."""
+    five = sdc.RuleSet.from_toml('extends = "default"\n[nk-dominance]\nn = 5\nk = 0.5\n')
+    df = incomes()
+    table = sdc.Session(rules=five).pivot_table(df, index="region", values="income",
+                                                aggfunc="mean")  # fmt: skip
+    model = sdc.Session(rules=five).ols("income ~ C(region)", df)
+    t = table.findings.set_index(["region", "rule"]).loc[("W", "nk-dominance")]
+    m = finding(model, "C(region)[T.W]", "nk-dominance")
+    w = df.income[df.region == "W"].sort_values(ascending=False)
+    assert m["measured"] == pytest.approx(t["measured"]) == pytest.approx(w[:5].sum() / w.sum())

@@ -16,7 +16,7 @@ category), a Cox model one ``events`` entry per group. Each entry holds:
 - (per model) ``incomplete``: why the search for small combinations of records could not
   be completed (the output is then reviewed);
 - for ``records`` entries of a continuous outcome: ``total`` and ``top``, the sum and the
-  three largest of the contributors' absolute outcome totals ``|sum w y|`` (what the
+  ten largest of the contributors' absolute outcome totals ``|sum w y|`` (what the
   dominance rules read: the coefficients reproduce those totals); ``spread``, the largest
   minus the smallest outcome (0: everyone shares one value); ``exact``, whether every
   record of the group is fitted exactly.
@@ -38,8 +38,8 @@ SUPPORTED = (
     "PHReg",
 )  # fmt: skip
 
-#: Largest contributions kept per group.
-TOP_K = 3
+#: Largest contributions kept per group: as many as any (n, k) rule may read (n <= 10).
+TOP_K = 10
 #: What each entry kind counts.
 KINDS = ("records", "outcome", "events")
 OUTCOMES = ("continuous", "categorical", "events")
@@ -191,7 +191,7 @@ def _entries(
     out: dict[str, list] = {k: [] for k in ("records", "contributors", "total", "top", "spread",
                                             "exact")}  # fmt: skip
     continuous = rows.kind == "continuous"
-    nan3 = [np.nan] * TOP_K
+    nans = [np.nan] * TOP_K
     split = _split_counts(atom, n_atoms, rows, codes, w, per_group, contributors)
     for i, g in enumerate(groups):
         names.append(g.name)
@@ -199,7 +199,7 @@ def _entries(
         out["records"].append(int(records[i]))
         out["contributors"].append(float(count[i]))
         out["total"].append(float(total[i]) if continuous else np.nan)
-        out["top"].append(top[i].tolist() if continuous else nan3)
+        out["top"].append(top[i].tolist() if continuous else nans)
         out["spread"].append(float(spread[i]) if continuous else np.nan)
         out["exact"].append(bool(exact[i]) if continuous else False)
         for label, (rec, cnt) in split.items():
@@ -208,7 +208,7 @@ def _entries(
             out["records"].append(int(rec[i]))
             out["contributors"].append(float(cnt[i]))
             out["total"].append(np.nan)
-            out["top"].append(nan3)
+            out["top"].append(nans)
             out["spread"].append(np.nan)
             out["exact"].append(False)
     return {
