@@ -45,11 +45,12 @@ TABLE_RULES = tuple(
 )
 
 #: The rules each kind of output can take in the ``[statistics]`` map: tables take the
-#: table rules; regression coefficients the model rules and counts of their groups;
-#: survival tables counts of events per step and zeros.
+#: table rules; regression coefficients the model rules and, for every group of records
+#: they describe, counts, zeros, dominance and all-same; survival tables counts of events
+#: per step and zeros.
 ALLOWED_RULES = {
     **{stat: TABLE_RULES for stat in STATISTICS},
-    "coefficients": (*MODEL_RULES, "threshold", "zeros"),
+    "coefficients": (*MODEL_RULES, "threshold", "zeros", "nk-dominance", "p-percent", "all-same"),
     "survival": ("threshold", "zeros"),
     "model": TRAINED_MODEL_RULES,
     "microdata": MICRODATA_RULES,
