@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -551,11 +552,16 @@ class Session:
                 raise input_error("contributor", where, "one column name", contributor)
             require_columns(data, [contributor], "contributor", where)
         try:
-            result = factory(formula, data=data, **kwargs).fit(**fit)
+            # What statsmodels warns about (a fit that did not converge, a singular design)
+            # goes to the output as something a person must look at, not to the terminal.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = factory(formula, data=data, **kwargs).fit(**fit)
         except Exception as exc:  # a formula naming no column, a singular design, ...
             raise SdcInputError(f"{where} could not fit {formula!r}: {exc}") from None
         ids = None if contributor is None else contributor_column(result, data, contributor, where)
         out = RegressionOutput(self._name(name, where), result, self.ruleset_, ids)
+        out.note_fit_warnings(str(w.message) for w in caught)
         options = {**kwargs, "contributor": contributor} if contributor is not None else kwargs
         out.definition = regression_definition(func, formula, data, options)
         self.outputs[out.name] = out

@@ -25,7 +25,8 @@ never part of what this module reports or keeps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -187,6 +188,17 @@ class RegressionOutput:
         except SdcInputError as exc:
             self.evidence = None
             self.problems = (f"{exc}: a person must review it",)
+
+    def note_fit_warnings(self, messages: Iterable[str]) -> None:
+        """Record what the fitting library warned about (non-convergence, a singular
+        design) in the evidence, as what a person must look at: the output is then at
+        best ``review``, at the gate too."""
+        seen = tuple(dict.fromkeys(" ".join(m.split()) for m in messages))
+        if self.evidence is None or not seen:
+            return
+        found = tuple(f"the fit warned: {m}" for m in seen)
+        self.evidence = replace(self.evidence, incomplete=(*self.evidence.incomplete, *found))
+        self.__dict__.pop("checks", None)
 
     @classmethod
     def from_files(
