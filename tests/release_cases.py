@@ -48,8 +48,10 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[
     return code, json.loads(out)
 
 
-def release(folder: Path, url: str, by: str, action: str, reason: str, out: Path | None,
-            capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any]]:  # fmt: skip
+def release(
+    folder: Path, url: str, by: str, action: str, reason: str, out: Path | None,
+    capsys: pytest.CaptureFixture[str], *extra: str,
+) -> tuple[int, dict[str, Any]]:  # fmt: skip
     argv = ["release", str(folder), "--registry", url, "--by", by, f"--{action}", "--reason",
             reason, "--rules", "default", *extra]  # fmt: skip
     if out is not None:

@@ -21,8 +21,8 @@ import pytest
 from gate_corpus import redigest
 
 import sdc
-from sdc.microdata.released import read_records, records_csv
 from sdc.canonical import read_csv
+from sdc.microdata.released import read_records, records_csv
 from sdc.release.gate import check_request
 
 

@@ -120,8 +120,10 @@ def _numbers(obj: Any) -> list[float]:
     return []
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])  # fmt: skip
+SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=SLOW_OK)
 @given(df=frames(), aggs=st.sampled_from([("count", "mean"), ("sum", "median"), ("mean",)]),
        plot=st.booleans())  # fmt: skip
 def test_no_egress_file_pairs_a_hidden_cell_with_what_it_hides(
