@@ -86,13 +86,19 @@ def _gate(args: argparse.Namespace) -> Any:
 
 
 def _cmd_check(args: argparse.Namespace) -> Outcome:
-    result = _gate(args)
-    if args.report:
-        from sdc.release.html_report import write_html_report
-        from sdc.release.workflow import preview
+    if not args.report:
+        from sdc.release.gate import check_folder
 
-        title = f"Output check report: {Path(args.folder).name}"
-        write_html_report(result.report, args.report, release=preview(result), title=title)
+        return _reported(check_folder(
+            args.folder, args.rules, trust_keys=args.trust_key or [],
+            trust_unsigned=args.trust_unsigned, data=args.data,
+        ))  # fmt: skip
+    from sdc.release.html_report import write_html_report
+    from sdc.release.workflow import preview
+
+    result = _gate(args)
+    title = f"Output check report: {Path(args.folder).name}"
+    write_html_report(result.report, args.report, release=preview(result), title=title)
     return _reported(result.report)
 
 

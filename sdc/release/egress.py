@@ -81,7 +81,7 @@ class EgressFolder:
     ...     digests = egress.stage({"visits.csv": b"region,count\\nN,12\\n"})
     ...     egress.commit()
     >>> sorted(p.name for p in target.iterdir()), digests["visits.csv"][:8]
-    (['visits.csv'], 'ad254d4a')
+    (['visits.csv'], '7ad15e42')
     """
 
     def __init__(self, target: str | os.PathLike[str]) -> None:
