@@ -91,7 +91,7 @@ def _kill_and_rerun(url: str, root: Path, at: int, author: str = "alice") -> boo
     else:
         assert not out.exists()
     # the next run ends with the folder and the record agreeing
-    subprocess.run([sys.executable, "-m", "sdc.cli", *argv], capture_output=True, timeout=300,
+    subprocess.run([sys.executable, "-P", "-m", "sdc.cli", *argv], capture_output=True, timeout=300,
                    check=False)  # fmt: skip
     recorded = _recorded(url, author)
     assert recorded is not None and _digests(out) == recorded and not _partials(out)
