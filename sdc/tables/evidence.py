@@ -251,13 +251,13 @@ def _without_contributor(
         strides[d] = strides[d + 1] * sizes[d + 1]
     n_blocks = _blocks(codes.shape[0], n_inner, threads)
     if values is None:
-        run = inner.inner_counts_parallel if n_blocks > 1 else inner.inner_counts_serial
-        records = run(codes, strides, n_inner, n_blocks)
+        count = inner.inner_counts_parallel if n_blocks > 1 else inner.inner_counts_serial
+        records = count(codes, strides, n_inner, n_blocks)
         counts, floats, top = _frequency_cells(records, top_k)
     else:
         vals = np.ascontiguousarray(values, dtype=np.float64)
-        run = inner.inner_values_parallel if n_blocks > 1 else inner.inner_values_serial
-        counts, floats, top = run(codes, strides, vals, n_inner, top_k, n_blocks)
+        total = inner.inner_values_parallel if n_blocks > 1 else inner.inner_values_serial
+        counts, floats, top = total(codes, strides, vals, n_inner, top_k, n_blocks)
     return inner.fill_margins(
         counts, floats, top, sizes, model.member_table, model.leaf_offsets, model.strides,
         model.n_cells,
