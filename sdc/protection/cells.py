@@ -78,7 +78,8 @@ def protect_cells(
         suppressed, audited = publish_determined(suppressed, audited, primary, problem.value)
         if audited.passed:
             break
-        extra = _widen(x, ~audited.ok, suppressed, problem.weight)
+        spare = problem.zero & (not params.secondary_zeros)  # empty cells only if allowed
+        extra = _widen(x, ~audited.ok, suppressed, problem.weight, spare)
         if not extra.any():
             break
         must |= extra
@@ -138,12 +139,17 @@ def _singletons(
 
 
 def _widen(
-    x: sp.csr_matrix, failing: np.ndarray, suppressed: np.ndarray, weight: np.ndarray
+    x: sp.csr_matrix,
+    failing: np.ndarray,
+    suppressed: np.ndarray,
+    weight: np.ndarray,
+    avoid: np.ndarray,
 ) -> np.ndarray:
     """For each failing cell, a published cell sharing a relation with it to suppress too.
 
-    The most detailed such cell (fewest inner cells: an inner cell where the table
-    has them), the largest among those, so that the interval widens by the most.
+    Cells in ``avoid`` are never chosen. The most detailed such cell (fewest inner
+    cells: an inner cell where the table has them), the largest among those, so that
+    the interval widens by the most.
     """
     xc = sp.csc_matrix(x)
     xr = sp.csr_matrix(x)
@@ -155,7 +161,7 @@ def _widen(
         relations = relations[~suppressed[relations] & (nnz[relations] > nnz[j])]
         near = np.unique(xc[:, relations].indices)
         cand = np.unique(xr[near].indices)
-        cand = cand[~suppressed[cand] & ~extra[cand] & (nnz[cand] <= nnz[j])]
+        cand = cand[~suppressed[cand] & ~extra[cand] & ~avoid[cand] & (nnz[cand] <= nnz[j])]
         if cand.size:
             best = np.lexsort((-weight[cand], nnz[cand]))[0]
             extra[cand[best]] = True
