@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     import highspy
 
 from sdc._quiet import native_stdout_silenced
+from sdc.protection.progress import report
 from sdc.protection.secondary import candidate_order, secondary_suppress
 
 #: Width below which an interval counts as a point (the cell is disclosed exactly),
@@ -307,7 +308,9 @@ class _System:
         local_bounds = np.searchsorted(first[local_by_comp], np.arange(self.n_comp + 1))
         spanning = np.flatnonzero(spans)
         span_comps = {int(c) for j in spanning for c in comp_of_entry[self._entries(int(j))]}
-        for c in np.unique(np.concatenate([first[local], np.fromiter(span_comps, np.int64)])):
+        todo = np.unique(np.concatenate([first[local], np.fromiter(span_comps, np.int64)]))
+        for done, c in enumerate(todo):
+            report(done, todo.size, "audit: components")
             c = int(c)
             variables = var_order[var_bounds[c] : var_bounds[c + 1]]
             rows = row_order[row_bounds[c] : row_bounds[c + 1]]

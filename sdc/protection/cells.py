@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from sdc.protection.audit import EXACT_WIDTH, Audit, audit, unit_cells
 from sdc.protection.params import ProtectionParams
+from sdc.protection.progress import report
 from sdc.protection.secondary import secondary_suppress
 
 
@@ -157,6 +158,7 @@ def protect_cells(
     if wanted:  # intervals to reach: the cells those need first, then exactness
         deviations = _deviations(problem, primary, params)
         first = deviations.protect(wanted)[: primary.size] & ~primary
+    report(0, None, "secondary suppression")
     pattern = secondary_suppress(
         x, primary, problem.weight, zero=problem.zero, singleton=single,
         forced=problem.fixed, secondary_zeros=params.secondary_zeros, hidden=first,
@@ -264,7 +266,14 @@ def _clean_up(
     cleaned = primary | kept
     if cleaned.sum() == suppressed.sum():
         return suppressed, audited
-    after, _ = audit_problem(problem, cleaned, undetermined=False)
+    # The elimination kernel checks the cleaned pattern on its own terms: publishing its
+    # published cells, in any order, pins no primary down, for no singleton's contributor.
+    check = secondary_suppress(
+        problem.x, primary, problem.weight, singleton=single, order=np.flatnonzero(~cleaned)
+    )
+    if check.overflowed or (check.secondary & ~cleaned).any():
+        return suppressed, audited
+    after, _ = audit_problem(problem, cleaned)
     cleaned, after = publish_determined(cleaned, after, primary, problem.value)
     return (cleaned, after) if after.passed else (suppressed, audited)
 

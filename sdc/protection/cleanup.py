@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from sdc.protection.deviation import Deviations, Move
+from sdc.protection.progress import report
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def clean_up(
     keep_hidden = secondary.copy()
     witnesses: list[np.ndarray | None] = []
     lps = 0
-    for r in requirements:
+    for done, r in enumerate(requirements):
+        report(done, len(requirements), "clean-up: witnesses")
         witnesses.append(_witness(deviations, r))
         lps += len(r.moves)
     users: dict[int, set[int]] = {}
@@ -62,7 +64,9 @@ def clean_up(
             continue
         for k in np.flatnonzero(w):
             users.setdefault(int(k), set()).add(i)
-    for col in np.flatnonzero(secondary)[np.argsort(-weight[secondary], kind="stable")]:
+    order = np.flatnonzero(secondary)[np.argsort(-weight[secondary], kind="stable")]
+    for done, col in enumerate(order):
+        report(done, order.size, "clean-up: secondary cells")
         j = int(col)
         if frozen[j]:
             continue

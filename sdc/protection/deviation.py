@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sdc._quiet import native_stdout_silenced
+from sdc.protection.progress import report
 
 #: A published cell counts as changed by a deviation above this, relative to the amount.
 CHANGED = 1e-6
@@ -264,7 +265,8 @@ class Deviations:
         them (already hidden ones included when a deviation used them).
         """
         used = np.zeros(self.n_col, dtype=bool)
-        for moves in alternatives:
+        for done, moves in enumerate(alternatives):
+            report(done, len(alternatives), "protection levels: alternative tables")
             best: tuple[float, np.ndarray] | None = None
             for move in moves:
                 got = self.solve(move)

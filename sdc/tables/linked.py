@@ -134,6 +134,11 @@ def protect_linked(
     its combinations no record has are known to be impossible
     (:func:`possible_combinations`).
     """
+    if params.threshold > 0:
+        raise SdcInputError(
+            "`threshold` of [protection] (sdcTable's option) is not available for linked "
+            "tables; protect them with threshold = 0, or each table on its own."
+        )
     maps = [_cell_map(o.model, joint.model) for o in outputs]
     cells = np.unique(np.concatenate(maps))  # every published cell, once, in joint order
     pos = np.full(joint.model.n_cells, -1, dtype=np.int64)

@@ -198,6 +198,11 @@ def protect_with(
     elif model.margins and suppressed.any() and not check.errors:
         primary = suppressed
         suppressed, by_audit, audited = _secondary_and_audit(check, primary, params, fixed)
+        if fixed is not None and (suppressed & fixed).any():
+            # A cell published by hand that copies a primary: published, as the checker said,
+            # and the verdict judges what it shows.
+            suppressed = suppressed & ~fixed
+            audited = None
         secondary = suppressed & ~primary
     out[suppressed] = np.nan
     status, reasons = assess(check, suppressed, audited)
