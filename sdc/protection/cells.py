@@ -154,8 +154,8 @@ def protect_cells(
     single = _singletons(x, primary, problem.zero, problem.single)
     deviations = None
     first = np.zeros(primary.size, dtype=bool)
-    wanted = _requirements(problem, primary)
-    if wanted:  # intervals to reach: the cells those need first, then exactness
+    wanted = _requirements(problem, primary, one_sided=False)
+    if wanted:  # protection levels to reach: the cells those need first, then exactness
         deviations = _deviations(problem, primary, params)
         first = deviations.protect(wanted)[: primary.size] & ~primary
     report(0, None, "secondary suppression")
@@ -180,7 +180,9 @@ def protect_cells(
             break
         suppressed = suppressed | extra
         by_audit |= extra
-    if audited.passed and params.clean_up:
+    # Where every requirement is a positive width, the elimination's pattern already publishes
+    # all it can (publishing any of its secondaries would pin a primary down): nothing to clean.
+    if audited.passed and params.clean_up and _intervals_asked(problem, primary):
         suppressed, audited = _clean_up(problem, primary, suppressed, single, params, audited)
     if params.threshold > 0 and problem.relations is not None:
         more = _hidden_at_least(problem, suppressed, params) & ~suppressed
@@ -191,6 +193,11 @@ def protect_cells(
     if params.exact_intervals:
         audited, _ = audit_problem(problem, suppressed, exact=True)
     return suppressed, by_audit & suppressed, audited
+
+
+def _intervals_asked(problem: CellProblem, primary: np.ndarray) -> bool:
+    """Does some primary (or group) need more than a positive width?"""
+    return bool(problem.n_groups) or bool(_requirements(problem, primary))
 
 
 def _hidden_at_least(
@@ -219,9 +226,9 @@ def _hidden_at_least(
     return hidden
 
 
-#: Witness LPs the clean-up pass may solve, per published cell (at least ``_MIN_LPS``).
-_LPS_PER_CELL = 4
-_MIN_LPS = 20_000
+#: Witness LPs the clean-up pass may solve (it is skipped when the witnesses of the
+#: pattern alone would take more): the same on every run, and bounded on big tables.
+CLEAN_UP_LPS = 4000
 
 
 def _clean_up(
@@ -261,8 +268,9 @@ def _clean_up(
             needs.append(Requirement(both, keep))
     weight = np.concatenate([problem.weight, np.zeros(n - n_pub)])
     sec = np.concatenate([secondary, np.zeros(n - n_pub, dtype=bool)])
-    budget = max(_MIN_LPS, _LPS_PER_CELL * n_pub)
-    kept = clean_up(deviations, needs, sec, weight, budget)[:n_pub]
+    if sum(len(r.moves) for r in needs) > CLEAN_UP_LPS // 2:
+        return suppressed, audited
+    kept = clean_up(deviations, needs, sec, weight, CLEAN_UP_LPS)[:n_pub]
     cleaned = primary | kept
     if cleaned.sum() == suppressed.sum():
         return suppressed, audited
@@ -278,8 +286,11 @@ def _clean_up(
     return (cleaned, after) if after.passed else (suppressed, audited)
 
 
-def _requirements(problem: CellProblem, primary: np.ndarray) -> list[list[Any]]:
-    """The moves every primary (and group) with more than a positive width to reach needs.
+def _requirements(
+    problem: CellProblem, primary: np.ndarray, one_sided: bool = True
+) -> list[list[Any]]:
+    """The moves every primary (and group) with more than a positive width to reach needs
+    (without ``one_sided``: those that must reach both sides only, the protection levels).
 
     Largest first: the cells they hide may serve the smaller ones too.
     """
@@ -289,6 +300,8 @@ def _requirements(problem: CellProblem, primary: np.ndarray) -> list[list[Any]]:
     cells = np.concatenate([primary, np.ones(x.shape[1] - n_pub, dtype=bool)])
     down = np.minimum(levels, value - problem.bound) if np.isfinite(problem.bound) else levels
     need = cells & ((down > 0) | (upper > 0))
+    if not one_sided:
+        need &= ~either
     out: list[list[Any]] = []
     for j in np.flatnonzero(need)[np.argsort(-np.maximum(down, upper)[need], kind="stable")]:
         moves = [Move(int(j), sign, float(a)) for sign, a in ((-1.0, down[j]), (1.0, upper[j]))

@@ -78,6 +78,10 @@ class Deviations:
         self.lower_bound = float(lower_bound)
         self.small = _small_relations(self.xc)
         self.aggregate = np.diff(self.xt.indptr) > 1
+        # Per inner cell, the column that is that cell alone (-1 if none).
+        self.unit = np.full(n_inner, -1, dtype=np.int64)
+        units = np.flatnonzero(~self.aggregate & (np.diff(self.xt.indptr) == 1))
+        self.unit[self.xt.indices[self.xt.indptr[units]]] = units
         self._blocks: dict[int, np.ndarray] = {}
         self.weight = np.asarray(weight, dtype=np.float64) + 1.0
         self.hidden = np.asarray(hidden, dtype=bool).copy()
@@ -127,8 +131,12 @@ class Deviations:
             return full
         return got
 
-    def _block(self, cell: int) -> np.ndarray:
-        """The inner cells near ``cell``: a few steps through the smallest relations."""
+    def _block(self, cell: int, grow_all: bool = False) -> np.ndarray:
+        """The inner cells near ``cell``: a few steps through the smallest relations.
+
+        Blocks for deviations (which may hide cells) are kept from ``SMALL_TABLE`` on
+        (below it the whole table is solved); ``grow_all`` makes one for any table.
+        """
         if cell in self._blocks:
             return self._blocks[cell]
         inside = np.zeros(self.n_inner, dtype=bool)
@@ -154,29 +162,74 @@ class Deviations:
         self, move: Move, keep: np.ndarray | None = None, closed: int = -1
     ) -> np.ndarray | None:
         """Columns changed by a deviation for ``move`` that changes hidden cells only (and not
-        column ``closed``, nor the inner cells ``keep``); None if the cell's block has none.
+        column ``closed``, nor the inner cells ``keep``); None if there is none (within the
+        cell's block, on big tables).
 
-        The deviation changes as little as it can (each hidden column costs its change), so
-        that few witnesses depend on any one hidden cell.
+        Only inner cells no published column fixes can change, so the LP has those as
+        unknowns and the columns touching them as equations: a small LP. The deviation
+        changes as little as it can (each hidden column costs its change), so that few
+        witnesses depend on any one hidden cell.
         """
-        got = self._block_lp(
-            move, lambda cols: np.ones(cols.size),
-            lambda cols: np.where(self.hidden[cols] & (cols != closed), np.inf, 0.0), keep,
-        )  # fmt: skip
-        return None if got is None else self._changed(got[1], move)
+        import highspy
 
-    def _block_lp(
-        self, move: Move, cost_of: Any, ub_of: Any, keep: np.ndarray | None = None
-    ) -> tuple[float, np.ndarray] | None:
+        published = ~self.hidden.copy()
+        if closed >= 0:
+            published[closed] = True
+        fixed_inner = np.zeros(self.n_inner, dtype=bool)
+        own = self.unit >= 0
+        fixed_inner[own] = published[self.unit[own]]
+        if keep is not None:
+            fixed_inner |= keep
+        free = np.zeros(self.n_inner, dtype=bool)
+        free[self._block(move.cell, grow_all=True)] = True
+        free &= ~fixed_inner
+        if published[move.cell]:
+            return None
+        cells = np.flatnonzero(free)
+        if cells.size == 0:
+            return None
+        xb = self.xc[cells].tocsc()
+        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
+        at = np.flatnonzero(cols == move.cell)
+        if at.size == 0:
+            return None
+        a_d = xb[:, cols].T.tocsc()
+        n_b, n_c = cells.size, cols.size
+        eye = sp.identity(n_c, format="csc")
+        a = sp.hstack([a_d, -eye, eye], format="csc")
+        inf = highspy.kHighsInf
+        low = np.full(n_b, -inf)
+        if np.isfinite(self.lower_bound):
+            low = self.lower_bound - self.y[cells]
+        ub = np.where(published[cols], 0.0, inf)
+        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
+        target = int(at[0])
+        pinned = target if move.sign > 0 else n_c + target
+        other = n_c + target if move.sign > 0 else target
+        lo_s[pinned] = hi_s[pinned] = move.amount
+        lo_s[other] = hi_s[other] = 0.0
+        cost_s = np.ones(2 * n_c)
+        cost_s[[pinned, other]] = 0.0
+        h = _model(
+            a, np.concatenate([np.zeros(n_b), cost_s]), np.concatenate([low, lo_s]),
+            np.concatenate([np.full(n_b, inf), hi_s]), n_c,
+        )  # fmt: skip
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        d = np.zeros(self.n_inner)
+        d[cells] = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
+        return self._changed(d, move)
+
+    def _block_lp(self, move: Move, cost_of: Any, ub_of: Any) -> tuple[float, np.ndarray] | None:
         """The LP of ``move`` over the cell's block: (optimum, deviation over all inner cells).
 
-        ``cost_of`` / ``ub_of`` give the cost and the bound of each touched column's change;
-        ``keep``: inner cells that must not change.
+        ``cost_of`` / ``ub_of`` give the cost and the bound of each touched column's change.
         """
         import highspy
 
         block = self._block(move.cell)
-        if block.size >= self.n_inner:
+        if block.size >= self.n_inner or self.n_inner <= SMALL_TABLE:
             return None
         xb = self.xc[block].tocsc()  # block x columns
         cols = np.flatnonzero(np.diff(xb.indptr) > 0)
@@ -189,9 +242,6 @@ class Deviations:
         if np.isfinite(self.lower_bound):
             low = self.lower_bound - self.y[block]
         high = np.full(n_b, inf)
-        if keep is not None:
-            low = np.where(keep[block], 0.0, low)
-            high = np.where(keep[block], 0.0, high)
         cost = np.asarray(cost_of(cols), dtype=np.float64)
         ub = np.minimum(np.asarray(ub_of(cols), dtype=np.float64), inf)
         at = np.flatnonzero(cols == move.cell)
@@ -300,6 +350,8 @@ def _model(
     with native_stdout_silenced():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
+    h.setOptionValue("solver", "simplex")
     lp = highspy.HighsLp()
     lp.num_col_ = a.shape[1]
     lp.num_row_ = n_rows
