@@ -167,8 +167,16 @@ def run_case(name: str, kind: str, k: int, cells: float, two_rules: bool) -> dic
         "n_records": int(sum(len(c) for c in case["cells"])),
         "n_primary": int(table.check.fail.sum()), "rows": [],
     }  # fmt: skip
-    modes = [("zero-or-threshold", True), ("zero-or-threshold", False), ("width", True),
-             ("width", False)] if kind == "frequency" else [("width", True), ("width", False)]
+    modes = (
+        [
+            ("zero-or-threshold", True),
+            ("zero-or-threshold", False),
+            ("width", True),
+            ("width", False),
+        ]
+        if kind == "frequency"
+        else [("width", True), ("width", False)]
+    )
     for small, single in modes:
         t = time.perf_counter()
         p = table.protect(singletons=single, small_counts=small)
@@ -178,8 +186,12 @@ def run_case(name: str, kind: str, k: int, cells: float, two_rules: bool) -> dic
                "seconds": seconds, "status": p.status.value,
                **pattern_row(table, p.release.suppressed, params)}  # fmt: skip
         out["rows"].append(row)
-        print(f"  {name} sdc {small} singletons={single}: {row['n_secondary']} in "
-              f"{seconds:.2f}s, audit {row['audit_passed']}", file=sys.stderr, flush=True)
+        print(
+            f"  {name} sdc {small} singletons={single}: {row['n_secondary']} in "
+            f"{seconds:.2f}s, audit {row['audit_passed']}",
+            file=sys.stderr,
+            flush=True,
+        )
     rules = ("NK(1,80)|NK(2,99)" if two_rules else "NK(1,80)") if kind == "magnitude" \
         else "FREQ(3,1)"  # fmt: skip
     for suppress, single in (("MOD(1)", False), ("MOD(1,5,1,1,1)", True)):
@@ -198,8 +210,11 @@ def run_case(name: str, kind: str, k: int, cells: float, two_rules: bool) -> dic
                    "same_primaries": bool((primary == table.check.fail).all()),
                    **pattern_row(table, hidden, params)}  # fmt: skip
             out["rows"].append(row)
-        print(f"  {name} tau {suppress}: {row['n_secondary']} in {tau['seconds']:.2f}s",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {name} tau {suppress}: {row['n_secondary']} in {tau['seconds']:.2f}s",
+            file=sys.stderr,
+            flush=True,
+        )
     return out
 
 
