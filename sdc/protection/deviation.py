@@ -38,8 +38,10 @@ CHANGED = 1e-6
 BLOCK_STEPS = 3
 BLOCK_CELLS = 4000
 
-#: Tables with at most this many inner cells are solved whole (blocks do not pay there).
+#: Tables with at most this many inner cells are solved whole (blocks do not pay there);
+#: up to ``MID_TABLE``, a block deviation that hides a margin is checked against the whole.
 SMALL_TABLE = 2000
+MID_TABLE = 50_000
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,10 @@ class Deviations:
         self.y = np.asarray(y, dtype=np.float64)
         self.lower_bound = float(lower_bound)
         self.small = _small_relations(self.xc)
-        self.aggregate = np.diff(self.xt.indptr) > 1
+        self.aggregate = aggregate = np.diff(self.xt.indptr) > 1
         # Per inner cell, the column that is that cell alone (-1 if none).
         self.unit = np.full(n_inner, -1, dtype=np.int64)
-        units = np.flatnonzero(~self.aggregate & (np.diff(self.xt.indptr) == 1))
+        units = np.flatnonzero(~aggregate & (np.diff(self.xt.indptr) == 1))
         self.unit[self.xt.indices[self.xt.indptr[units]]] = units
         self._blocks: dict[int, np.ndarray] = {}
         self.weight = np.asarray(weight, dtype=np.float64) + 1.0
@@ -118,17 +120,19 @@ class Deviations:
     def solve(self, move: Move) -> tuple[float, np.ndarray] | None:
         """A cheap deviation for ``move``: (cost, changed columns), None if there is none.
 
-        The cheapest within the cell's block, or over the whole table if the block has
-        none, or if the block's hides a margin and the whole table has a cheaper one.
+        The cheapest over the whole table (small tables), else within the cell's block, or
+        over the whole table if the block has none, or (up to ``MID_TABLE`` inner cells)
+        if the block's hides a margin and the whole table has a cheaper one.
         """
         if self.n_inner <= SMALL_TABLE:
             return self._solve_all(move)
         got = self._solve_block(move)
-        if got is not None and not (got[1] & ~self.hidden & self.aggregate).any():
-            return got
-        full = self._solve_all(move)  # a block that hides a margin may miss a cheaper way
-        if got is None or (full is not None and full[0] < got[0]):
-            return full
+        if got is None:
+            return self._solve_all(move)
+        if self.n_inner <= MID_TABLE and (got[1] & ~self.hidden & self.aggregate).any():
+            full = self._solve_all(move)  # a block that hides a margin may miss a cheaper way
+            if full is not None and full[0] < got[0]:
+                return full
         return got
 
     def _block(self, cell: int, grow_all: bool = False) -> np.ndarray:
