@@ -23,7 +23,8 @@ without singleton protection, and with the small-count requirement of each mode
 (``zero-or-threshold``, ``width``). tau-Argus runs ``MOD(1)`` and ``MOD(1,5,1,1,1)`` (its
 singleton checks). Every pattern of both tools is audited by sdc's audit under the
 requirement of the row (its default mode: the verdicts of the exact audit, fewer LPs): the
-audit column says whether tau-Argus's pattern meets it. Secondary cells and their cost (sum of values) are counted on the same cells.
+audit column says whether tau-Argus's pattern meets it. Secondary cells and their cost (sum
+of values) are counted on the same cells.
 """
 
 from __future__ import annotations
