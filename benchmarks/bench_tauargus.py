@@ -110,7 +110,7 @@ def run_tau(case: dict[str, Any], rules: str, suppress: str) -> dict[str, Any]:
         t = time.perf_counter()
         done = subprocess.run([str(TAU_PYTHON), str(HERE / "peers" / "tauargus_runner.py"),
                                str(spec_path), str(out_path)], capture_output=True, text=True,
-                              timeout=3600, check=False)  # fmt: skip
+                              timeout=3600, check=False, cwd=tmp)  # fmt: skip
         wall = time.perf_counter() - t
         if done.returncode != 0:
             return {"error": done.stderr[-2000:], "wall_seconds": wall}

@@ -11,11 +11,17 @@ record each, every record its own contributor; a frequency table gives ones),
 codes and tau-Argus status (``U`` primary, ``M`` secondary, ``S``/``P`` safe, ``E``
 empty), the seconds of the whole protect call (microdata files, tabulation,
 suppression) and, with ``audit``, the cells its own audit finds unsafe.
+
+tau-Argus writes working files (``CSPlogfile.txt``, ``HiTaS.log``, ``JJUit.dat``,
+``cspSCIP.*``, ``hierinfo.dat``, ``*.lp``) into its current directory as well as its
+``workdir``: the runner changes into a temporary directory first and removes it at the end,
+so nothing is written where it was started.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -31,11 +37,20 @@ def _hrc(path: Path, groups: list) -> None:
 
 
 def main() -> int:
+    spec_path, out_path = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
+    with tempfile.TemporaryDirectory(prefix="tau_") as tmp:
+        os.chdir(tmp)  # tau-Argus's working files land here, never in the checkout
+        try:
+            return run(spec_path, out_path, Path(tmp))
+        finally:
+            os.chdir(spec_path.parent)
+
+
+def run(spec_path: Path, out_path: Path, work: Path) -> int:
     from pytauargus import protect
 
-    spec = json.loads(Path(sys.argv[1]).read_text())
+    spec = json.loads(spec_path.read_text())
     dims, levels, groups = spec["dims"], spec["levels"], spec["groups"]
-    work = Path(tempfile.mkdtemp(prefix="tau_"))
     columns: dict[str, list] = {d: [] for d in dims}
     columns["value"] = []
     import itertools
@@ -68,7 +83,7 @@ def main() -> int:
         out["audit_seconds"] = time.perf_counter() - t
         out["audit_unsafe"] = sum(1 for r in audited if r["unsafe"])
         out["audit_rows"] = len(audited)
-    Path(sys.argv[2]).write_text(json.dumps(out))
+    out_path.write_text(json.dumps(out))
     return 0
 
 
