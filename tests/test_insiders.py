@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -125,3 +126,41 @@ def test_clean_up_publishes_back_what_the_levels_do_not_need() -> None:
     assert cleaned.status is sdc.Status.PASS
     assert cleaned.release.suppressed.sum() <= kept.release.suppressed.sum()
     assert _independent_shortfalls(t, cleaned.release.suppressed) == 0
+
+
+def _insider_width(t: sdc.TableOutput, singletons: bool, insider: dict, target: dict) -> float:
+    """Width of ``target``'s interval for the contributor of the singleton ``insider``, on the
+    pattern ``protect`` releases (``small_counts="width"``: only exact disclosure is asked)."""
+    hidden = t.protect(singletons=singletons, small_counts="width").release.suppressed
+    tm = t.model
+    inner = [tm.labels(int(c)) for c in np.flatnonzero(tm.inner_mask)]
+    cell = next(int(c) for c in np.flatnonzero(tm.published_mask) if tm.labels(int(c)) == target)
+    lo, hi = _interval(t, hidden, cell, known=inner.index(insider))
+    return hi - lo
+
+
+# Each insider attack singleton protection covers, on a table where the pattern chosen without
+# it falls to that attack (so each test can fail), and with it (the default) does not.
+INSIDER_ATTACKS = [
+    pytest.param(  # tau-Argus's singleton check: a singleton hidden with one other cell
+        [[1, 2, 20], [9, 14, 30], [12, 25, 40]], {"r": "r0", "c": "c0"}, {"r": "r0", "c": "c1"},
+        id="singleton-and-one-other-cell",
+    ),
+    pytest.param(  # tau-Argus's singleton check: two singletons alone in a relation
+        [[1, 1, 20], [9, 14, 30], [12, 25, 40]], {"r": "r0", "c": "c0"}, {"r": "r0", "c": "c1"},
+        id="two-singletons",
+    ),
+    pytest.param(  # GaussSuppression's anySum: through a chain of relations (no shared row/col)
+        [[35, 9, 20, 30], [1, 1, 20, 30], [1, 2, 20, 5], [2, 20, 2, 5]],
+        {"r": "r1", "c": "c0"}, {"r": "r2", "c": "c1"}, id="chain-of-relations",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("counts", "insider", "target"), INSIDER_ATTACKS)
+def test_each_insider_attack_is_blocked_by_singleton_protection(counts, insider, target):
+    t = _table(np.array(counts), 3, False)
+    assert bool(t.check.fail[[t.model.labels(int(c)) == target for c in range(t.model.n_cells)]]
+                .any())  # fmt: skip
+    assert _insider_width(t, False, insider, target) < 1e-6  # the attack works without it
+    assert _insider_width(t, True, insider, target) > 1e-6
