@@ -156,7 +156,9 @@ def pattern_row(table: Any, hidden: np.ndarray, params: Any) -> dict[str, Any]:
     }
 
 
-def run_case(name: str, kind: str, k: int, cells: float, two_rules: bool) -> dict[str, Any]:
+def run_case(
+    name: str, kind: str, k: int, cells: float, two_rules: bool, skip_slow: bool = False
+) -> dict[str, Any]:
     from dataclasses import replace
 
     case = make_case(kind, k, cells)
@@ -178,6 +180,8 @@ def run_case(name: str, kind: str, k: int, cells: float, two_rules: bool) -> dic
         if kind == "frequency"
         else [("width", True), ("width", False)]
     )
+    if skip_slow:  # zero-or-threshold without singleton protection: many audit rounds
+        modes = [m for m in modes if m != ("zero-or-threshold", False)]
     for small, single in modes:
         t = time.perf_counter()
         p = table.protect(singletons=single, small_counts=small)
@@ -243,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="KxN: K dimensions, about N inner cells; prefix m for magnitude "
                          "(m2x1e4), mm for magnitude with two rules")  # fmt: skip
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--skip-slow",
+        action="store_true",
+        help="leave out sdc's zero-or-threshold run without singleton protection",
+    )
     args = ap.parse_args(argv)
     if not TAU_PYTHON.exists():
         raise SystemExit("tau-Argus venv missing: bash benchmarks/peers/setup_tauargus_venv.sh")
@@ -257,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = "magnitude" if spec.startswith("m") else "frequency"
         k, n = spec.lstrip("m").split("x")
         print(spec, file=sys.stderr, flush=True)
-        results.append(run_case(spec, kind, int(k), float(n), two))
+        results.append(run_case(spec, kind, int(k), float(n), two, args.skip_slow))
         if args.out is not None:
             info["load_average_end"] = os.getloadavg()
             args.out.write_text(json.dumps({"machine": info, "cases": results}, indent=1))
