@@ -96,6 +96,31 @@ def series_models(folder: Path) -> list[tuple[str, float, str]]:
     ]
 
 
+def series_tauargus(folder: Path) -> list[dict[str, Any]]:
+    """Per table: secondaries and seconds of sdc (defaults; and ``width`` without singletons)
+    and of tau-Argus (``MOD(1)``; ``MOD(1,5,1,1,1)``), as the ``width`` audit rows give them."""
+    out = []
+    for case in _load(folder, "tauargus")["cases"]:
+        pick: dict[str, Any] = {"label": case["case"], "published": case["n_published"]}
+        for row in case["rows"]:
+            if "error" in row or (row["small_counts"] != "width" and case["kind"] == "magnitude"):
+                continue
+            if row["tool"] == "sdc":
+                default = row["singletons"] and row["small_counts"] == (
+                    "zero-or-threshold" if case["kind"] == "frequency" else "width"
+                )
+                lean = not row["singletons"] and row["small_counts"] == "width"
+                key = "sdc" if default else "sdc_lean" if lean else None
+            elif row["small_counts"] == "width" or case["kind"] == "magnitude":
+                key = "tau_singletons" if row["singletons"] else "tau"
+            else:
+                key = None
+            if key:
+                pick[key] = (row["n_secondary"], row["seconds"])
+        out.append(pick)
+    return out
+
+
 def _figure(width: float, height: float) -> Any:
     import matplotlib
 
@@ -166,6 +191,35 @@ def plot_protection(folder: Path, out: Path) -> Path:
     return _save(fig, out / "protection.svg")
 
 
+def plot_tauargus(folder: Path, out: Path) -> Path:
+    """Secondary cells and seconds per table: sdc and tau-Argus side by side."""
+    rows = series_tauargus(folder)
+    _figure(1, 1)  # the backend and the style
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 0.55 * len(rows) + 1.6),
+                                      layout="constrained", sharey=True)  # fmt: skip
+    series = (("sdc", "sdc (defaults)", SDC), ("sdc_lean", "sdc, width, no singletons", LIGHT),
+              ("tau", "tau-Argus MOD(1)", PEER), ("tau_singletons", "tau-Argus MOD + singletons",
+              "#e6a5a3"))  # fmt: skip
+    height = 0.8 / len(series)
+    for i, (key, label, colour) in enumerate(series):
+        ys = [y - 0.4 + (i + 0.5) * height for y in range(len(rows))]
+        counts = [r[key][0] if key in r else 0 for r in rows]
+        times = [r[key][1] if key in r else 0 for r in rows]
+        left.barh(ys, counts, height, color=colour, label=label)
+        right.barh(ys, times, height, color=colour)
+    left.set_yticks(range(len(rows)), [f"{r['label']} ({r['published']:,})" for r in rows])
+    left.invert_yaxis()
+    left.set_xlabel("secondary cells")
+    right.set_xlabel("seconds (log scale)")
+    right.set_xscale("log")
+    left.set_title("Same tables: sdc and tau-Argus (pytauargus 0.6.0)")
+    left.legend(fontsize=7, loc="lower right")
+    return _save(fig, out / "tauargus.svg")
+
+
 def plot_regression(folder: Path, out: Path) -> Path:
     series = series_regression(folder)
     fig, ax = _figure(7.5, 3.0)
@@ -207,7 +261,9 @@ def plot_scale(folder: Path, out: Path) -> Path:
     return path
 
 
-PLOTS = (plot_side_by_side, plot_protection, plot_regression, plot_models, plot_scale)
+PLOTS = (
+    plot_side_by_side, plot_protection, plot_tauargus, plot_regression, plot_models, plot_scale,
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,10 +15,12 @@ import numpy as np
 from sdc.rules.attribute import AllSameParams, all_same
 from sdc.rules.base import CellEvidence, RuleResult
 from sdc.rules.dominance import (
+    NK2Params,
     NKParams,
     PPercentParams,
     PQParams,
     nk_dominance,
+    nk_dominance_2,
     nk_protection,
     p_percent,
     p_percent_protection,
@@ -101,6 +103,7 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("zeros", zeros, ZerosParams),
         RuleSpec("quantile", quantile, QuantileParams),
         RuleSpec("nk-dominance", nk_dominance, NKParams, nk_protection),
+        RuleSpec("nk-dominance-2", nk_dominance_2, NK2Params, nk_protection),
         RuleSpec("p-percent", p_percent, PPercentParams, p_percent_protection),
         RuleSpec("pq", pq, PQParams, pq_protection),
         RuleSpec("all-same", all_same, AllSameParams),

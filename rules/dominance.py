@@ -7,7 +7,7 @@ of being decided (as ACRO does).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sdc.rules.base import CellEvidence, RuleResult, full
@@ -20,6 +20,15 @@ class NKParams:
     n: int = field(default=2, metadata={"min": 1, "max": 10})
     k: float = field(default=0.85, metadata={"min": 0.0, "max": 1.0, "low_open": True})
     inclusive: bool = False
+
+
+@dataclass(frozen=True)
+class NK2Params(NKParams):
+    """A second (n, k) dominance rule applied with the first, e.g. (1, 80%) and (2, 99%) as
+    GaussSuppression's ``n = 1:2, k = c(80, 99)`` or tau-Argus's ``NK(1,80)|NK(2,99)``."""
+
+    n: int = field(default=1, metadata={"min": 1, "max": 10})
+    k: float = field(default=0.8, metadata={"min": 0.0, "max": 1.0, "low_open": True})
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,21 @@ def nk_dominance(ev: CellEvidence, params: NKParams) -> RuleResult:
         review_text=_NEGATIVE_TEXT,
         extra={"negatives": ev.negatives},
     )
+
+
+def nk_dominance_2(ev: CellEvidence, params: NK2Params) -> RuleResult:
+    """A second (n, k) dominance rule (rule id ``nk-dominance-2``), checked like the first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> ev = SimpleNamespace(sum=np.array([100.0, 100.0]), negatives=np.array([0, 0]),
+    ...     top=np.array([[85.0, 10.0], [50.0, 49.5]]))
+    >>> nk_dominance_2(ev, NK2Params(n=1, k=0.8)).fail.tolist()
+    [True, False]
+    """
+    return replace(nk_dominance(ev, params), rule="nk-dominance-2")
 
 
 def _p_rule(ev: CellEvidence, ratio: float, rule: str, label: str) -> RuleResult:

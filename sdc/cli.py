@@ -300,17 +300,17 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
         aggfunc=args.aggfunc or "count", margins=True, contributor=args.contributor,
         name=args.name, hierarchies=hierarchies or None,
     )  # fmt: skip
-    protected = out.protect(
-        secondary_zeros=args.secondary_zeros, singletons=args.singletons,
-        audit_rounds=args.audit_rounds, exact_intervals=args.exact_intervals, cost=args.cost,
-    )  # fmt: skip
-    # The session releases the table as protected here, options included.
-    released = TableOutput(out.name, out.check, out.values, out.value_name, True, protected.release)
+    hide, publish = _cells_given(args.hide_cell), _cells_given(args.publish_cell)
     options = {
         "secondary_zeros": args.secondary_zeros, "singletons": args.singletons,
         "audit_rounds": args.audit_rounds, "exact_intervals": args.exact_intervals,
-        "cost": args.cost,
+        "cost": args.cost, "clean_up": args.clean_up, "small_counts": args.small_counts,
+        "threshold": args.protection_threshold,
     }  # fmt: skip
+    protected = _with_progress(lambda: out.protect(**options, hide=hide, publish=publish))
+    options |= {"hide": hide, "publish": publish}
+    # The session releases the table as protected here, options included.
+    released = TableOutput(out.name, out.check, out.values, out.value_name, True, protected.release)
     released.definition = {
         **(out.definition or {}), "call": "protect",
         "protection": {"applied": True, "options": options, "linked": None},
@@ -319,6 +319,36 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
     if args.out:
         s.finalise(args.out)
     return _reported(build_report([released], s.ruleset_), protected.table.to_string())
+
+
+def _with_progress(work: Any) -> Any:
+    """Run ``work()`` with a progress line on a terminal's stderr (never on stdout)."""
+    from sdc.protection.progress import reporting
+    from sdc.tables.sources.progress import ProgressLine
+
+    bar = ProgressLine()
+    try:
+        with reporting(bar):
+            return work()
+    finally:
+        bar.close()
+
+
+def _cells_given(items: list[str] | None) -> list[dict[str, str]] | None:
+    """``--hide-cell`` / ``--publish-cell`` values (``DIM=LABEL,DIM=LABEL``) as label dicts."""
+    cells = []
+    for item in items or ():
+        cell = {}
+        for part in item.split(","):
+            dim, sep, label = (x.strip() for x in part.partition("="))
+            if not sep or not dim:
+                raise SdcInputError(
+                    f"a cell given to `sdc protect` must be DIM=LABEL[,DIM=LABEL...]; got "
+                    f"{item!r}. Example: --hide-cell region=W,age=40-64"
+                )
+            cell[dim] = label
+        cells.append(cell)
+    return cells or None
 
 
 def _cmd_assess(args: argparse.Namespace) -> Outcome:
@@ -506,6 +536,24 @@ def _parser() -> argparse.ArgumentParser:
         "--exact-intervals", action="store_true", default=None,
         help="solve every suppressed cell's interval exactly (slower)",
     )  # fmt: skip
+    pr.add_argument(
+        "--clean-up", action=argparse.BooleanOptionalAction, default=None,
+        help="publish back secondary cells no requirement needs (default: as the rule set says)",
+    )  # fmt: skip
+    pr.add_argument(
+        "--small-counts", choices=["zero-or-threshold", "width"], default=None,
+        help="what a hidden count under the threshold needs: an interval reaching 0 or the "
+             "threshold (default), or any width",
+    )  # fmt: skip
+    pr.add_argument(
+        "--protection-threshold", type=int, default=None, metavar="N",
+        help="sdcTable's threshold: the hidden cells of each relation holding a primary hold "
+             "at least N",
+    )  # fmt: skip
+    for flag, what in (("--hide-cell", "suppress (and protect) this cell whatever the rules say"),
+                       ("--publish-cell", "never suppress this cell")):  # fmt: skip
+        pr.add_argument(flag, action="append", metavar="DIM=LABEL[,DIM=LABEL]",
+                        help=f"{what}; a dimension left out is its total (repeatable)")  # fmt: skip
     pr.add_argument("--name", default="table", help="output name")
     pr.add_argument("--out", default=None, help="also write the finalised folder here")
     pr.add_argument("--json", action="store_true", help="print the JSON report")

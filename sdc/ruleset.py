@@ -225,7 +225,7 @@ class RuleSet:
     @property
     def top_k(self) -> int:
         """How many largest contributions the evidence must keep for these rules."""
-        return max(3, int(self.params["nk-dominance"].n))
+        return max(3, int(self.params["nk-dominance"].n), int(self.params["nk-dominance-2"].n))
 
     def to_dict(self) -> dict[str, Any]:
         """The effective rule set as plain data (no ``extends``); :meth:`from_dict` reads it."""

@@ -121,6 +121,25 @@ def test_hrc_hierarchy_gives_the_same_report_as_the_csv(
     assert {"N", "S"} <= {k[0] for k in cells_of(from_hrc)}
 
 
+def test_ssbtools_hierarchy_gives_the_same_report_as_the_csv(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """SSBtools' hierarchy table (``mapsFrom,mapsTo,sign,level``, the root mapping nowhere
+    else) describes the same subtotals as the ``parent,child`` file."""
+    data = microdata(tmp_path / "visits.csv")
+    csv = write(tmp_path / "regions.csv", HIERARCHY_CSV)
+    ssb = write(tmp_path / "regions_ssb.csv", '"mapsFrom","mapsTo","sign","level"\n'
+                '"01","N",1,1\n"02","N",1,1\n"03","S",1,1\n"04","S",1,1\n'
+                '"N","Total",1,2\n"S","Total",1,2\n')  # fmt: skip
+    code_ssb, from_ssb = run_json(capsys, "protect", str(data), *TABLE,
+                                  "--hierarchy", f"region={ssb}")  # fmt: skip
+    code_csv, from_csv = run_json(capsys, "protect", str(data), *TABLE,
+                                  "--hierarchy", f"region={csv}")  # fmt: skip
+    assert code_ssb == code_csv == 0
+    assert from_ssb == from_csv
+    assert {"N", "S"} <= {k[0] for k in cells_of(from_ssb)}
+
+
 def test_json_report_names_the_secondary_cells(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -227,6 +246,18 @@ BAD: dict[str, tuple[dict, list[str]]] = {
     ),
     "data level missing from the hierarchy": (
         _tree("N\n@01\n@02\nS\n@03\n", name="h.hrc"),
+        ["data levels not in the hierarchy", "'04'"],
+    ),
+    "hierarchy that is not a tree": (
+        _tree("parent,child\nN,01\nN,02\nS,02\nS,03\nS,04\n"),
+        ["not a tree", "'02' under ['N', 'S']"],
+    ),
+    "SSBtools hierarchy with a subtraction": (
+        _tree("mapsFrom,mapsTo,sign,level\n01,N,1,1\n02,N,-1,1\n03,S,1,1\n04,S,1,1\n"),
+        ["'02' enters 'N' with sign '-1'", "only sums"],
+    ),
+    "SSBtools hierarchy missing a data level": (
+        _tree("mapsFrom,mapsTo,sign,level\n01,N,1,1\n02,N,1,1\n03,S,1,1\n"),
         ["data levels not in the hierarchy", "'04'"],
     ),
     "missing hierarchy file": (

@@ -206,6 +206,7 @@ def test_benchmark_plots_are_drawn(tmp_path: Path) -> None:
         "regression.svg",
         "scale.svg",
         "side-by-side.svg",
+        "tauargus.svg",
     ]
     committed = sorted(p.name for p in (ROOT / "docs" / "_static" / "benchmarks").iterdir())
     assert committed == drawn

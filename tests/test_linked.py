@@ -125,3 +125,61 @@ def test_bad_linked_specs_are_clear_errors() -> None:
             {"index": "region", "columns": "sex",
              "hierarchies": {"region": {"N": ["01", "03"], "S": ["02", "04"]}}},
         ])  # fmt: skip
+
+
+#: Two tables of one variable cut two ways: age bands <40, 40-64, 65+ and <65, 65+.
+BANDS = {("W", "<40"): 3, ("W", "40-64"): 50, ("W", "65+"): 30, ("E", "<40"): 40,
+         ("E", "40-64"): 45, ("E", "65+"): 35, ("N", "<40"): 25, ("N", "40-64"): 30,
+         ("N", "65+"): 28}  # fmt: skip
+COARSE = {"<40": "<65", "40-64": "<65", "65+": "65+"}
+
+
+def _bands_attack(tables: list[pd.DataFrame]) -> dict[tuple[str, str], tuple[float, float]]:
+    """The attacker who knows that <65 is <40 plus 40-64: an LP over the finest cells
+    (region x three bands), with every released cell of both tables as an equation."""
+    from scipy.optimize import linprog
+
+    cells = list(BANDS)
+    fine, coarse = tables
+    rows, rhs = [], []
+
+    def equation(region: str, bands: set[str], value: float) -> None:
+        rows.append([1.0 if (r == region or region == TOTAL_LABEL) and b in bands else 0.0
+                     for r, b in cells])  # fmt: skip
+        rhs.append(value)
+
+    for table, to_fine in ((fine, lambda b: {b}), (coarse, lambda b: {
+            f for f, c in COARSE.items() if c == b})):  # fmt: skip
+        for region in table.index:
+            for band in table.columns:
+                value = table.loc[region, band]
+                if pd.isna(value):
+                    continue
+                members = set(COARSE) if band == TOTAL_LABEL else to_fine(str(band))
+                equation(str(region), members, float(value))
+    out = {}
+    for cell in cells:
+        target = np.array([1.0 if c == cell else 0.0 for c in cells])
+        lo = linprog(target, A_eq=rows, b_eq=rhs, bounds=(0, None), method="highs").fun
+        hi = -linprog(-target, A_eq=rows, b_eq=rhs, bounds=(0, None), method="highs").fun
+        out[cell] = (lo, hi)
+    return out
+
+
+def test_bands_cut_from_one_variable_are_protected_as_nested() -> None:
+    """region x (<40, 40-64, 65+) and region x (<65, 65+): W,<40 = 3 must not follow from
+    W,<65 - W,40-64. The joint model knows the bands nest (found from the data: no record
+    is both <40 and 65+), so an attacker who knows it too gets no small count."""
+    rows = [(r, a, COARSE[a]) for (r, a), n in BANDS.items() for _ in range(n)]
+    df = pd.DataFrame(rows, columns=["region", "age3", "age2"])
+    p3, p2 = sdc.Session().protect_linked(df, [
+        {"index": "region", "columns": "age3", "name": "t3"},
+        {"index": "region", "columns": "age2", "name": "t2"},
+    ])  # fmt: skip
+    assert p3.status is sdc.Status.PASS and p2.status is sdc.Status.PASS
+    intervals = _bands_attack([p3.table, p2.table])
+    lo, hi = intervals[("W", "<40")]
+    assert lo <= 1e-6 or hi >= 10 - 1e-6, (lo, hi)
+    for cell, (lo, hi) in intervals.items():
+        if BANDS[cell] < 10:
+            assert hi - lo > 0.5, (cell, lo, hi)

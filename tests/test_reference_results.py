@@ -195,6 +195,28 @@ def test_sdctable_singleton_detection() -> None:
         assert p.status is sdc.Status.PASS
 
 
+@pytest.mark.parametrize(("threshold", "want"), [(3, {"b"}), (5, {"b", "All"})])
+def test_sdctable_threshold(threshold: int, want: set[str]) -> None:
+    """protectTable(SIMPLEHEURISTIC, threshold = 3 / 5) on regions a, b, b, c of tot -> a..d,
+    freq rule maxN = 1 (documented: 1 secondary; 2, "the entire table"). The suppressed cells
+    of the relation tot = a + b + c + d must hold at least ``threshold`` records: a and c
+    hold 2, b makes 4; with 5, the total goes too (d is empty and stays published)."""
+    d = RuleSet.load("default").to_dict()
+    d["threshold"] = {"t": 2}
+    d["statistics"]["count"] = ["threshold"]
+    rules = RuleSet.from_dict(d)
+    region = pd.Series(pd.Categorical(list("abbc"), categories=list("abcd")), name="region")
+    one = pd.Series(["x"] * 4, name="k")
+    t = sdc.Session(rules=rules).crosstab(region, one, margins=True)
+    p = t.protect(singletons=False, threshold=threshold, small_counts="width")
+    s = p.suppressed
+    assert set(s.region[s.suppression == "primary"]) == {"a", "c"}
+    assert set(s.region[s.suppression == "secondary"]) == want
+    hidden = t.values[p.release.suppressed & t.model.inner_mask].sum()
+    assert hidden >= threshold or want == {"b", "All"}
+    assert p.status is sdc.Status.PASS
+
+
 def test_gauss_suppression_z3_with_crossing_groupings() -> None:
     """z3 (36 regions x 4 income types x 3 periods, 101 zeros) with maxN = 5, regions grouped
     by county and, across those, by KOSTRA group, periods by mnd2.

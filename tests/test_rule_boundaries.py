@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sdc.rules import RULES
 from sdc.rules.attribute import AllSameParams
-from sdc.rules.dominance import NKParams, PPercentParams, PQParams
+from sdc.rules.dominance import NK2Params, NKParams, PPercentParams, PQParams
 from sdc.rules.frequency import QuantileParams, ThresholdParams, ZerosParams
 from sdc.rules.microdata import (
     GlobalRiskParams,
@@ -134,6 +134,11 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
         ),
         (cells(sum=[0.0], abs_sum=[0.0], top=[[0.0, 0.0, 0.0]]), NKParams(), [False], [False]),
         (dominated([0.99, 0.10], negatives=[1, 1]), NKParams(), [False, False], [True, True]),
+    ],
+    # a second (n, k) rule, e.g. (1, 80%) beside (2, 99%)
+    "nk-dominance-2": [
+        (dominated([0.79, 0.80, 0.81]), NK2Params(n=1, k=0.8), [False, False, True], [False] * 3),
+        (dominated([0.99, 0.10], negatives=[1, 1]), NK2Params(), [False, False], [True, True]),
     ],
     # X - x1 - x2 < p x1; an all-zero cell passes; negatives: review
     "p-percent": [

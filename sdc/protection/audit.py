@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     import highspy
 
 from sdc._quiet import native_stdout_silenced
+from sdc.protection.progress import report
 from sdc.protection.secondary import candidate_order, secondary_suppress
 
 #: Width below which an interval counts as a point (the cell is disclosed exactly),
@@ -72,7 +73,9 @@ class Audit:
 
     ``exact`` is False where the interval shown is an inner one (or NaN, not
     computed): the attacker's exact interval contains it (the cell is protected
-    either way when ``ok``).
+    either way when ``ok``). ``either`` marks cells whose interval need reach only
+    one of ``need_lower`` and ``need_upper`` (a small count: down to 0 or up to
+    the threshold); None: none.
     """
 
     lower: np.ndarray
@@ -81,6 +84,7 @@ class Audit:
     need_upper: np.ndarray
     ok: np.ndarray  # True where published, or suppressed and protected enough
     exact: np.ndarray
+    either: np.ndarray | None = None
 
     @property
     def passed(self) -> bool:
@@ -109,6 +113,8 @@ def audit(
     exact: bool = False,
     undetermined: bool | None = None,
     inner: np.ndarray | None = None,
+    upper_levels: np.ndarray | None = None,
+    either: np.ndarray | None = None,
 ) -> Audit:
     """Intervals of the suppressed cells of the table z = x^T y with ``values`` = z.
 
@@ -120,7 +126,11 @@ def audit(
     the published ones (True for patterns from :func:`sdc.protection.secondary.secondary_suppress`
     that did not overflow; None: checked here); ``inner`` the true inner cells
     (only needed when some inner cell has no published column of its own, as in
-    linked tables; it decides, it is never shown).
+    linked tables; it decides, it is never shown); ``upper_levels`` how far above
+    its value each cell's interval must reach (default: ``levels``, symmetric);
+    ``either``: cells protected when their interval reaches one of the two sides
+    (with a width), e.g. a count below a threshold t whose interval reaches 0 or t:
+    the attacker cannot tell an empty cell from one at the threshold.
 
     Examples
     --------
@@ -139,8 +149,12 @@ def audit(
     values = np.asarray(values, dtype=np.float64)
     suppressed = np.asarray(suppressed, dtype=bool)
     # Nothing is below the bound every cell has: a level cannot ask the interval to go there.
+    up = levels if upper_levels is None else upper_levels
     need_lower = np.where(suppressed, np.maximum(values - levels, lower_bound), np.nan)
-    need_upper = np.where(suppressed, values + levels, np.nan)
+    need_upper = np.where(suppressed, values + up, np.nan)
+    one_side = (
+        np.zeros(xc.shape[1], dtype=bool) if either is None else np.asarray(either, dtype=bool)
+    )
     if undetermined is None:
         undetermined = not exact and _nothing_determined(xc, values, suppressed)
     system = _System(xc, values, suppressed, lower_bound, undetermined and not exact, inner)
@@ -149,17 +163,19 @@ def audit(
     exact_out = np.ones(xc.shape[1], dtype=bool)
     proven = np.zeros(xc.shape[1], dtype=bool)
     sup = np.flatnonzero(suppressed)
-    lo, hi, ex, pr = system.intervals(need_lower[sup], need_upper[sup], exact)
+    lo, hi, ex, pr = system.intervals(need_lower[sup], need_upper[sup], exact, one_side[sup])
     lower[sup], upper[sup], exact_out[sup], proven[sup] = lo, hi, ex, pr
     point = (upper - lower) <= EXACT_WIDTH * np.maximum(1.0, np.abs(values))
     slack = _TOL * np.maximum(1.0, np.abs(values))
-    reach = (lower <= need_lower + slack) & (upper >= need_upper - slack) & ~point
+    low_ok, high_ok = lower <= need_lower + slack, upper >= need_upper - slack
+    reach = np.where(one_side, low_ok | high_ok, low_ok & high_ok) & ~point
     ok = ~suppressed | reach | proven
     # A proven cell may have seen one feasible table only: [v, v] would read as a disclosure.
     blank = proven & point
     lower[blank] = np.nan
     upper[blank] = np.nan
-    return Audit(lower, upper, need_lower, need_upper, ok, exact_out)
+    return Audit(lower, upper, need_lower, need_upper, ok, exact_out,
+                 one_side if one_side.any() else None)  # fmt: skip
 
 
 def _nothing_determined(x: sp.csc_matrix, values: np.ndarray, suppressed: np.ndarray) -> bool:
@@ -265,7 +281,7 @@ class _System:
             self.row_comp = np.empty(0, dtype=np.int64)
 
     def intervals(
-        self, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool
+        self, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool, either: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Lower, upper, exactness and "protected without an interval" of every suppressed cell."""
         cells = self.cells
@@ -292,7 +308,9 @@ class _System:
         local_bounds = np.searchsorted(first[local_by_comp], np.arange(self.n_comp + 1))
         spanning = np.flatnonzero(spans)
         span_comps = {int(c) for j in spanning for c in comp_of_entry[self._entries(int(j))]}
-        for c in np.unique(np.concatenate([first[local], np.fromiter(span_comps, np.int64)])):
+        todo = np.unique(np.concatenate([first[local], np.fromiter(span_comps, np.int64)]))
+        for done, c in enumerate(todo):
+            report(done, todo.size, "audit: components")
             c = int(c)
             variables = var_order[var_bounds[c] : var_bounds[c + 1]]
             rows = row_order[row_bounds[c] : row_bounds[c + 1]]
@@ -302,7 +320,7 @@ class _System:
                 base = self.const[mine]
                 l_, h_, e_, p_ = comp.settle(
                     cells[mine][:, variables], need_lower[mine] - base, need_upper[mine] - base,
-                    exact,
+                    exact, either[mine],
                 )  # fmt: skip
                 lo[mine] += l_
                 hi[mine] += h_
@@ -489,7 +507,12 @@ class _Component:
 
     # -- the settling loop ----------------------------------------------------------------
     def settle(
-        self, c: sp.csr_matrix, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool
+        self,
+        c: sp.csr_matrix,
+        need_lower: np.ndarray,
+        need_upper: np.ndarray,
+        exact: bool,
+        either: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Intervals of the cells ``c`` (cells x variables) of this component.
 
@@ -535,7 +558,8 @@ class _Component:
             ex_lo[:] |= inner_lo <= out_lo + tol
             ex_hi[:] |= inner_hi >= out_hi - tol
             width_ok = inner_hi - inner_lo > EXACT_WIDTH * scale
-            done = (inner_lo <= need_lower + tol) & (inner_hi >= need_upper - tol) & width_ok
+            done = _reaches(inner_lo <= need_lower + tol, inner_hi >= need_upper - tol, either)
+            done &= width_ok
             done |= proven
             if exact:
                 done[:] = False
@@ -570,11 +594,10 @@ class _Component:
                     done = True
                 else:
                     width = inner_hi[j] - inner_lo[j]
-                    done = (
-                        inner_lo[j] <= need_lower[j] + tol[j]
-                        and inner_hi[j] >= need_upper[j] - tol[j]
-                        and width > EXACT_WIDTH * scale[j]
-                    )
+                    low_ok = inner_lo[j] <= need_lower[j] + tol[j]
+                    high_ok = inner_hi[j] >= need_upper[j] - tol[j]
+                    reached = (low_ok or high_ok) if either[j] else (low_ok and high_ok)
+                    done = bool(reached and width > EXACT_WIDTH * scale[j])
                 if maximise:
                     if done or ex_hi[j] or inner_hi[j] >= out_hi[j] - tol[j]:
                         continue
@@ -600,12 +623,14 @@ class _Component:
         lo[np.isposinf(lo)] = np.nan
         hi[np.isneginf(hi)] = np.nan
         exact_both = ex_lo & ex_hi
-        decided = (
-            (inner_lo <= need_lower + tol)
-            & (inner_hi >= need_upper - tol)
-            & (inner_hi - inner_lo > EXACT_WIDTH * scale)
-        )
+        decided = _reaches(inner_lo <= need_lower + tol, inner_hi >= need_upper - tol, either)
+        decided &= inner_hi - inner_lo > EXACT_WIDTH * scale
         return lo, hi, exact_both, (proven | decided) & ~exact_both
+
+
+def _reaches(low_ok: np.ndarray, high_ok: np.ndarray, either: np.ndarray) -> np.ndarray:
+    """Whether each interval reaches what it needs: both sides, or one where ``either``."""
+    return np.where(either, low_ok | high_ok, low_ok & high_ok)
 
 
 def audit_in_cube(a: Audit, cells: np.ndarray, n_cells: int) -> Audit:
@@ -619,4 +644,8 @@ def audit_in_cube(a: Audit, cells: np.ndarray, n_cells: int) -> Audit:
         flags = np.ones(n_cells, dtype=bool)
         flags[cells] = getattr(a, name)
         full[name] = flags
-    return Audit(**full)
+    either = None
+    if a.either is not None:
+        either = np.zeros(n_cells, dtype=bool)
+        either[cells] = a.either
+    return Audit(**full, either=either)

@@ -5,19 +5,21 @@ matrix (inner cells x published cells), each published cell's additive value,
 protection level and cost, which cells are empty, and which inner cells someone
 knows apart from the table (singletons). Whatever the output kind that produced
 it, :func:`protect_cells` suppresses more cells until no primary can be
-recomputed, then audits the pattern and widens it where an interval is too
-narrow.
+recomputed, then audits the pattern and hides what a cell whose interval is too
+narrow needs (the cheapest alternative table that moves it far enough).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from sdc.protection.audit import EXACT_WIDTH, Audit, audit, unit_cells
 from sdc.protection.params import ProtectionParams
+from sdc.protection.progress import report
 from sdc.protection.secondary import secondary_suppress
 
 
@@ -31,6 +33,15 @@ class CellProblem:
     ``single``: inner cells whose value someone knows apart from the table (a sole
     contributor), or None; ``bound``: the lower bound of every inner cell;
     ``inner``: the true inner values when inner cells are not published themselves.
+    ``upper_levels``: how far above its value a cell's interval must reach, when that
+    differs from ``levels`` (below); ``either``: cells protected when their interval
+    reaches one side (a small count: down to 0 or up to the threshold). ``groups``:
+    sets of cells (rows over the published cells) whose hidden sum must be protected
+    as one cell, ``group_target`` the value that sum's interval must reach upwards
+    (or down to 0): hidden small counts of one relation.
+    ``fixed``: cells published whatever happens (never chosen as secondaries).
+    ``relations``: sets of cells (rows over the published cells: a total and the
+    cells it sums) whose hidden cells must hold at least ``ProtectionParams.threshold``.
     """
 
     x: sp.csr_matrix
@@ -41,15 +52,93 @@ class CellProblem:
     single: np.ndarray | None = None
     bound: float = 0.0
     inner: np.ndarray | None = None
+    upper_levels: np.ndarray | None = None
+    either: np.ndarray | None = None
+    groups: sp.csr_matrix | None = None
+    group_target: np.ndarray | None = None
+    fixed: np.ndarray | None = None
+    relations: sp.csr_matrix | None = None
+
+    @property
+    def n_groups(self) -> int:
+        return 0 if self.groups is None else int(self.groups.shape[0])
+
+
+def audit_problem(
+    problem: CellProblem,
+    suppressed: np.ndarray,
+    *,
+    exact: bool = False,
+    undetermined: bool | None = None,
+) -> tuple[Audit, Audit]:
+    """The audit of a pattern on the published cells, and on the cells and groups together.
+
+    Groups are audited as extra hidden columns (the sum of their members); a group
+    that fails makes its members fail in the first audit.
+    """
+    x, value, levels, upper, either, n_pub = _with_groups(problem)
+    hidden = np.concatenate([suppressed, np.ones(x.shape[1] - n_pub, dtype=bool)])
+    full = audit(
+        x, value, hidden, levels, problem.bound, exact=exact, undetermined=undetermined,
+        inner=problem.inner, upper_levels=upper, either=either,
+    )  # fmt: skip
+    return _fold_groups(full, problem, n_pub), full
+
+
+def _with_groups(
+    problem: CellProblem,
+) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The model matrix with one column per group, and every cell's requirement."""
+    n_pub = problem.value.size
+    upper = problem.levels if problem.upper_levels is None else problem.upper_levels
+    either = np.zeros(n_pub, bool) if problem.either is None else problem.either
+    if problem.n_groups == 0:
+        return sp.csc_matrix(problem.x), problem.value, problem.levels, upper, either, n_pub
+    g = sp.csr_matrix(problem.groups, dtype=np.float64)
+    target = np.asarray(problem.group_target, dtype=np.float64)
+    g_value = g @ problem.value
+    x = sp.hstack([sp.csc_matrix(problem.x, dtype=np.float64), problem.x @ g.T], format="csc")
+    x.data = np.minimum(x.data, 1.0)  # members of a group are disjoint; guard all the same
+    return (
+        x,
+        np.concatenate([problem.value, g_value]),
+        np.concatenate([problem.levels, g_value]),  # down to 0 ...
+        np.concatenate([upper, np.maximum(target - g_value, 0.0)]),  # ... or up to the target
+        np.concatenate([either, np.ones(g_value.size, dtype=bool)]),
+        n_pub,
+    )
+
+
+def _fold_groups(full: Audit, problem: CellProblem, n_pub: int) -> Audit:
+    """The audit of the published cells; members of a failing group fail too."""
+    cut = {
+        name: getattr(full, name)[:n_pub]
+        for name in ("lower", "upper", "need_lower", "need_upper", "ok", "exact")
+    }
+    either = None if full.either is None else full.either[:n_pub]
+    ok = cut.pop("ok").copy()
+    if problem.n_groups:
+        failing = ~full.ok[n_pub:]
+        if failing.any():
+            assert problem.groups is not None
+            members = np.asarray(problem.groups[failing].sum(axis=0)).ravel() > 0
+            ok &= ~members
+    return Audit(**cut, ok=ok, either=either)
 
 
 def protect_cells(
     problem: CellProblem, primary: np.ndarray, params: ProtectionParams
 ) -> tuple[np.ndarray, np.ndarray, Audit]:
-    """Secondary suppression, then audit rounds that suppress more where intervals are narrow.
+    """Secondary suppression, then audit rounds that hide what too narrow intervals need.
 
     ``primary`` marks the published cells that must be hidden. Returns the
     suppressed cells, those added by the audit rounds, and the last audit.
+
+    Gaussian elimination makes sure no primary can be computed exactly (nor by a
+    singleton's contributor). Each audit round then gives every cell (or group)
+    whose interval is still too narrow the cheapest feasible alternative table
+    that moves it far enough (:mod:`sdc.protection.deviation`), and hides the
+    published cells that table changes.
 
     Examples
     --------
@@ -63,32 +152,215 @@ def protect_cells(
     """
     x = problem.x
     single = _singletons(x, primary, problem.zero, problem.single)
-    must = primary.copy()
+    deviations = None
+    first = np.zeros(primary.size, dtype=bool)
+    wanted = _requirements(problem, primary, one_sided=False)
+    if wanted:  # protection levels to reach: the cells those need first, then exactness
+        deviations = _deviations(problem, primary, params)
+        first = deviations.protect(wanted)[: primary.size] & ~primary
+    report(0, None, "secondary suppression")
+    pattern = secondary_suppress(
+        x, primary, problem.weight, zero=problem.zero, singleton=single,
+        forced=problem.fixed, secondary_zeros=params.secondary_zeros, hidden=first,
+    )  # fmt: skip
+    suppressed = pattern.suppressed
+    undetermined = not pattern.overflowed
     by_audit = np.zeros(primary.size, dtype=bool)
-    for _ in range(params.audit_rounds + 1):
-        pattern = secondary_suppress(
-            x, must, problem.weight, zero=problem.zero, singleton=single,
-            secondary_zeros=params.secondary_zeros,
-        )  # fmt: skip
-        suppressed = pattern.suppressed
-        audited = audit(
-            x, problem.value, suppressed, problem.levels, problem.bound,
-            undetermined=not pattern.overflowed, inner=problem.inner,
-        )  # fmt: skip
+    for round_ in range(params.audit_rounds + 1):
+        audited, full = audit_problem(problem, suppressed, undetermined=undetermined)
         suppressed, audited = publish_determined(suppressed, audited, primary, problem.value)
-        if audited.passed:
+        if audited.passed or round_ == params.audit_rounds:
             break
-        extra = _widen(x, ~audited.ok, suppressed, problem.weight)
+        if deviations is None:
+            deviations = _deviations(problem, suppressed, params)
+        deviations.hide(np.concatenate([suppressed, np.ones(problem.n_groups, dtype=bool)]))
+        used = deviations.protect(_moves(full, _with_groups(problem)[1]))[: primary.size]
+        extra = used & ~suppressed
         if not extra.any():
             break
-        must |= extra
+        suppressed = suppressed | extra
         by_audit |= extra
+    # Where every requirement is a positive width, the elimination's pattern already publishes
+    # all it can (publishing any of its secondaries would pin a primary down): nothing to clean.
+    if audited.passed and params.clean_up and _intervals_asked(problem, primary):
+        suppressed, audited = _clean_up(problem, primary, suppressed, single, params, audited)
+    if params.threshold > 0 and problem.relations is not None:
+        more = _hidden_at_least(problem, suppressed, params) & ~suppressed
+        if more.any():
+            suppressed = suppressed | more
+            by_audit |= more
+            audited, _ = audit_problem(problem, suppressed, undetermined=undetermined)
     if params.exact_intervals:
-        audited = audit(
-            x, problem.value, suppressed, problem.levels, problem.bound, exact=True,
-            inner=problem.inner,
-        )  # fmt: skip
+        audited, _ = audit_problem(problem, suppressed, exact=True)
     return suppressed, by_audit & suppressed, audited
+
+
+def _intervals_asked(problem: CellProblem, primary: np.ndarray) -> bool:
+    """Does some primary (or group) need more than a positive width?"""
+    return bool(problem.n_groups) or bool(_requirements(problem, primary))
+
+
+def _hidden_at_least(
+    problem: CellProblem, suppressed: np.ndarray, params: ProtectionParams
+) -> np.ndarray:
+    """``suppressed`` with the smallest published cells of each relation that holds a primary
+    hidden until its hidden cells hold at least ``params.threshold`` (sdcTable's
+    ``threshold``); a relation with nothing left to hide stays as it is."""
+    assert problem.relations is not None
+    hidden = suppressed.copy()
+    blocked = np.zeros(hidden.size, dtype=bool)
+    if problem.fixed is not None:
+        blocked |= problem.fixed
+    if not params.secondary_zeros:
+        blocked |= problem.zero
+    rel = problem.relations
+    for r in range(rel.shape[0]):
+        cells = rel.indices[rel.indptr[r] : rel.indptr[r + 1]]
+        total = float(problem.value[cells[hidden[cells]]].sum())
+        spare = cells[~hidden[cells] & ~blocked[cells]]
+        for j in spare[np.lexsort((spare, problem.weight[spare]))]:
+            if total >= params.threshold:
+                break
+            hidden[j] = True
+            total += float(problem.value[j])
+    return hidden
+
+
+#: Witness LPs the clean-up pass may solve (it is skipped when the witnesses of the
+#: pattern alone would take more): the same on every run, and bounded on big tables.
+CLEAN_UP_LPS = 4000
+
+
+def _clean_up(
+    problem: CellProblem,
+    primary: np.ndarray,
+    suppressed: np.ndarray,
+    single: np.ndarray | None,
+    params: ProtectionParams,
+    audited: Audit,
+) -> tuple[np.ndarray, Audit]:
+    """Publish back the secondary cells no requirement needs (:mod:`sdc.protection.cleanup`).
+
+    The audit decides: if the cleaned pattern does not pass it, the pattern stays as it was.
+    """
+    from sdc.protection.cleanup import Requirement, clean_up
+    from sdc.protection.deviation import Move
+
+    secondary = suppressed & ~primary
+    if not secondary.any():
+        return suppressed, audited
+    n_pub = primary.size
+    deviations = _deviations(problem, suppressed, params)
+    n = deviations.n_col
+    needs = [Requirement(tuple(moves)) for moves in _requirements(problem, primary)]
+    covered = {m.cell for r in needs for m in r.moves}
+    value = _with_groups(problem)[1]
+    unit = 1.0 if np.all(value == np.round(value)) else None
+    inner_of = sp.csc_matrix(problem.x)
+    for j in np.flatnonzero(primary):
+        step = unit if unit is not None else 1e-3 * max(1.0, abs(float(value[j])))
+        both = (Move(int(j), 1.0, step), Move(int(j), -1.0, step))
+        if int(j) not in covered:
+            needs.append(Requirement(both))
+        if single is not None:
+            keep = single.copy()
+            keep[inner_of.indices[inner_of.indptr[j] : inner_of.indptr[j + 1]]] = False
+            needs.append(Requirement(both, keep))
+    weight = np.concatenate([problem.weight, np.zeros(n - n_pub)])
+    sec = np.concatenate([secondary, np.zeros(n - n_pub, dtype=bool)])
+    if sum(len(r.moves) for r in needs) > CLEAN_UP_LPS // 2:
+        return suppressed, audited
+    kept = clean_up(deviations, needs, sec, weight, CLEAN_UP_LPS)[:n_pub]
+    cleaned = primary | kept
+    if cleaned.sum() == suppressed.sum():
+        return suppressed, audited
+    # The elimination kernel checks the cleaned pattern on its own terms: publishing its
+    # published cells, in any order, pins no primary down, for no singleton's contributor.
+    check = secondary_suppress(
+        problem.x, primary, problem.weight, singleton=single, order=np.flatnonzero(~cleaned)
+    )
+    if check.overflowed or (check.secondary & ~cleaned).any():
+        return suppressed, audited
+    after, _ = audit_problem(problem, cleaned)
+    cleaned, after = publish_determined(cleaned, after, primary, problem.value)
+    return (cleaned, after) if after.passed else (suppressed, audited)
+
+
+def _requirements(
+    problem: CellProblem, primary: np.ndarray, one_sided: bool = True
+) -> list[list[Any]]:
+    """The moves every primary (and group) with more than a positive width to reach needs
+    (without ``one_sided``: those that must reach both sides only, the protection levels).
+
+    Largest first: the cells they hide may serve the smaller ones too.
+    """
+    from sdc.protection.deviation import Move
+
+    x, value, levels, upper, either, n_pub = _with_groups(problem)
+    cells = np.concatenate([primary, np.ones(x.shape[1] - n_pub, dtype=bool)])
+    down = np.minimum(levels, value - problem.bound) if np.isfinite(problem.bound) else levels
+    need = cells & ((down > 0) | (upper > 0))
+    if not one_sided:
+        need &= ~either
+    out: list[list[Any]] = []
+    for j in np.flatnonzero(need)[np.argsort(-np.maximum(down, upper)[need], kind="stable")]:
+        moves = [Move(int(j), sign, float(a)) for sign, a in ((-1.0, down[j]), (1.0, upper[j]))
+                 if a > 0]  # fmt: skip
+        if either[j]:
+            out.append(moves)
+        else:
+            out.extend([m] for m in moves)
+    return out
+
+
+def _deviations(problem: CellProblem, suppressed: np.ndarray, params: ProtectionParams) -> Any:
+    """The deviation LP of a problem (groups included as hidden columns)."""
+    from sdc.protection.deviation import Deviations
+
+    x, *_, n_pub = _with_groups(problem)
+    n = x.shape[1]
+    fixed = np.zeros(n, dtype=bool)
+    if problem.fixed is not None:
+        fixed[:n_pub] = problem.fixed
+    if not params.secondary_zeros:
+        fixed[:n_pub] |= problem.zero & ~suppressed
+    weight = np.concatenate([problem.weight, np.zeros(n - n_pub)])
+    hidden = np.concatenate([suppressed, np.ones(n - n_pub, dtype=bool)])
+    return Deviations(x, _inner_truth(problem), problem.bound, weight, hidden, fixed)
+
+
+def _inner_truth(problem: CellProblem) -> np.ndarray:
+    """The true inner cells: given, or read from the columns that publish them alone."""
+    if problem.inner is not None:
+        return np.asarray(problem.inner, dtype=np.float64)
+    own = unit_cells(sp.csc_matrix(problem.x), np.ones(problem.value.size, dtype=bool))
+    return np.where(own >= 0, problem.value[np.maximum(own, 0)], 0.0)
+
+
+def _moves(a: Audit, value: np.ndarray) -> list[list[Any]]:
+    """What each failing cell (or group) needs: one list of moves per requirement.
+
+    ``value``: the true value of every column of ``a``. A one-sided cell
+    (``either``) needs one of its two moves; any other needs both (as two
+    entries). A side with nothing to reach asks for nothing; a cell whose only
+    need is a positive width moves up by one.
+    """
+    from sdc.protection.deviation import Move
+
+    out: list[list[Any]] = []
+    either = np.zeros(a.ok.size, bool) if a.either is None else a.either
+    for j in np.flatnonzero(~a.ok):
+        down = float(value[j] - a.need_lower[j])
+        up = float(a.need_upper[j] - value[j])
+        if down <= 0 and up <= 0:
+            up = 1.0
+        moves = [Move(int(j), sign, amount) for sign, amount in ((-1.0, down), (1.0, up))
+                 if amount > 0]  # fmt: skip
+        if either[j]:
+            out.append(moves)
+        else:
+            out.extend([m] for m in moves)
+    return out
 
 
 def publish_determined(
@@ -135,28 +407,3 @@ def _singletons(
     if known is not None:
         single = single | known
     return single if single.any() else None
-
-
-def _widen(
-    x: sp.csr_matrix, failing: np.ndarray, suppressed: np.ndarray, weight: np.ndarray
-) -> np.ndarray:
-    """For each failing cell, a published cell sharing a relation with it to suppress too.
-
-    The most detailed such cell (fewest inner cells: an inner cell where the table
-    has them), the largest among those, so that the interval widens by the most.
-    """
-    xc = sp.csc_matrix(x)
-    xr = sp.csr_matrix(x)
-    nnz = np.diff(xc.indptr)
-    extra = np.zeros(x.shape[1], dtype=bool)
-    for j in np.flatnonzero(failing):
-        rows = xc.indices[xc.indptr[j] : xc.indptr[j + 1]]
-        relations = np.unique(xr[rows].indices)
-        relations = relations[~suppressed[relations] & (nnz[relations] > nnz[j])]
-        near = np.unique(xc[:, relations].indices)
-        cand = np.unique(xr[near].indices)
-        cand = cand[~suppressed[cand] & ~extra[cand] & (nnz[cand] <= nnz[j])]
-        if cand.size:
-            best = np.lexsort((-weight[cand], nnz[cand]))[0]
-            extra[cand[best]] = True
-    return extra

@@ -26,7 +26,18 @@ class ProtectionParams:
     people are in) or ``unity`` (every cell alike: fewest cells, ties by size).
     ``audit_rounds``: how many times cells failing the audit get extra suppression.
     ``exact_intervals``: solve every suppressed cell's interval exactly (slower);
-    otherwise the audit stops once it has shown a cell protected.
+    otherwise the audit stops once it has shown a cell protected. ``clean_up``:
+    once the pattern passes its audit, publish back every secondary cell that no
+    requirement needs (``sdc.protection.cleanup``): fewer hidden cells, more LPs.
+    ``small_counts``: what a hidden count under the threshold needs:
+    ``zero-or-threshold`` (its interval, and that of the sum of the hidden small
+    counts of each relation, reaches 0 or the threshold t: nobody can tell an empty
+    cell from one at the threshold) or ``width`` (any positive width: no exact
+    disclosure, as GaussSuppression and tau-Argus's frequency rule ask).
+    ``threshold`` (sdcTable's option of that name; 0: off): in every relation (a
+    total and the cells it sums) that holds a primary, the hidden cells must hold
+    at least this many (counts, or the additive values of a magnitude table); the
+    smallest published cells of the relation are hidden until they do.
     """
 
     apply: bool = False
@@ -39,6 +50,11 @@ class ProtectionParams:
     cost: str = field(default="value", metadata={"choices": ("value", "frequency", "unity")})
     audit_rounds: int = field(default=10, metadata={"min": 0, "max": 1000})
     exact_intervals: bool = False
+    clean_up: bool = True
+    small_counts: str = field(
+        default="zero-or-threshold", metadata={"choices": ("zero-or-threshold", "width")}
+    )
+    threshold: int = field(default=0, metadata={"min": 0, "max": 1_000_000_000})
 
 
 def with_options(params: ProtectionParams, func: str, **options: Any) -> ProtectionParams:

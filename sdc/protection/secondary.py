@@ -142,13 +142,15 @@ def secondary_suppress(
     forced: np.ndarray | None = None,
     secondary_zeros: bool = False,
     order: np.ndarray | None = None,
+    hidden: np.ndarray | None = None,
 ) -> Suppression:
     """Suppress further published cells so that no ``primary`` is in the span of the rest.
 
     ``x`` is the (inner cells x published cells) model matrix; ``singleton``
     marks inner cells whose value one contributor knows (None: no singleton
     protection); ``forced`` cells are published whatever happens (they go first
-    in the order, so the pattern is built around them).
+    in the order, so the pattern is built around them); ``hidden`` cells stay
+    hidden (they are never candidates) but need no protection themselves.
 
     Examples
     --------
@@ -180,6 +182,8 @@ def secondary_suppress(
         lead = zero & (not secondary_zeros)
     order = np.asarray(order, dtype=np.int64)
     order = order[status[order] == UNDECIDED]
+    if hidden is not None:
+        order = order[~np.asarray(hidden, dtype=bool)[order]]
     forced_arr = np.zeros(n_pub, dtype=bool) if forced is None else np.asarray(forced, bool)
     # Forced cells are published whatever happens: decide them first, so the others adapt.
     order = np.concatenate([order[forced_arr[order]], order[~forced_arr[order]]])

@@ -292,7 +292,11 @@ def check_table(
     refused = _refused_labels(ev, entry.value_name)
     problems = [*(extra or []), *refused, *problems]
     check = check_evidence(ev, statistic, ruleset)
+    # A count has a value in every cell (0 when empty): a blank count is hidden, whatever
+    # the cell holds. Other statistics have none in an empty cell, whose blank hides nothing.
     measurable = ev.nonmissing >= (2 if statistic in ("std", "var") else 1)
+    if statistic in COUNTS:
+        measurable = np.ones_like(measurable, dtype=bool)
     suppressed = np.isnan(released) & ev.model.published_mask & measurable
     audited = None
     if (

@@ -8,8 +8,11 @@ and to a cross-cutting cluster). Accepted forms:
 - a dict ``{parent: [child, ...]}``;
 - a sequence of ``(parent, child)`` pairs, or a DataFrame with ``parent`` and
   ``child`` columns;
-- a file: CSV with a ``parent,child`` header, or a tau-Argus ``.hrc`` file
-  (one code per line, one leading ``@`` per level below the total).
+- a file: CSV with a ``parent,child`` header, SSBtools' hierarchy table (CSV with
+  ``mapsFrom,mapsTo,sign,level`` columns: child, parent, +1, depth), or a tau-Argus
+  ``.hrc`` file (one code per line, one leading ``@`` per level below the total).
+  A file describes a tree: a code under two parents is an error naming it
+  (crossing groupings are given as a dict or pairs instead).
 
 Codes are matched to the data's levels by their text, so ``1`` and ``"1"`` agree.
 """
@@ -33,7 +36,19 @@ def _bad(dim: str, what: str) -> SdcInputError:
 
 
 def read_hierarchy(path: str | Path, dim: str = "?") -> list[tuple[str, str]]:
-    """Parent -> child edges from a CSV (``parent,child`` header) or tau-Argus ``.hrc`` file."""
+    """Parent -> child edges from a CSV (``parent,child`` header), an SSBtools hierarchy
+    table (``mapsFrom,mapsTo,sign,level``) or a tau-Argus ``.hrc`` file; a tree.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "region.csv")
+    >>> rows = ["mapsFrom,mapsTo,sign,level", "1,North,1,1", "2,North,1,1", "3,South,1,1",
+    ...         "North,Total,1,2", "South,Total,1,2"]
+    >>> _ = open(path, "w").write(chr(10).join(rows))
+    >>> read_hierarchy(path, "region")
+    [('North', '1'), ('North', '2'), ('South', '3'), ('Total', 'North'), ('Total', 'South')]
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -42,15 +57,57 @@ def read_hierarchy(path: str | Path, dim: str = "?") -> list[tuple[str, str]]:
     lines = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
     if not lines:
         raise _bad(dim, f"{str(p)!r} is empty.")
-    if lines[0].replace(" ", "").lower().startswith("parent,child"):
+    header = lines[0].replace(" ", "").replace('"', "").lower()
+    if header.startswith("parent,child"):
         edges = []
         for i, ln in enumerate(lines[1:], 2):
             parts = [x.strip() for x in ln.split(",")]
             if len(parts) != 2 or not all(parts):
                 raise _bad(dim, f"{str(p)!r} line {i}: expected 'parent,child', got {ln!r}.")
             edges.append((parts[0], parts[1]))
-        return edges
-    return _hrc_edges(lines, dim, str(p))
+    elif header.split(",")[:2] == ["mapsfrom", "mapsto"]:
+        edges = _ssb_edges(lines, dim, str(p))
+    else:
+        edges = _hrc_edges(lines, dim, str(p))
+    _check_tree(edges, dim, str(p))
+    return edges
+
+
+def _ssb_edges(lines: list[str], dim: str, where: str) -> list[tuple[str, str]]:
+    """SSBtools' hierarchy table: ``mapsFrom`` (child), ``mapsTo`` (parent), ``sign``, ``level``."""
+    names = [x.strip().strip('"') for x in lines[0].split(",")]
+    if "sign" not in names:
+        raise _bad(dim, f"{where}: an SSBtools hierarchy needs a 'sign' column.")
+    child, parent, sign = names.index("mapsFrom"), names.index("mapsTo"), names.index("sign")
+    edges = []
+    for i, ln in enumerate(lines[1:], 2):
+        parts = [x.strip().strip('"') for x in ln.split(",")]
+        if len(parts) != len(names) or not parts[child] or not parts[parent]:
+            raise _bad(dim, f"{where} line {i}: expected {len(names)} fields, got {ln!r}.")
+        if parts[sign] not in ("1", "+1", "1.0"):
+            raise _bad(
+                dim,
+                f"{where} line {i}: {parts[child]!r} enters {parts[parent]!r} with sign "
+                f"{parts[sign]!r}; only sums (sign 1) can be published and audited.",
+            )
+        edges.append((parts[parent], parts[child]))
+    return edges
+
+
+def _check_tree(edges: list[tuple[str, str]], dim: str, where: str) -> None:
+    """A hierarchy file is a tree: no code has two parents."""
+    parents: dict[str, list[str]] = {}
+    for parent, child in edges:
+        parents.setdefault(child, []).append(parent)
+    shared = {c: ps for c, ps in parents.items() if len(set(ps)) > 1}
+    if shared:
+        first = sorted(shared)[:10]
+        said = "; ".join(f"{c!r} under {sorted(set(shared[c]))}" for c in first)
+        raise _bad(
+            dim,
+            f"{where} is not a tree: code(s) with more than one parent: {said}. Give each code "
+            "one parent (crossing groupings can be given as a dict in Python).",
+        )
 
 
 def _hrc_edges(lines: list[str], dim: str, where: str) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ joint cube's) are not published themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -95,14 +95,50 @@ def _cell_map(table: TableModel, joint: TableModel) -> np.ndarray:
     return np.asarray(np.ravel_multi_index(tuple(coords.T), joint.shape), dtype=np.int64)
 
 
+def possible_combinations(joint: TableOutput) -> np.ndarray:
+    """Which inner cells of the joint cube can hold records (a mask over its inner cells).
+
+    Tables made from one variable cut two ways (age bands <40, 40-64, 65+ and <65,
+    65+) are two dimensions of the joint cube, but most of their combinations are
+    impossible (<40 and 65+), and an attacker knows it: with them in the model an
+    LP could move records into cells that cannot exist. So every pair of codes of
+    two dimensions that no record has together is taken as impossible, whatever
+    the other dimensions: the joint cube's cells holding such a pair are known to
+    be empty and leave the model. For nested bands that is exactly their mapping;
+    for unrelated dimensions it only removes cells that are empty anyway (the
+    attacker is granted knowledge of them, the safe side).
+    """
+    model = joint.model
+    records = joint.check.evidence.records.reshape(model.shape)
+    sizes = [int(n) for n in model.sizes]
+    k = len(sizes)
+    leaf_codes = np.indices(sizes).reshape(k, -1)  # inner cells in C order
+    possible = np.ones(leaf_codes.shape[1], dtype=bool)
+    for i in range(k):
+        for j in range(i + 1, k):
+            index: list[Any] = [sizes[d] for d in range(k)]  # the total of every other dimension
+            index[i] = slice(0, sizes[i])
+            index[j] = slice(0, sizes[j])
+            together = records[tuple(index)]  # (codes of i) x (codes of j)
+            possible &= together[leaf_codes[i], leaf_codes[j]] > 0
+    return possible
+
+
 def protect_linked(
     outputs: Sequence[TableOutput], joint: TableOutput, params: ProtectionParams
 ) -> list[tuple[TableOutput, ProtectedTable]]:
     """Protect ``outputs`` (tables with margins) jointly: each table as released, and its view.
 
     ``joint`` is the table over the union of their dimensions, made from the same
-    records with :func:`joint_groups` as its hierarchies (see the module docstring).
+    records with :func:`joint_groups` as its hierarchies (see the module docstring);
+    its combinations no record has are known to be impossible
+    (:func:`possible_combinations`).
     """
+    if params.threshold > 0:
+        raise SdcInputError(
+            "`threshold` of [protection] (sdcTable's option) is not available for linked "
+            "tables; protect them with threshold = 0, or each table on its own."
+        )
     maps = [_cell_map(o.model, joint.model) for o in outputs]
     cells = np.unique(np.concatenate(maps))  # every published cell, once, in joint order
     pos = np.full(joint.model.n_cells, -1, dtype=np.int64)
@@ -113,6 +149,9 @@ def protect_linked(
         primary[pos[m[o.check.fail]]] = True
     inner_truth = additive_values(joint.check)[joint.model.inner_mask]
     problem = cell_problem(joint.check, x, cells, params, inner=inner_truth)
+    possible = possible_combinations(joint)
+    single = None if problem.single is None else problem.single[possible]
+    problem = replace(problem, x=x[possible], inner=inner_truth[possible], single=single)
     suppressed, by_audit, audited = protect_cells(problem, primary, params)
     results = []
     for o, m in zip(outputs, maps, strict=True):
@@ -133,7 +172,8 @@ def _table_release(
     fields = {}
     for name in ("lower", "upper", "need_lower", "need_upper", "ok", "exact"):
         fields[name] = getattr(joint_audit, name)[at]
-    table_audit = Audit(**fields)
+    either = None if joint_audit.either is None else joint_audit.either[at]
+    table_audit = Audit(**fields, either=either)
     status, reasons = assess(out.check, mine, table_audit)
     others = int((~joint_audit.ok).sum() - (~table_audit.ok).sum())
     if others:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -105,22 +106,36 @@ class TableOutput(Plottable):
         audit_rounds: int | None = None,
         exact_intervals: bool | None = None,
         cost: str | None = None,
+        clean_up: bool | None = None,
+        small_counts: str | None = None,
+        threshold: int | None = None,
+        hide: Sequence[Mapping[str, Any]] | None = None,
+        publish: Sequence[Mapping[str, Any]] | None = None,
     ) -> ProtectedTable:
         """Primary and secondary suppression, then the audit; options override the rule set.
 
-        ``cost``: ``value``, ``frequency`` or ``unity`` (see ``ProtectionParams``).
+        ``cost``: ``value``, ``frequency`` or ``unity``; ``clean_up``, ``small_counts`` and
+        ``threshold`` as in ``ProtectionParams``. ``hide`` and ``publish``: cells a checker
+        sets by hand, each as its labels (``{"region": "W", "age": "<40"}``; a dimension
+        left out is its total): ``hide`` cells are suppressed and protected as primaries,
+        ``publish`` cells are never suppressed (a cell that fails a rule, published so,
+        fails the table).
 
         Rounded (``redact-round``) rule sets keep their own protection.
         """
+        from sdc.tables.forced import cells_named
+
         rules = self.check.ruleset.protection
         params = with_options(
             rules, "TableOutput.protect", secondary_zeros=secondary_zeros, singletons=singletons,
             audit_rounds=audit_rounds, exact_intervals=exact_intervals, cost=cost,
+            clean_up=clean_up, small_counts=small_counts, threshold=threshold,
         )  # fmt: skip
-        if params == rules and self._release is None:
+        forced = cells_named(self.model, hide, publish, "TableOutput.protect")
+        if params == rules and self._release is None and forced is None:
             release = self.protected
         else:
-            release = protect_with(self.check, self.values, params)
+            release = protect_with(self.check, self.values, params, forced)
         return ProtectedTable(self, release)
 
     @property

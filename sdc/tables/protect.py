@@ -14,17 +14,18 @@ with margins and redactions they stay ``review``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.protection.audit import Audit, audit, audit_in_cube
-from sdc.protection.cells import CellProblem, protect_cells
+from sdc.protection.audit import Audit, audit_in_cube
+from sdc.protection.cells import CellProblem, audit_problem, protect_cells
 from sdc.protection.params import ProtectionParams
 from sdc.rules import RULES
 from sdc.tables.check import TableCheck
+from sdc.tables.relations import small_count_groups, table_relations
 from sdc.tables.statistics import COUNTS
 from sdc.verdict import Status
 
@@ -72,10 +73,10 @@ def audit_pattern(
     """
     model = check.evidence.model
     pub = np.flatnonzero(model.published_mask)
-    a = audit(
-        model.model_matrix() if x is None else x, additive_values(check)[pub], suppressed[pub],
-        protection_levels(check)[pub], lower_bound(check), undetermined=undetermined, exact=exact,
-    )  # fmt: skip
+    problem = cell_problem(
+        check, model.model_matrix() if x is None else x, pub, check.ruleset.protection
+    )
+    a, _ = audit_problem(problem, suppressed[pub], exact=exact, undetermined=undetermined)
     return audit_in_cube(a, pub, model.n_cells)
 
 
@@ -168,10 +169,23 @@ def protect(check: TableCheck, values: np.ndarray) -> Release:
     return protect_with(check, values, check.ruleset.protection)
 
 
-def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams) -> Release:
-    """:func:`protect` under explicit protection parameters."""
+def protect_with(
+    check: TableCheck,
+    values: np.ndarray,
+    params: ProtectionParams,
+    forced: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Release:
+    """:func:`protect` under explicit protection parameters.
+
+    ``forced``: cells a checker hides and publishes by hand (cube masks,
+    :func:`sdc.tables.forced.cells_named`).
+    """
     model = check.evidence.model
     suppressed = check.fail & model.published_mask
+    fixed = None
+    if forced is not None:
+        suppressed = (suppressed | forced[0]) & ~forced[1]
+        fixed = forced[1]
     rounded_to: int | None = None
     out = values.astype(np.float64, copy=True)
     secondary = by_audit = None
@@ -183,7 +197,12 @@ def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams
         rounded_to = params.round_to
     elif model.margins and suppressed.any() and not check.errors:
         primary = suppressed
-        suppressed, by_audit, audited = _secondary_and_audit(check, primary, params)
+        suppressed, by_audit, audited = _secondary_and_audit(check, primary, params, fixed)
+        if fixed is not None and (suppressed & fixed).any():
+            # A cell published by hand that copies a primary: published, as the checker said,
+            # and the verdict judges what it shows.
+            suppressed = suppressed & ~fixed
+            audited = None
         secondary = suppressed & ~primary
     out[suppressed] = np.nan
     status, reasons = assess(check, suppressed, audited)
@@ -191,12 +210,16 @@ def protect_with(check: TableCheck, values: np.ndarray, params: ProtectionParams
 
 
 def _secondary_and_audit(
-    check: TableCheck, primary: np.ndarray, params: ProtectionParams
+    check: TableCheck, primary: np.ndarray, params: ProtectionParams, fixed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, Audit]:
     """Secondary suppression and audit rounds over a table's published cells (cube masks)."""
     model = check.evidence.model
     pub = np.flatnonzero(model.published_mask)
     problem = cell_problem(check, model.model_matrix(), pub, params)
+    relations = None
+    if params.threshold > 0:
+        relations = table_relations(model, primary)[:, pub].tocsr()
+    problem = replace(problem, fixed=None if fixed is None else fixed[pub], relations=relations)
     sup, by_audit, a = protect_cells(problem, primary[pub], params)
     suppressed = np.zeros(model.n_cells, dtype=bool)
     suppressed[pub] = sup
@@ -242,10 +265,38 @@ def cell_problem(
     single = None
     if params.singletons:
         single = (ev.contributors == 1)[ev.model.inner_mask]
+    levels = protection_levels(check)[cells]
+    upper = either = groups = target = None
+    small, t = small_counts(check)
+    if small.any() and params.small_counts == "zero-or-threshold":
+        small_pub = small[cells]
+        either = small_pub
+        levels = np.where(small_pub, value, levels)  # down to 0 ...
+        upper = np.where(small_pub, np.maximum(t - value, 0.0), levels)  # ... or up to t
+        cube = small_count_groups(ev.model, small, additive_values(check), t)
+        if cube.shape[0]:
+            groups = cube[:, cells].tocsr()
+            target = np.full(groups.shape[0], float(t))
     return CellProblem(
-        x, value, protection_levels(check)[cells], _cost(check, value, cells, params.cost),
-        zero, single, lower_bound(check), inner,
+        x, value, levels, _cost(check, value, cells, params.cost), zero, single,
+        lower_bound(check), inner, upper, either, groups, target,
     )  # fmt: skip
+
+
+def small_counts(check: TableCheck) -> tuple[np.ndarray, int]:
+    """Counts that fail the threshold rule (cube mask), and the threshold.
+
+    Their audit asks more than a positive width: the interval must reach 0 or the
+    threshold t, so the attacker cannot tell an empty cell from one at the
+    threshold (alone, or with the other small counts of a relation).
+    """
+    n = check.evidence.n_cells
+    if check.statistic not in COUNTS or "threshold" not in check.ruleset.params:
+        return np.zeros(n, dtype=bool), 0
+    fails = [r.fail for r in check.results if r.rule == "threshold"]
+    if not fails:
+        return np.zeros(n, dtype=bool), 0
+    return np.logical_or.reduce(fails), int(check.ruleset.params["threshold"].t)
 
 
 def _cost(check: TableCheck, value: np.ndarray, cells: np.ndarray, cost: str) -> np.ndarray:

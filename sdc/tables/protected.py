@@ -81,7 +81,8 @@ class ProtectedTable:
     def audit(self) -> pd.DataFrame:
         """Per suppressed cell: the attacker's feasible interval, whether it is exact, the
         protection it needs (how far the interval must reach on each side of the true value;
-        0: positive width) and whether it has it.
+        0: positive width; NaN for a count under the threshold, whose interval must reach 0
+        or the threshold) and whether it has it.
 
         By default the audit stops once a cell is shown protected: ``exact`` False means
         the attacker's interval contains ``[lower, upper]`` (NaN: not computed, e.g. a
@@ -98,7 +99,10 @@ class ProtectedTable:
         frame["lower"] = a.lower[cells]
         frame["upper"] = a.upper[cells]
         frame["exact"] = a.exact[cells]
-        frame["protection"] = (a.need_upper - a.need_lower)[cells] / 2
+        protection = (a.need_upper - a.need_lower) / 2
+        if a.either is not None:  # a small count: its interval must reach 0 or the threshold
+            protection = np.where(a.either, np.nan, protection)
+        frame["protection"] = protection[cells]
         frame["ok"] = a.ok[cells]
         return frame
 

@@ -1,0 +1,372 @@
+"""Suppress the cells a feasible alternative table needs, so a hidden cell can move far enough.
+
+A *deviation* ``d`` over the inner cells is another table ``y + d`` the attacker
+cannot rule out when it keeps every published cell (``x_j . d = 0``) and every
+inner cell within its bound (``y + d >= lb``). For a hidden cell ``p`` that must
+be able to move up (or down) by ``amount``, one LP finds the cheapest deviation
+with ``x_p . d = +amount`` (or ``-amount``): every published cell it changes is
+suppressed, cells already hidden are free (Kelly, Golden and Assad, 1992, over
+the general model of Fischetti and Salazar, 2001). ``d`` is then a deviation of
+the new pattern, so ``p`` reaches ``y_p + amount`` by construction, and it still
+does as more cells are hidden.
+
+Most cells move within a small block of the table: the cells two or three
+steps away through the smallest relations around them (in a table with
+hierarchies, the leaves of their own subtotals on each dimension). A deviation
+that is zero outside a block is a deviation of the whole table, so the LP over
+the block alone (every published cell that touches it still a constraint) is
+tried first; only when the block has no deviation does the LP over the whole
+table decide (one HiGHS model, whose costs and target bounds change between
+solves, each starting from the last basis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from sdc._quiet import native_stdout_silenced
+from sdc.protection.progress import report
+
+#: A published cell counts as changed by a deviation above this, relative to the amount.
+CHANGED = 1e-6
+
+#: Steps through the smallest relations that make a cell's block, and its largest size.
+BLOCK_STEPS = 3
+BLOCK_CELLS = 4000
+
+#: Tables with at most this many inner cells are solved whole (blocks do not pay there);
+#: up to ``MID_TABLE``, a block deviation that hides a margin is checked against the whole.
+SMALL_TABLE = 2000
+MID_TABLE = 50_000
+
+
+@dataclass(frozen=True)
+class Move:
+    """Cell ``cell`` must be able to move by ``amount`` (> 0) in direction ``sign`` (+1 / -1)."""
+
+    cell: int
+    sign: float
+    amount: float
+
+
+class Deviations:
+    """The deviation LP of one table: ``x`` (inner x columns), true inner ``y``, bound ``lb``.
+
+    ``weight``: the cost of hiding each column (hidden columns cost nothing);
+    ``fixed``: columns that must stay published whatever it costs.
+    """
+
+    def __init__(
+        self,
+        x: sp.spmatrix,
+        y: np.ndarray,
+        lower_bound: float,
+        weight: np.ndarray,
+        hidden: np.ndarray,
+        fixed: np.ndarray | None = None,
+    ) -> None:
+        import highspy
+
+        xt = sp.csr_matrix(x, dtype=np.float64).T.tocsr()  # columns x inner
+        n_col, n_inner = xt.shape
+        self.n_inner, self.n_col = n_inner, n_col
+        self.xt = xt
+        self.xc = xt.T.tocsr()  # inner x columns
+        self.y = np.asarray(y, dtype=np.float64)
+        self.lower_bound = float(lower_bound)
+        self.small = _small_relations(self.xc)
+        self.aggregate = aggregate = np.diff(self.xt.indptr) > 1
+        # Per inner cell, the column that is that cell alone (-1 if none).
+        self.unit = np.full(n_inner, -1, dtype=np.int64)
+        units = np.flatnonzero(~aggregate & (np.diff(self.xt.indptr) == 1))
+        self.unit[self.xt.indices[self.xt.indptr[units]]] = units
+        self._blocks: dict[int, np.ndarray] = {}
+        self.weight = np.asarray(weight, dtype=np.float64) + 1.0
+        self.hidden = np.asarray(hidden, dtype=bool).copy()
+        self.fixed = np.zeros(n_col, bool) if fixed is None else np.asarray(fixed, bool)
+        eye = sp.identity(n_col, format="csr")
+        a = sp.hstack([xt, -eye, eye], format="csc")
+        inf = highspy.kHighsInf
+        low = np.where(np.isfinite(lower_bound), lower_bound - np.asarray(y, float), -inf)
+        self._slack_ub = np.where(self.fixed, 0.0, inf)
+        with native_stdout_silenced():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_inner + 2 * n_col
+        lp.num_row_ = n_col
+        lp.col_cost_ = np.concatenate([np.zeros(n_inner), self._costs(), self._costs()])
+        lp.col_lower_ = np.concatenate([low, np.zeros(2 * n_col)])
+        lp.col_upper_ = np.concatenate([np.full(n_inner, inf), self._slack_ub, self._slack_ub])
+        lp.row_lower_ = np.zeros(n_col)
+        lp.row_upper_ = np.zeros(n_col)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        h.passModel(lp)
+        self.h: Any = h
+
+    def _costs(self) -> np.ndarray:
+        return np.where(self.hidden, 0.0, self.weight)
+
+    def _slack(self, j: int, which: int) -> int:
+        return self.n_inner + which * self.n_col + j
+
+    def solve(self, move: Move) -> tuple[float, np.ndarray] | None:
+        """A cheap deviation for ``move``: (cost, changed columns), None if there is none.
+
+        The cheapest over the whole table (small tables), else within the cell's block, or
+        over the whole table if the block has none, or (up to ``MID_TABLE`` inner cells)
+        if the block's hides a margin and the whole table has a cheaper one.
+        """
+        if self.n_inner <= SMALL_TABLE:
+            return self._solve_all(move)
+        got = self._solve_block(move)
+        if got is None:
+            return self._solve_all(move)
+        if self.n_inner <= MID_TABLE and (got[1] & ~self.hidden & self.aggregate).any():
+            full = self._solve_all(move)  # a block that hides a margin may miss a cheaper way
+            if full is not None and full[0] < got[0]:
+                return full
+        return got
+
+    def _block(self, cell: int, grow_all: bool = False) -> np.ndarray:
+        """The inner cells near ``cell``: a few steps through the smallest relations.
+
+        Blocks for deviations (which may hide cells) are kept from ``SMALL_TABLE`` on
+        (below it the whole table is solved); ``grow_all`` makes one for any table.
+        """
+        if cell in self._blocks:
+            return self._blocks[cell]
+        inside = np.zeros(self.n_inner, dtype=bool)
+        inside[self.xt[cell].indices] = True
+        for _ in range(BLOCK_STEPS):
+            relations = np.asarray(self.small.T @ inside.astype(np.float64)).ravel() > 0
+            grown = inside | (np.asarray(self.xc @ relations.astype(np.float64)).ravel() > 0)
+            if grown.sum() > BLOCK_CELLS or (grown == inside).all():
+                break
+            inside = grown
+        self._blocks[cell] = np.flatnonzero(inside)
+        return self._blocks[cell]
+
+    def _solve_block(self, move: Move) -> tuple[float, np.ndarray] | None:
+        """The cheapest deviation that is zero outside the cell's block (None: none there)."""
+        got = self._block_lp(
+            move, lambda cols: np.where(self.hidden[cols], 0.0, self.weight[cols]),
+            lambda cols: self._slack_ub[cols],
+        )  # fmt: skip
+        return None if got is None else (got[0], self._changed(got[1], move))
+
+    def witness(
+        self, move: Move, keep: np.ndarray | None = None, closed: int = -1
+    ) -> np.ndarray | None:
+        """Columns changed by a deviation for ``move`` that changes hidden cells only (and not
+        column ``closed``, nor the inner cells ``keep``); None if there is none (within the
+        cell's block, on big tables).
+
+        Only inner cells no published column fixes can change, so the LP has those as
+        unknowns and the columns touching them as equations: a small LP. The deviation
+        changes as little as it can (each hidden column costs its change), so that few
+        witnesses depend on any one hidden cell.
+        """
+        import highspy
+
+        published = ~self.hidden.copy()
+        if closed >= 0:
+            published[closed] = True
+        fixed_inner = np.zeros(self.n_inner, dtype=bool)
+        own = self.unit >= 0
+        fixed_inner[own] = published[self.unit[own]]
+        if keep is not None:
+            fixed_inner |= keep
+        free = np.zeros(self.n_inner, dtype=bool)
+        free[self._block(move.cell, grow_all=True)] = True
+        free &= ~fixed_inner
+        if published[move.cell]:
+            return None
+        cells = np.flatnonzero(free)
+        if cells.size == 0:
+            return None
+        xb = self.xc[cells].tocsc()
+        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
+        at = np.flatnonzero(cols == move.cell)
+        if at.size == 0:
+            return None
+        a_d = xb[:, cols].T.tocsc()
+        n_b, n_c = cells.size, cols.size
+        eye = sp.identity(n_c, format="csc")
+        a = sp.hstack([a_d, -eye, eye], format="csc")
+        inf = highspy.kHighsInf
+        low = np.full(n_b, -inf)
+        if np.isfinite(self.lower_bound):
+            low = self.lower_bound - self.y[cells]
+        ub = np.where(published[cols], 0.0, inf)
+        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
+        target = int(at[0])
+        pinned = target if move.sign > 0 else n_c + target
+        other = n_c + target if move.sign > 0 else target
+        lo_s[pinned] = hi_s[pinned] = move.amount
+        lo_s[other] = hi_s[other] = 0.0
+        cost_s = np.ones(2 * n_c)
+        cost_s[[pinned, other]] = 0.0
+        h = _model(
+            a, np.concatenate([np.zeros(n_b), cost_s]), np.concatenate([low, lo_s]),
+            np.concatenate([np.full(n_b, inf), hi_s]), n_c,
+        )  # fmt: skip
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        d = np.zeros(self.n_inner)
+        d[cells] = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
+        return self._changed(d, move)
+
+    def _block_lp(self, move: Move, cost_of: Any, ub_of: Any) -> tuple[float, np.ndarray] | None:
+        """The LP of ``move`` over the cell's block: (optimum, deviation over all inner cells).
+
+        ``cost_of`` / ``ub_of`` give the cost and the bound of each touched column's change.
+        """
+        import highspy
+
+        block = self._block(move.cell)
+        if block.size >= self.n_inner or self.n_inner <= SMALL_TABLE:
+            return None
+        xb = self.xc[block].tocsc()  # block x columns
+        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
+        a_d = xb[:, cols].T.tocsc()  # touched columns x block
+        n_b, n_c = block.size, cols.size
+        eye = sp.identity(n_c, format="csc")
+        a = sp.hstack([a_d, -eye, eye], format="csc")
+        inf = highspy.kHighsInf
+        low = np.full(n_b, -inf)
+        if np.isfinite(self.lower_bound):
+            low = self.lower_bound - self.y[block]
+        high = np.full(n_b, inf)
+        cost = np.asarray(cost_of(cols), dtype=np.float64)
+        ub = np.minimum(np.asarray(ub_of(cols), dtype=np.float64), inf)
+        at = np.flatnonzero(cols == move.cell)
+        if at.size == 0:  # a cell of no inner cell (all known to be empty) cannot move
+            return None
+        target = int(at[0])
+        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
+        pinned = target if move.sign > 0 else n_c + target
+        other = n_c + target if move.sign > 0 else target
+        lo_s[pinned] = hi_s[pinned] = move.amount
+        lo_s[other] = hi_s[other] = 0.0
+        cost_s = np.concatenate([cost, cost])
+        cost_s[[pinned, other]] = 0.0
+        h = _model(
+            a, np.concatenate([np.zeros(n_b), cost_s]), np.concatenate([low, lo_s]),
+            np.concatenate([high, hi_s]), n_c,
+        )  # fmt: skip
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        d = np.zeros(self.n_inner)
+        d[block] = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
+        return float(h.getInfo().objective_function_value), d
+
+    def _changed(self, d: np.ndarray, move: Move) -> np.ndarray:
+        return np.abs(self.xt @ d) > CHANGED * max(1.0, move.amount)
+
+    def _solve_all(self, move: Move) -> tuple[float, np.ndarray] | None:
+        """The cheapest deviation over the whole table."""
+        import highspy
+
+        j = move.cell
+        up, down = self._slack(j, 0), self._slack(j, 1)
+        pinned, other = (up, down) if move.sign > 0 else (down, up)
+        h = self.h
+        h.changeColBounds(pinned, move.amount, move.amount)
+        h.changeColBounds(other, 0.0, 0.0)
+        h.run()
+        status = h.getModelStatus()
+        h.changeColBounds(up, 0.0, float(self._slack_ub[j]))
+        h.changeColBounds(down, 0.0, float(self._slack_ub[j]))
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        d = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.n_inner]
+        return float(h.getInfo().objective_function_value), self._changed(d, move)
+
+    def publish(self, cell: int) -> None:
+        """Publish a hidden column again: it costs its weight from now on."""
+        self.hidden[cell] = False
+        w = float(self.weight[cell])
+        for which in (0, 1):
+            self.h.changeColCost(self._slack(cell, which), w)
+
+    def hide(self, cells: np.ndarray) -> None:
+        """Hide ``cells`` (a mask): from now on they cost nothing."""
+        new = np.flatnonzero(cells & ~self.hidden)
+        if new.size == 0:
+            return
+        self.hidden[new] = True
+        zeros = np.zeros(new.size)
+        for which in (0, 1):
+            idx = (self.n_inner + which * self.n_col + new).astype(np.int32)
+            self.h.changeColsCost(idx.size, idx, zeros)
+
+    def protect(self, alternatives: list[list[Move]]) -> np.ndarray:
+        """For each list of alternatives, the cheapest of them is made possible, in turn.
+
+        Each entry is a list of moves of which one suffices (a small count moved down to
+        0 or up to the threshold) or, given as separate entries, moves that are all
+        needed (a magnitude cell moved up and down). Returns every column hidden for
+        them (already hidden ones included when a deviation used them).
+        """
+        used = np.zeros(self.n_col, dtype=bool)
+        for done, moves in enumerate(alternatives):
+            report(done, len(alternatives), "protection levels: alternative tables")
+            best: tuple[float, np.ndarray] | None = None
+            for move in moves:
+                got = self.solve(move)
+                if got is not None and (best is None or got[0] < best[0]):
+                    best = got
+            if best is not None:
+                used |= best[1]
+                self.hide(best[1])
+        return used
+
+
+def _small_relations(xc: sp.csr_matrix) -> sp.csr_matrix:
+    """Per inner cell, the relations (columns of more than one cell) at most twice the size
+    of the smallest relation it is in: its own subtotals' leaves, on each dimension."""
+    size = np.diff(xc.tocsc().indptr).astype(np.float64)
+    coo = xc.tocoo()
+    s = size[coo.col]
+    s[s <= 1] = np.inf
+    smallest = np.full(xc.shape[0], np.inf)
+    np.minimum.at(smallest, coo.row, s)
+    keep = np.isfinite(s) & (s <= 2 * smallest[coo.row])
+    return sp.csr_matrix((np.ones(int(keep.sum())), (coo.row[keep], coo.col[keep])), shape=xc.shape)
+
+
+def _model(
+    a: sp.csc_matrix, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_rows: int
+) -> Any:
+    """A silent HiGHS model of ``a z = 0``, ``lower <= z <= upper``, minimising ``cost . z``."""
+    import highspy
+
+    with native_stdout_silenced():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
+    h.setOptionValue("solver", "simplex")
+    lp = highspy.HighsLp()
+    lp.num_col_ = a.shape[1]
+    lp.num_row_ = n_rows
+    lp.col_cost_ = cost
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    lp.row_lower_ = np.zeros(n_rows)
+    lp.row_upper_ = np.zeros(n_rows)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    h.passModel(lp)
+    return h
