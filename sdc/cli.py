@@ -79,10 +79,19 @@ def _reported(report: dict[str, Any], tables: str = "", code: int | None = None)
 def _cmd_check(args: argparse.Namespace) -> Outcome:
     from sdc.release.gate import check_folder
 
-    report = check_folder(
-        args.folder, args.rules, trust_keys=args.trust_key or [],
-        trust_unsigned=args.trust_unsigned, data=args.data,
-    )  # fmt: skip
+    registry = None
+    if args.registry is not None:
+        from sdc.release.registry import open_registry
+
+        registry = open_registry(args.registry, create=False)
+    try:
+        report = check_folder(
+            args.folder, args.rules, trust_keys=args.trust_key or [],
+            trust_unsigned=args.trust_unsigned, data=args.data, registry=registry,
+        )  # fmt: skip
+    finally:
+        if registry is not None:
+            registry.close()
     return _reported(report)
 
 
@@ -328,6 +337,11 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     c.add_argument("--data", default=None, metavar="PATH",
                    help="CSV/Parquet data to recompute the outputs from")  # fmt: skip
+    c.add_argument(
+        "--registry", default=None, metavar="URL",
+        help="release registry (sqlite:///path or postgresql://...): check the outputs "
+             "against earlier releases of the same data (needs --data)",
+    )  # fmt: skip
     c.add_argument("--json", action="store_true", help="print the JSON report")
     c.set_defaults(func=_cmd_check)
 

@@ -50,6 +50,7 @@ from sdc.ruleset import RuleSet
 from sdc.tables.output import TableOutput
 
 if TYPE_CHECKING:
+    from sdc.differencing.result import DifferencingResult
     from sdc.regression.output import RegressionOutput
     from sdc.regression.survival import SurvivalOutput
 
@@ -101,8 +102,12 @@ def _entry(out: Output) -> dict[str, Any]:
     }
 
 
-def request_files(outputs: list[Output], ruleset: RuleSet) -> tuple[dict[str, Any], dict]:
-    """The manifest (as data) and every file of the request: ``{path: (kind, output, bytes)}``."""
+def request_files(
+    outputs: list[Output], ruleset: RuleSet, differencing: DifferencingResult | None = None
+) -> tuple[dict[str, Any], dict]:
+    """The manifest (as data) and every file of the request: ``{path: (kind, output, bytes)}``.
+
+    ``differencing``: the session's differencing check, recorded in its report."""
     files: dict[str, tuple[str, str | None, bytes]] = {}
     seen: set[str] = set()
     for out in outputs:
@@ -122,6 +127,10 @@ def request_files(outputs: list[Output], ruleset: RuleSet) -> tuple[dict[str, An
             svg = draw(out.kind, out.statistic, csv_text, out.name)
             files[plot_path(out.name)] = ("plot", out.name, svg.encode("utf-8"))
     report = build_report(outputs, ruleset)
+    if differencing is not None:
+        from sdc.differencing.report import add_to_report
+
+        report = add_to_report(report, differencing)
     files["report.json"] = ("report", None, json.dumps(report, indent=2).encode("utf-8"))
     files["report.txt"] = ("report", None, text_report(report).encode("utf-8"))
     manifest = {
@@ -150,6 +159,7 @@ def write_bundle(
     ruleset: RuleSet,
     overwrite: bool = False,
     signing_key: str | Path | None = None,
+    differencing: DifferencingResult | None = None,
 ) -> Path:
     """Write outputs, evidence, the session's report, the manifest and its signature.
 
@@ -162,7 +172,7 @@ def write_bundle(
         raise SdcInputError("`finalise` needs at least one output; the session has none.")
     _check_folder(folder, overwrite)
     key = _signing_key(signing_key)
-    manifest, files = request_files(outputs, ruleset)
+    manifest, files = request_files(outputs, ruleset, differencing)
     written = {path: data for path, (_, _, data) in files.items()}
     written[MANIFEST] = manifest_bytes(manifest)
     if key is not None:

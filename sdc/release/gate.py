@@ -98,6 +98,7 @@ class _Result:
         self.authenticated = authenticated
         self.derived = derived
         self.recomputed = recomputed
+        self.checked: Any = None  # the output as the gate rebuilt it (for differencing)
 
     @property
     def status(self) -> Status:
@@ -111,6 +112,7 @@ def check_folder(
     trust_keys: str | Path | Iterable[str | Path] = (),
     trust_unsigned: bool = False,
     data: str | Path | None = None,
+    registry: Any = None,
 ) -> dict[str, Any]:
     """Re-check every output of a request folder written by ``finalise``; the JSON report.
 
@@ -118,26 +120,31 @@ def check_folder(
     public keys whose signature authenticates a request. ``trust_unsigned``: take an
     unsigned request's files as finalise wrote them (stated in the report).
     ``data``: a CSV/Parquet file to recompute outputs from (see
-    :mod:`sdc.release.recompute`). A manifest that cannot be read is an
-    ``SdcInputError``; anything wrong with an output makes that output ``fail``.
+    :mod:`sdc.release.recompute`). ``registry``: an open release registry whose
+    earlier releases of the same data the outputs are checked against for
+    differencing (with ``data``; see :mod:`sdc.release.combined`). A manifest that
+    cannot be read is an ``SdcInputError``; anything wrong with an output makes that
+    output ``fail``.
     """
     ruleset = operator_rules(rules)
     paths = [trust_keys] if isinstance(trust_keys, str | Path) else list(trust_keys)
     keys = [load_public_key(p) for p in paths]
     source = DataSource(data) if data is not None else None
     with RequestFolder(folder, ruleset.gate) as request:
-        return _Gate(request, ruleset, keys, trust_unsigned, source).run()
+        return _Gate(request, ruleset, keys, trust_unsigned, source, registry).run()
 
 
 class _Gate:
     def __init__(self, request: RequestFolder, ruleset: RuleSet, keys: list[Any],
-                 trust_unsigned: bool, source: DataSource | None) -> None:  # fmt: skip
+                 trust_unsigned: bool, source: DataSource | None,
+                 registry: Any = None) -> None:  # fmt: skip
         self.request = request
         self.ruleset = ruleset
         self.caps = ruleset.gate
         self.keys = keys
         self.trust_unsigned = trust_unsigned
         self.source = source
+        self.registry = registry
 
     # ------------------------------------------------------------------ the request
 
@@ -158,8 +165,31 @@ class _Gate:
             results.append(out)
             if image is not None:
                 images.append(image)
+        self._differencing(results)
         others = self._listed_files() + self._unlisted(found)
         return self._report(results + images + others, found)
+
+    def _differencing(self, results: list[_Result]) -> None:
+        """The outputs checked together (and against earlier releases); marks the outputs
+        a finding names (see :mod:`sdc.release.combined`)."""
+        from sdc.differencing.request import GateOutput
+        from sdc.differencing.result import DifferencingResult
+        from sdc.release.combined import gate_differencing
+
+        outputs = [GateOutput(o.name, o.kind, o.definition, r.checked)
+                   for o, r in zip(self.manifest.outputs, results, strict=True)]  # fmt: skip
+        entries = [r.entry for r in results]
+        try:
+            self.differencing = gate_differencing(
+                outputs, entries, int(self.ruleset.params["threshold"].t), self.source,
+                self.registry, self.ruleset,
+            )  # fmt: skip
+        except Exception as exc:  # fail closed: never a pass for the outputs together
+            why = (
+                f"the differencing check could not be run ({type(exc).__name__}: "
+                f"{_short(exc)}): the outputs must not be released together unchecked"
+            )
+            self.differencing = DifferencingResult(errors=(why,))
 
     def _verify(self, found: dict[str, Entry]) -> Verification:
         if SIGNATURE not in found:
@@ -222,6 +252,7 @@ class _Gate:
         out, derived, recomputed = self._judge(o, data, evidence)
         auth = self._trust(recomputed)
         result = _Result(out.to_report(), auth, derived, recomputed)
+        result.checked = out
         image = None
         plot = listed.get(plot_path(o.name))
         if plot is not None:
@@ -388,7 +419,8 @@ class _Gate:
                 "authenticated": r.authenticated, "recomputed": r.recomputed,
             })  # fmt: skip
         report = build_report([], self.ruleset, entries)
-        report["status"] = Status.worst(Status(e["status"]) for e in entries).value
+        report["status"] = Status.worst([*(Status(e["status"]) for e in entries),
+                                         self.differencing.status]).value  # fmt: skip
         same = self.requested.settings_sha256() == self.ruleset.settings_sha256()
         report["rules"] = {
             **report["rules"], "sha256": self.ruleset.settings_sha256(),
@@ -404,8 +436,9 @@ class _Gate:
         }
         report["notices"] = self._notices(entries, same)
         report["files"] = self._files(entries, found)
+        report["differencing"] = self.differencing.to_report()
         return {k: report[k] for k in ("schema_version", "status", "rules", "trust", "notices",
-                                       "summary", "outputs", "files")}  # fmt: skip
+                                       "summary", "outputs", "files", "differencing")}  # fmt: skip
 
     def _notices(self, entries: list[dict[str, Any]], same_rules: bool) -> list[str]:
         v = self.verification
