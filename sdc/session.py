@@ -209,7 +209,7 @@ class Session:
         return self._add(
             frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
             statistic, contrib_col, margins, name, func, hierarchies, sources,
-            records=getattr(first, "index", None),
+            records=first.index if isinstance(first, pd.Series) else False,
         )  # fmt: skip
 
     def pivot_table(
@@ -290,11 +290,10 @@ class Session:
         if sources is None:  # columns of a DataFrame: each is named as in the data
             sources = {"dims": [*rows, *cols], "values": value_col, "contributor": contrib_col}
         out.definition = table_definition_of(out, func.rpartition(".")[2], sources)
-        records = frame.index if records is None else records
-        out.definition["population"] = population_entry(
-            records if isinstance(records, pd.Index) else None, population, base
-        )
-        self._records.table(out, frame, [*rows, *cols], records)
+        records = frame.index if records is None else records  # False: rows without labels
+        labels = records if isinstance(records, pd.Index) and len(records) == len(frame) else None
+        out.definition["population"] = population_entry(labels, population, base)
+        self._records.table(out, frame, [*rows, *cols], labels)
         self.outputs[out.name] = out
         return out
 

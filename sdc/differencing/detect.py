@@ -58,7 +58,8 @@ class Detection:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
-    #: Primary groups (rows over atoms) and the published rows, per measure, for suggestions.
+    #: The cells the suggestions would suppress, as (participant, cell).
+    hide: list[tuple[int, int]] = field(default_factory=list)
     info: dict[str, int] = field(default_factory=dict)
 
 
@@ -142,7 +143,7 @@ def detect(
     out = Detection()
     n_atoms = int(parts[0].leaf.size) if parts else 0
     rows = [cell_rows(p, n_atoms) for p in parts]
-    measures = list(dict.fromkeys(p.cells.measure for p in parts if not p.cells.means))
+    measures = list(dict.fromkeys(p.cells.measure for p in parts))
     measures.sort(key=lambda m: m != RECORDS)  # counts first: means need them
     count_keys: set[bytes] = set()
     for measure in measures:
@@ -168,47 +169,148 @@ def detect(
     return out
 
 
+#: Most unions (differences and intersections of cells) tested per measure.
+MAX_UNIONS = 20_000
+
+
+class _Candidates:
+    """Candidate groups, each once: (description, true records or None) and atoms."""
+
+    def __init__(self, published: dict[bytes, int]) -> None:
+        self.published = published
+        self.seen: set[bytes] = set()
+        self.what: list[tuple[str, int | None]] = []
+        self.atoms: list[np.ndarray] = []
+
+    def add(self, atoms: np.ndarray, text: str, n: int | None, *, shown_ok: bool) -> None:
+        key = atoms.astype(np.int64).tobytes()
+        if key in self.seen or (not shown_ok and key in self.published):
+            return  # a published cell on its own: its output's own rules judge it
+        self.seen.add(key)
+        self.what.append((text, n))
+        self.atoms.append(atoms.astype(np.int64))
+
+
+def _labels_text(p: Participant, c: int) -> str:
+    return ", ".join(f"{k}={v}" for k, v in p.cells.cell_labels[c].items()) or "total"
+
+
+def _without(pa: Participant, a: int, pb: Participant, b: int) -> str:
+    """Cell a of one output without cell b of another (inside it), in words."""
+    la, lb = pa.cells.cell_labels[a], pb.cells.cell_labels[b]
+    if la == lb:
+        pop = pb.cells.population
+        outside = f"not ({pop})" if pop else f"outside the records of {pb.name!r}"
+        return f"{_labels_text(pa, a)} & {outside}"
+    return (f"{_labels_text(pa, a)} in {pa.name!r} but not {_labels_text(pb, b)} in "
+            f"{pb.name!r}")  # fmt: skip
+
+
 def _candidates(
     system: _System, parts: Sequence[Participant], rows: list[sp.csr_matrix],
-    counts: np.ndarray | None, t: int,
-) -> tuple[list, list[np.ndarray], list]:  # fmt: skip
-    """Candidate groups: (description, true records or None), their atoms, and whose they are."""
-    seen: dict[bytes, int] = {}
-    what: list[tuple[str, int | None]] = []
-    atoms: list[np.ndarray] = []
-    owner: list[tuple[int, int] | None] = []
-    for i, p in enumerate(parts):
-        if p.cells.measure != system.measure or p.cells.means:
-            continue
+    counts: np.ndarray | None, t: int, notes: list[str],
+) -> _Candidates:  # fmt: skip
+    """The groups to test: hidden cells, single atoms, and differences and intersections of
+    two outputs' cells, of 1 to t-1 records where sizes are known."""
+    found = _Candidates(system.keys)
+    mine = [i for i, p in enumerate(parts)
+            if p.cells.measure == system.measure and not p.cells.means]  # fmt: skip
+    for i in mine:
+        p = parts[i]
         for c in p.cells.hidden:
             r = rows[i].indices[rows[i].indptr[c] : rows[i].indptr[c + 1]]
             if r.size == 0:
                 continue
             n = int(counts[r].sum()) if counts is not None else (
                 None if p.cells.counts is None else int(p.cells.counts[c]))  # fmt: skip
-            if n is not None and not 0 < n < t:
-                continue
-            key = r.astype(np.int64).tobytes()
-            if key in seen:
-                continue
-            seen[key] = len(what)
-            what.append((_cell_text(p, int(c)), n))
-            atoms.append(r)
-            owner.append((i, int(c)))
-    in_system = np.zeros(0, dtype=np.int64)
-    if system.idx:
-        in_system = np.unique(np.concatenate(system.idx))
+            if n is None or 0 < n < t:
+                found.add(r, _cell_text(p, int(c)), n, shown_ok=True)
+    in_system = np.unique(np.concatenate(system.idx)) if system.idx else np.zeros(0, np.int64)
     single = in_system if counts is None else in_system[(counts[in_system] > 0) &
                                                          (counts[in_system] < t)]  # fmt: skip
     for a in single.tolist():
-        key = np.array([a], dtype=np.int64).tobytes()
-        if key in seen or key in system.keys:
-            continue  # a published cell on its own: its output's own rules judge it
-        seen[key] = len(what)
-        what.append((describe_atom(parts, a), None if counts is None else int(counts[a])))
-        atoms.append(np.array([a], dtype=np.int64))
-        owner.append(None)
-    return what, atoms, owner
+        found.add(np.array([a]), describe_atom(parts, a), None if counts is None else
+                  int(counts[a]), shown_ok=False)  # fmt: skip
+    _subset_atoms(found, parts, mine, counts, t)
+    budget = MAX_UNIONS
+    for x, i in enumerate(mine):
+        for j in mine[x + 1 :]:
+            budget = _unions(found, parts, rows, i, j, counts, t, budget)
+            if budget < 0:
+                notes.append(f"more than {MAX_UNIONS} differences and intersections of cells "
+                             f"of the {system.measure} could be tested; the rest were not: a "
+                             "person must check them, or the outputs be fewer")  # fmt: skip
+                return found
+    return found
+
+
+#: Subsets of up to this many outputs have their own atoms tested (2 past ``MANY``).
+SUBSET, MANY = 3, 12
+
+
+def _subset_atoms(found: _Candidates, parts: Sequence[Participant], mine: list[int],
+                  counts: np.ndarray | None, t: int) -> None:  # fmt: skip
+    """Add the atoms of every small subset of outputs (each with a new output in it): groups
+    that a few outputs alone describe, whatever the other outputs do."""
+    from itertools import combinations
+
+    size = SUBSET if len(mine) <= MANY else 2
+    fresh = {i for i in mine if not parts[i].earlier}
+    for k in range(1, min(size, len(mine)) + 1):
+        for subset in combinations(mine, k):
+            if not fresh.intersection(subset) or (k == len(mine)):
+                continue  # the full set's atoms are the atoms themselves
+            table = np.stack([parts[i].leaf for i in subset], axis=1)
+            inside = (table >= 0).any(axis=1)
+            keys, group = np.unique(table[inside], axis=0, return_inverse=True)
+            atoms_in = np.flatnonzero(inside)
+            order = np.argsort(group, kind="stable")
+            starts = np.searchsorted(group[order], np.arange(keys.shape[0] + 1))
+            for g in range(keys.shape[0]):
+                members = atoms_in[order[starts[g] : starts[g + 1]]]
+                if members.size < 2:
+                    continue  # one atom: tested on its own
+                n = None if counts is None else int(counts[members].sum())
+                if n is not None and not 0 < n < t:
+                    continue
+                text = describe_atom([parts[i] for i in subset], int(members[0]))
+                found.add(members, text, n, shown_ok=False)
+
+
+def _unions(found: _Candidates, parts: Sequence[Participant], rows: list[sp.csr_matrix],
+            i: int, j: int, counts: np.ndarray | None, t: int, budget: int) -> int:  # fmt: skip
+    """Add the differences of nested cells (``a`` without ``b``, ``b`` inside ``a``) and the
+    intersections of overlapping cells of outputs i and j; the budget left."""
+    a_rows, b_rows = rows[i], rows[j]
+    shared = (a_rows @ b_rows.T).tocoo()  # atoms two cells share
+    if shared.nnz == 0:
+        return budget
+    size_a, size_b = np.diff(a_rows.indptr), np.diff(b_rows.indptr)
+    weight = np.ones(a_rows.shape[1]) if counts is None else counts.astype(np.float64)
+    n_a, n_b = a_rows @ weight, b_rows @ weight
+    common = np.asarray((a_rows.multiply(weight[None, :]) @ b_rows.T)[shared.row, shared.col])
+    common = common.ravel()
+    pa, pb = parts[i], parts[j]
+    for a, b, k, w in zip(shared.row, shared.col, shared.data, common, strict=True):
+        ra = a_rows.indices[a_rows.indptr[a] : a_rows.indptr[a + 1]]
+        rb = b_rows.indices[b_rows.indptr[b] : b_rows.indptr[b + 1]]
+        groups = []
+        if k == size_b[b] < size_a[a]:
+            groups.append((np.setdiff1d(ra, rb), n_a[a] - w, _without(pa, a, pb, b)))
+        elif k == size_a[a] < size_b[b]:
+            groups.append((np.setdiff1d(rb, ra), n_b[b] - w, _without(pb, b, pa, a)))
+        elif k < size_a[a] and k < size_b[b]:
+            groups.append((np.intersect1d(ra, rb), w,
+                           f"{_labels_text(pa, a)} in {pa.name!r} and {_labels_text(pb, b)} in "
+                           f"{pb.name!r}"))  # fmt: skip
+        for atoms, n, text in groups:
+            if counts is not None and not 0 < n < t:
+                continue
+            budget -= 1
+            if budget < 0:
+                return budget
+            found.add(atoms, text, None if counts is None else round(float(n)), shown_ok=False)
+    return budget
 
 
 def _csr(parts_idx: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +325,8 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
             out: Detection) -> None:  # fmt: skip
     from sdc.kernels.span import span_decide
 
-    what, cand, _ = _candidates(system, parts, rows, counts, t)
+    found = _candidates(system, parts, rows, counts, t, out.notes)
+    what, cand = found.what, found.atoms
     if not cand:
         return
     earlier = np.array([all(parts[i].earlier for i, _ in o) for o in system.owners])
@@ -272,11 +375,16 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     if suggest and primaries:
         from sdc.differencing.suggest import joint_suppression
 
-        out.suggestions.extend(
-            joint_suppression(
-                system, parts, ordered, order, cand, what, primaries, counts, n_atoms, t
-            )  # fmt: skip
-        )
+        sentences, cells = joint_suppression(system, parts, ordered, order, cand, what,
+                                             primaries, counts, n_atoms, t)  # fmt: skip
+        out.suggestions.extend(sentences)
+        out.hide.extend(cells)
+        earlier = sorted({n for f in out.findings for n in f.earlier})
+        if earlier:
+            named = ", ".join(map(repr, earlier))
+            out.suggestions.append(f"the outputs conflict with what was released before "
+                                   f"({named}), which cannot be withdrawn: change the new "
+                                   "outputs")  # fmt: skip
 
 
 def _true(system: _System, parts: Sequence[Participant], k: int) -> int | None:

@@ -21,8 +21,9 @@ import scipy.sparse as sp
 def joint_suppression(system: Any, parts: Sequence[Any], ordered: list[np.ndarray],
                       order: np.ndarray, cand: list[np.ndarray], what: list,
                       primaries: list[np.ndarray], counts: np.ndarray | None,
-                      n_atoms: int, t: int) -> list[str]:  # fmt: skip
-    """Sentences: the cells to suppress together (per output), or why none can be chosen."""
+                      n_atoms: int, t: int) -> tuple[list[str], list[tuple[int, int]]]:  # fmt: skip
+    """Sentences (the cells to suppress together, per output, or why none can be chosen),
+    and those cells as (participant, cell)."""
     from sdc.protection.secondary import secondary_suppress
 
     small = [c for c, (_, n) in zip(cand, what, strict=True) if n is not None and 0 < n < t]
@@ -49,17 +50,19 @@ def joint_suppression(system: Any, parts: Sequence[Any], ordered: list[np.ndarra
     hide = np.flatnonzero(pattern.secondary[:n_pub])
     if pattern.overflowed:
         return ["no joint suppression could be computed (the elimination's numbers grew too "
-                "large): leave out one of the outputs each finding names"]  # fmt: skip
+                "large): leave out one of the outputs each finding names"], []  # fmt: skip
     per_output: dict[str, list[str]] = {}
+    cells: list[tuple[int, int]] = []
     for pos in hide:
         for i, c in system.owners[int(order[pos])]:
             p = parts[i]
             if p.earlier:
                 continue
+            cells.append((i, c))
             label = ", ".join(f"{k}={v}" for k, v in p.cells.cell_labels[c].items())
             per_output.setdefault(p.name, []).append(f"({label or 'total'})")
     if not per_output:
-        return []
-    cells = "; ".join(f"in {name!r} {', '.join(v)}" for name, v in per_output.items())
-    return [f"suppress these cells as well, together ({system.measure}): {cells}; "
-            "or leave out one of the outputs each finding names"]  # fmt: skip
+        return [], []
+    text = "; ".join(f"in {name!r} {', '.join(v)}" for name, v in per_output.items())
+    return [f"suppress these cells as well, together ({system.measure}): {text}; "
+            "or leave out one of the outputs each finding names"], cells  # fmt: skip

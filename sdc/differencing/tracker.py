@@ -14,7 +14,7 @@ they were one. Keep one data set per session, or give each its own labels.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -125,32 +125,28 @@ def _cells(out: Any) -> OutputCells | None:
     return table_cells_of(out) if hasattr(out, "model") and hasattr(out, "check") else None
 
 
-def run(taking: list[tuple[str, Rows, OutputCells]], t: int, notes: list[str], *,
-        intervals: bool = False, suggest: bool = True,
-        earlier: Callable[[str], bool] | None = None) -> DifferencingResult:  # fmt: skip
-    """Align the outputs' records by label, make the atoms and detect (see :func:`detect`)."""
-    names = tuple(name for name, _, _ in taking)
-    by_measure: dict[str, int] = {}
-    for _, _, cells in taking:
-        by_measure[cells.measure] = by_measure.get(cells.measure, 0) + 1
-    if max(by_measure.values(), default=0) < 2:
-        return DifferencingResult(notes=tuple(notes), checked=names)
+def place(taking: list[tuple[str, Rows, OutputCells]]) -> tuple[list[Participant], Any]:
+    """The outputs' records aligned by label, the atoms, and each output as a participant."""
     indexes = [rows.index for _, rows, _ in taking if rows.index is not None]
-    labels = pd.Index([]).append(indexes)
-    position, universe = pd.factorize(labels)
+    position, universe = pd.factorize(pd.Index([]).append(indexes))
     codes = []
     start = 0
     for (_, rows, _), index in zip(taking, indexes, strict=True):
-        n = len(index)
         code = np.full(len(universe), -1, dtype=np.int64)
-        code[position[start : start + n]] = rows.leaves()
+        code[position[start : start + len(index)]] = rows.leaves()
         codes.append(code)
-        start += n
+        start += len(index)
     atoms = partition(codes)
-    parts = [
-        Participant(cells, atoms.leaf[o], earlier is not None and earlier(name))
-        for o, (name, _, cells) in enumerate(taking)
-    ]
+    return [Participant(cells, atoms.leaf[o]) for o, (_, _, cells) in enumerate(taking)], atoms
+
+
+def run(taking: list[tuple[str, Rows, OutputCells]], t: int, notes: list[str], *,
+        intervals: bool = False, suggest: bool = True) -> DifferencingResult:  # fmt: skip
+    """Align the outputs' records by label, make the atoms and detect (see :func:`detect`)."""
+    names = tuple(name for name, _, _ in taking)
+    if max(Counter(cells.measure for _, _, cells in taking).values(), default=0) < 2:
+        return DifferencingResult(notes=tuple(notes), checked=names)
+    parts, atoms = place(taking)
     found = detect(parts, atoms.counts, t, intervals=intervals, suggest=suggest)
     return DifferencingResult(
         findings=tuple(found.findings), notes=tuple(notes + found.notes),

@@ -82,9 +82,15 @@ class DataView:
         if not isinstance(pop, dict):
             raise NotPlaced("its definition does not say which records it covers")
         base = pop.get("base") or {}
-        if base.get("rows") != self.rows:
-            raise NotPlaced("it was made from another number of records than the data hold")
         expression = pop.get("expression")
+        if base.get("rows") != self.rows:
+            if expression is None:
+                raise NotPlaced(
+                    f"it covers a subset of the records chosen by hand ({pop.get('rows')} of the "
+                    f"data's {self.rows} rows, no filter expression recorded), which the gate "
+                    "cannot select again"
+                )
+            raise NotPlaced("it was made from another number of records than the data hold")
         if expression is None:
             if pop.get("index") != index_fingerprint(pd.RangeIndex(self.rows)):
                 raise NotPlaced(
