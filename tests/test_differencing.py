@@ -174,8 +174,11 @@ def test_sums_of_a_small_group_are_as_disclosive_as_its_count() -> None:
         ("sum of cost", "region=W, sex=M (hidden in 'rs')", 3),
     ]
     sums = df.groupby(["region", "sex"]).cost.sum()
-    tables = {"rs": pd.Series({f"region={r}, sex={x}": v for (r, x), v in sums.items()}),
-              "r": pd.Series({f"region={r}": v for r, v in df.groupby("region").cost.sum().items()})}
+    by_region = df.groupby("region").cost.sum()
+    tables = {
+        "rs": pd.Series({f"region={r}, sex={x}": v for (r, x), v in sums.items()}),
+        "r": pd.Series({f"region={r}": v for r, v in by_region.items()}),
+    }
     for f in result.findings:
         total = sum(float(k) * float(tables[o][", ".join(f"{a}={b}" for a, b in c.items())])
                     for o, c, k in f.combination)  # fmt: skip

@@ -107,8 +107,8 @@ def test_a_subset_chosen_by_hand_cannot_be_placed_on_the_data(tmp_path: Path) ->
     report = check_folder(folder, trust_unsigned=True, data=path)
     d = report["differencing"]
     assert d["status"] == "review" and report["status"] == "review"
-    assert "'young' cannot be placed on the data: it covers a subset of the records" in (
-        d["notes"][0]
+    assert (
+        "'young' cannot be placed on the data: it covers a subset of the records" in (d["notes"][0])
     )
     # Without the data it is placed on its definition's variables (and passes).
     assert check_folder(folder, trust_unsigned=True)["differencing"]["status"] == "pass"
@@ -215,8 +215,10 @@ def test_the_cli_takes_a_registry(tmp_path: Path, capsys: pytest.CaptureFixture[
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["differencing"]["released_before"] == ["req-1/all"]
     code = main(["check", str(folder), "--registry", f"sqlite:///{tmp_path}/none.db", "--json"])
-    assert code == 2 and json.loads(capsys.readouterr().out)["error"]["kind"] in ("registry",
-                                                                                 "input")
+    assert code == 2 and json.loads(capsys.readouterr().out)["error"]["kind"] in (
+        "registry",
+        "input",
+    )
 
 
 def test_registry_definition_records_the_pattern_the_gate_read() -> None:

@@ -17,10 +17,10 @@ import scipy.sparse as sp
 from gauss_reference import in_span
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
-from sdc.differencing.atoms import partition
 from sdc.kernels.atoms import MAX_DENSE, combine_codes
 from sdc.kernels.span import span_decide
+
+from sdc.differencing.atoms import partition
 
 
 @st.composite
@@ -110,9 +110,7 @@ def _csr(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_span_decide_matches_rational_elimination(system: tuple, track: bool) -> None:
     rows, cands = system
     n_atoms = cands.shape[1]
-    state, cp, cr, cn, cd, rank, overflowed = span_decide(
-        *_csr(rows), n_atoms, *_csr(cands), track
-    )
+    state, cp, cr, cn, cd, rank, overflowed = span_decide(*_csr(rows), n_atoms, *_csr(cands), track)
     assert not overflowed
     x = np.concatenate([rows.T, cands.T], axis=1)  # columns: released rows, then candidates
     for i in range(cands.shape[0]):

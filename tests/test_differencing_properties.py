@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import sdc
 from sdc.differencing.atoms import partition
 from sdc.differencing.cells import RECORDS, OutputCells, _member
-from sdc.differencing.detect import Participant, describe_atom, detect
+from sdc.differencing.detect import Participant, detect
 
 
 @st.composite
@@ -50,8 +50,8 @@ def _cells(o: int, n_leaves: int, shown: list[list[int]]) -> OutputCells:
     )  # fmt: skip
 
 
-def _reference(codes: list[np.ndarray], cells: list[list[list[int]]], t: int) -> dict[str, int]:
-    """Derivable small atoms, by pandas and Fractions: description -> records."""
+def _reference(codes: list[np.ndarray], cells: list[list[list[int]]], t: int) -> dict:
+    """Derivable small atoms, by pandas and Fractions: each atom's leaves -> records."""
     frame = pd.DataFrame({f"o{i}": c for i, c in enumerate(codes)})
     frame = frame[(frame >= 0).any(axis=1)]
     if frame.empty:
@@ -72,19 +72,17 @@ def _reference(codes: list[np.ndarray], cells: list[list[list[int]]], t: int) ->
         if any(r == list(unit.ravel()) for r in x.T.tolist()) or not 0 < size < t:
             continue  # published on its own (its output's own rule), or not small
         if in_span(np.concatenate([x, unit], axis=1), list(range(x.shape[1])), x.shape[1]):
-            parts = [f"o{o} leaf{v}" for o, v in enumerate(atom) if v >= 0]
-            parts += [f"outside the records of 'o{o}'" for o, v in enumerate(atom) if v < 0]
-            found[" & ".join(parts)] = int(size)
+            found[tuple(int(v) for v in atom)] = int(size)
     return found
 
 
 def _engine(sizes: list[int], codes: list[np.ndarray], cells: list[list[list[int]]],
-            t: int) -> dict[str, int]:  # fmt: skip
+            t: int) -> dict:  # fmt: skip
     atoms = partition(codes)
     parts = [Participant(_cells(o, sizes[o], cells[o]), atoms.leaf[o]) for o in range(len(codes))]
     found = detect(parts, atoms.counts, t, suggest=False)
-    singles = {describe_atom(parts, a) for a in range(atoms.n_atoms)}
-    return {f.group: int(f.records) for f in found.findings if f.group in singles}
+    return {tuple(int(v) for v in atoms.leaf[:, f.atoms[0]]): int(f.records)
+            for f in found.findings if len(f.atoms) == 1}  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,7 +24,7 @@ alone was given away already, and is noted rather than blamed on the new outputs
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -173,22 +173,38 @@ def detect(
 MAX_UNIONS = 20_000
 
 
+#: A candidate's description, made only for findings: given the participants the
+#: combination uses, the group in words.
+Describe = Callable[[Sequence[int]], str]
+
+
 class _Candidates:
     """Candidate groups, each once: (description, true records or None) and atoms."""
 
     def __init__(self, published: dict[bytes, int]) -> None:
         self.published = published
         self.seen: set[bytes] = set()
-        self.what: list[tuple[str, int | None]] = []
+        self.what: list[tuple[Describe, int | None]] = []
         self.atoms: list[np.ndarray] = []
 
-    def add(self, atoms: np.ndarray, text: str, n: int | None, *, shown_ok: bool) -> None:
-        key = atoms.astype(np.int64).tobytes()
+    def add(self, atoms: np.ndarray, describe: Describe, n: int | None, *,
+            shown_ok: bool) -> None:  # fmt: skip
+        atoms = atoms.astype(np.int64)
+        key = atoms.tobytes()
         if key in self.seen or (not shown_ok and key in self.published):
             return  # a published cell on its own: its output's own rules judge it
         self.seen.add(key)
-        self.what.append((text, n))
-        self.atoms.append(atoms.astype(np.int64))
+        self.what.append((describe, n))
+        self.atoms.append(atoms)
+
+
+def _fixed(text: str) -> Describe:
+    """A description that does not depend on the combination."""
+
+    def words(used: Sequence[int]) -> str:
+        return text
+
+    return words
 
 
 def _labels_text(p: Participant, c: int) -> str:
@@ -206,17 +222,35 @@ def _without(pa: Participant, a: int, pb: Participant, b: int) -> str:
             f"{pb.name!r}")  # fmt: skip
 
 
+def _both(pa: Participant, a: int, pb: Participant, b: int) -> str:
+    return f"{_labels_text(pa, a)} in {pa.name!r} and {_labels_text(pb, b)} in {pb.name!r}"
+
+
+def _atom_words(parts: Sequence[Participant], atom: int, among: Sequence[int]) -> Describe:
+    """An atom in words, by the outputs ``among`` and the earlier releases a combination uses
+    (those define it: a group that a combination of their cells gives is one of their atoms,
+    or a union of them)."""
+
+    def words(used: Sequence[int]) -> str:
+        chosen = sorted({*among, *(i for i in used if parts[i].earlier)})
+        return describe_atom([parts[i] for i in chosen], atom)
+
+    return words
+
+
 def _candidates(
     system: _System, parts: Sequence[Participant], rows: list[sp.csr_matrix],
     counts: np.ndarray | None, t: int, notes: list[str],
 ) -> _Candidates:  # fmt: skip
-    """The groups to test: hidden cells, single atoms, and differences and intersections of
-    two outputs' cells, of 1 to t-1 records where sizes are known."""
+    """The groups to test: hidden cells, single atoms, atoms of small subsets of outputs, and
+    differences and intersections of two outputs' cells, of 1 to t-1 records where sizes
+    are known."""
     found = _Candidates(system.keys)
-    mine = [i for i, p in enumerate(parts)
-            if p.cells.measure == system.measure and not p.cells.means]  # fmt: skip
+    mine = [i for i, p in enumerate(parts) if p.cells.measure == system.measure]
     for i in mine:
         p = parts[i]
+        if p.cells.means:
+            continue  # a hidden mean hides its sum, whose count may not be known
         for c in p.cells.hidden:
             r = rows[i].indices[rows[i].indptr[c] : rows[i].indptr[c + 1]]
             if r.size == 0:
@@ -224,17 +258,20 @@ def _candidates(
             n = int(counts[r].sum()) if counts is not None else (
                 None if p.cells.counts is None else int(p.cells.counts[c]))  # fmt: skip
             if n is None or 0 < n < t:
-                found.add(r, _cell_text(p, int(c)), n, shown_ok=True)
+                found.add(r, _fixed(_cell_text(p, int(c))), n, shown_ok=True)
+    _subset_atoms(found, parts, mine, counts, t)  # first: the fewest outputs describe a group
     in_system = np.unique(np.concatenate(system.idx)) if system.idx else np.zeros(0, np.int64)
     single = in_system if counts is None else in_system[(counts[in_system] > 0) &
                                                          (counts[in_system] < t)]  # fmt: skip
+    fresh = [i for i in mine if not parts[i].earlier]
     for a in single.tolist():
-        found.add(np.array([a]), describe_atom(parts, a), None if counts is None else
-                  int(counts[a]), shown_ok=False)  # fmt: skip
-    _subset_atoms(found, parts, mine, counts, t)
+        found.add(np.array([a]), _atom_words(parts, a, fresh),
+                  None if counts is None else int(counts[a]), shown_ok=False)  # fmt: skip
     budget = MAX_UNIONS
     for x, i in enumerate(mine):
         for j in mine[x + 1 :]:
+            if parts[i].earlier and parts[j].earlier:
+                continue  # released before, both: checked against each other then
             budget = _unions(found, parts, rows, i, j, counts, t, budget)
             if budget < 0:
                 notes.append(f"more than {MAX_UNIONS} differences and intersections of cells "
@@ -256,25 +293,33 @@ def _subset_atoms(found: _Candidates, parts: Sequence[Participant], mine: list[i
 
     size = SUBSET if len(mine) <= MANY else 2
     fresh = {i for i in mine if not parts[i].earlier}
+    weight = None if counts is None else counts.astype(np.float64)
     for k in range(1, min(size, len(mine)) + 1):
         for subset in combinations(mine, k):
-            if not fresh.intersection(subset) or (k == len(mine)):
+            if not fresh.intersection(subset) or k == len(mine):
                 continue  # the full set's atoms are the atoms themselves
-            table = np.stack([parts[i].leaf for i in subset], axis=1)
-            inside = (table >= 0).any(axis=1)
-            keys, group = np.unique(table[inside], axis=0, return_inverse=True)
+            key = np.zeros(parts[subset[0]].leaf.size, dtype=np.int64)
+            inside = np.zeros(key.size, dtype=bool)
+            for i in subset:
+                leaf = parts[i].leaf
+                key = key * (int(leaf.max(initial=0)) + 2) + leaf + 1
+                inside |= leaf >= 0
             atoms_in = np.flatnonzero(inside)
+            _, group, members_n = np.unique(key[atoms_in], return_inverse=True,
+                                            return_counts=True)  # fmt: skip
+            keep = np.ones(members_n.size, dtype=bool)
+            if weight is not None:
+                n = np.bincount(group, weights=weight[atoms_in], minlength=members_n.size)
+                keep &= (n > 0) & (n < t)
+            if not keep.any():
+                continue
             order = np.argsort(group, kind="stable")
-            starts = np.searchsorted(group[order], np.arange(keys.shape[0] + 1))
-            for g in range(keys.shape[0]):
-                members = atoms_in[order[starts[g] : starts[g + 1]]]
-                if members.size < 2:
-                    continue  # one atom: tested on its own
-                n = None if counts is None else int(counts[members].sum())
-                if n is not None and not 0 < n < t:
-                    continue
-                text = describe_atom([parts[i] for i in subset], int(members[0]))
-                found.add(members, text, n, shown_ok=False)
+            starts = np.concatenate(([0], np.cumsum(members_n)))
+            for g in np.flatnonzero(keep):
+                members = np.sort(atoms_in[order[starts[g] : starts[g + 1]]])
+                size_g = None if weight is None else round(float(n[g]))
+                found.add(members, _atom_words(parts, int(members[0]), subset), size_g,
+                          shown_ok=False)  # fmt: skip
 
 
 def _unions(found: _Candidates, parts: Sequence[Participant], rows: list[sp.csr_matrix],
@@ -282,34 +327,38 @@ def _unions(found: _Candidates, parts: Sequence[Participant], rows: list[sp.csr_
     """Add the differences of nested cells (``a`` without ``b``, ``b`` inside ``a``) and the
     intersections of overlapping cells of outputs i and j; the budget left."""
     a_rows, b_rows = rows[i], rows[j]
-    shared = (a_rows @ b_rows.T).tocoo()  # atoms two cells share
+    shared = (a_rows @ b_rows.T).tocsr().tocoo()  # atoms two cells share, in (a, b) order
     if shared.nnz == 0:
         return budget
-    size_a, size_b = np.diff(a_rows.indptr), np.diff(b_rows.indptr)
     weight = np.ones(a_rows.shape[1]) if counts is None else counts.astype(np.float64)
-    n_a, n_b = a_rows @ weight, b_rows @ weight
-    common = np.asarray((a_rows.multiply(weight[None, :]) @ b_rows.T)[shared.row, shared.col])
-    common = common.ravel()
+    common = (a_rows.multiply(weight[None, :]).tocsr() @ b_rows.T).tocsr().tocoo().data
+    a, b, k = shared.row, shared.col, shared.data
+    size_a, size_b = np.diff(a_rows.indptr)[a], np.diff(b_rows.indptr)[b]
+    n_a, n_b = (a_rows @ weight)[a], (b_rows @ weight)[b]
+    kinds = [
+        ((k == size_b) & (k < size_a), n_a - common, "a-b"),
+        ((k == size_a) & (k < size_b), n_b - common, "b-a"),
+        ((k < size_a) & (k < size_b), common, "a&b"),
+    ]
     pa, pb = parts[i], parts[j]
-    for a, b, k, w in zip(shared.row, shared.col, shared.data, common, strict=True):
-        ra = a_rows.indices[a_rows.indptr[a] : a_rows.indptr[a + 1]]
-        rb = b_rows.indices[b_rows.indptr[b] : b_rows.indptr[b + 1]]
-        groups = []
-        if k == size_b[b] < size_a[a]:
-            groups.append((np.setdiff1d(ra, rb), n_a[a] - w, _without(pa, a, pb, b)))
-        elif k == size_a[a] < size_b[b]:
-            groups.append((np.setdiff1d(rb, ra), n_b[b] - w, _without(pb, b, pa, a)))
-        elif k < size_a[a] and k < size_b[b]:
-            groups.append((np.intersect1d(ra, rb), w,
-                           f"{_labels_text(pa, a)} in {pa.name!r} and {_labels_text(pb, b)} in "
-                           f"{pb.name!r}"))  # fmt: skip
-        for atoms, n, text in groups:
-            if counts is not None and not 0 < n < t:
-                continue
+    for mask, n, kind in kinds:
+        if counts is not None:
+            mask = mask & (n > 0.5) & (n < t)
+        for e in np.flatnonzero(mask):
             budget -= 1
             if budget < 0:
                 return budget
-            found.add(atoms, text, None if counts is None else round(float(n)), shown_ok=False)
+            x, y = int(a[e]), int(b[e])
+            ra = a_rows.indices[a_rows.indptr[x] : a_rows.indptr[x + 1]]
+            rb = b_rows.indices[b_rows.indptr[y] : b_rows.indptr[y + 1]]
+            if kind == "a-b":
+                atoms, words = np.setdiff1d(ra, rb), (lambda u, x=x, y=y: _without(pa, x, pb, y))
+            elif kind == "b-a":
+                atoms, words = np.setdiff1d(rb, ra), (lambda u, x=x, y=y: _without(pb, y, pa, x))
+            else:
+                atoms, words = np.intersect1d(ra, rb), (lambda u, x=x, y=y: _both(pa, x, pb, y))
+            found.add(atoms, words, None if counts is None else round(float(n[e])),
+                      shown_ok=False)  # fmt: skip
     return budget
 
 
@@ -361,7 +410,7 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
         else:
             terms = [(int(order[cr[s]]), Fraction(int(cn[s]), int(cd[j])))
                      for s in range(cp[j], cp[j + 1])]  # fmt: skip
-        finding = _finding(system, parts, terms, ordered, lo_hi, order, desc, n, t)
+        finding = _finding(system, parts, terms, ordered, lo_hi, order, desc, n, t, cand[j])
         if finding is None:
             continue
         if isinstance(finding, str):
@@ -375,13 +424,13 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     if suggest and primaries:
         from sdc.differencing.suggest import joint_suppression
 
-        sentences, cells = joint_suppression(system, parts, ordered, order, cand, what,
-                                             primaries, counts, n_atoms, t)  # fmt: skip
+        sentences, hidden = joint_suppression(system, parts, ordered, order, cand, what,
+                                              primaries, counts, n_atoms, t)  # fmt: skip
         out.suggestions.extend(sentences)
-        out.hide.extend(cells)
-        earlier = sorted({n for f in out.findings for n in f.earlier})
-        if earlier:
-            named = ", ".join(map(repr, earlier))
+        out.hide.extend(hidden)
+        before = sorted({n for f in out.findings for n in f.earlier})
+        if before:
+            named = ", ".join(map(repr, before))
             out.suggestions.append(f"the outputs conflict with what was released before "
                                    f"({named}), which cannot be withdrawn: change the new "
                                    "outputs")  # fmt: skip
@@ -395,8 +444,8 @@ def _true(system: _System, parts: Sequence[Participant], k: int) -> int | None:
 
 
 def _finding(system: _System, parts: Sequence[Participant], terms: list | None,
-             ordered: list[np.ndarray], lo_hi: list, order: np.ndarray, desc: str,
-             n: int | None, t: int) -> Finding | str | None:  # fmt: skip
+             ordered: list[np.ndarray], lo_hi: list, order: np.ndarray, desc: Describe,
+             n: int | None, t: int, atoms: np.ndarray) -> Finding | str | None:  # fmt: skip
     """The finding a derivable candidate makes (None: not small; a note: given away before)."""
     if terms is None:
         return None  # pragma: no cover - combinations are tracked below TRACK_LIMIT
@@ -422,6 +471,8 @@ def _finding(system: _System, parts: Sequence[Participant], terms: list | None,
     names: list[str] = []
     earlier: list[str] = []
     combination = []
+    used = sorted({system.owners[k][0][0] for k, _ in terms})
+    group = desc(used)
     for k, coef in sorted(terms, key=lambda x: (-x[1], x[0])):
         i, c = system.owners[k][0]
         p = parts[i]
@@ -431,10 +482,10 @@ def _finding(system: _System, parts: Sequence[Participant], terms: list | None,
         if p.earlier and p.name not in earlier:
             earlier.append(p.name)
     if earlier and len(earlier) == len(names):
-        return (f"{desc}: {n} record(s) can be derived from outputs released before alone "
+        return (f"{group}: {n} record(s) can be derived from outputs released before alone "
                 f"({', '.join(map(repr, earlier))}); the request does not change that")  # fmt: skip
-    return Finding(system.measure, desc, n, tuple(names), tuple(combination), t, interval,
-                   tuple(earlier))  # fmt: skip
+    return Finding(system.measure, group, n, tuple(names), tuple(combination), t, interval,
+                   tuple(earlier), tuple(atoms.tolist()))  # fmt: skip
 
 
 def _lp_findings(system: _System, parts: Sequence[Participant], ordered: list[np.ndarray],
@@ -459,6 +510,7 @@ def _lp_findings(system: _System, parts: Sequence[Participant], ordered: list[np
                     if np.intersect1d(ordered[s], cand[j]).size]  # fmt: skip
         names = list(dict.fromkeys(parts[i].name for i in touching))
         earlier = tuple(dict.fromkeys(parts[i].name for i in touching if parts[i].earlier))
-        out.findings.append(Finding(system.measure, desc, n, tuple(names), (), t,
-                                    (low_i, high_i), earlier))  # fmt: skip
+        group = desc(sorted(set(touching)))
+        out.findings.append(Finding(system.measure, group, n, tuple(names), (), t,
+                                    (low_i, high_i), earlier, tuple(cand[j].tolist())))  # fmt: skip
         primaries.append(cand[j])

@@ -60,6 +60,8 @@ class Finding:
     threshold: int
     interval: tuple[int, int] | None = None
     earlier: tuple[str, ...] = ()
+    #: The atoms of the group (inside the check only: not reported).
+    atoms: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def message(self) -> str:

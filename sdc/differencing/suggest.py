@@ -40,11 +40,11 @@ def joint_suppression(system: Any, parts: Sequence[Any], ordered: list[np.ndarra
     forced = np.zeros(len(cols), dtype=bool)
     for s, k in enumerate(order):
         i, c = system.owners[k][0]
-        cells = parts[i].cells
+        own = parts[i].cells
         if counts is not None:
             weight[s] = float(counts[ordered[s]].sum())
-        elif cells.counts is not None:
-            weight[s] = float(cells.counts[c])
+        elif own.counts is not None:
+            weight[s] = float(own.counts[c])
         forced[s] = all(parts[j].earlier for j, _ in system.owners[k])
     pattern = secondary_suppress(x, primary, weight, forced=forced)
     hide = np.flatnonzero(pattern.secondary[:n_pub])
