@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from gauss_reference import in_span
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sdc.kernels.atoms import MAX_DENSE, combine_codes
+from sdc.kernels.record_atoms import MAX_DENSE, combine_codes
 from sdc.kernels.span import span_decide
 
 from sdc.differencing.atoms import partition

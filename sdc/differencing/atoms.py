@@ -3,7 +3,7 @@
 Two records are in one atom when every output treats them alike: the same leaf
 of each output (a cell, a bin, a step), or both outside its population. Each
 output's codes (``-1``: outside) are combined one after another by the kernel
-:func:`sdc.kernels.atoms.combine_codes`, which gives every record its atom; the
+:func:`sdc.kernels.record_atoms.combine_codes`, which gives every record its atom; the
 atom's size is then a count of records (or a sum of ``weights`` when the units
 are already groups of records).
 
@@ -44,7 +44,7 @@ def partition(codes: Sequence[np.ndarray], weights: np.ndarray | None = None) ->
     >>> a.leaf.tolist(), a.counts.tolist()
     ([[-1, 0, 0, 1], [1, 0, 1, 1]], [1, 1, 1, 2])
     """
-    from sdc.kernels.atoms import combine_codes
+    from sdc.kernels.record_atoms import combine_codes
 
     if not codes:
         return Atoms(np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64))

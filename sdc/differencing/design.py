@@ -24,7 +24,7 @@ from sdc.differencing.records import Rows
 
 def _patterns(columns: np.ndarray, outcome: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Each record's leaf (its pattern) and, per leaf, the first record that has it."""
-    from sdc.kernels.atoms import combine_codes
+    from sdc.kernels.record_atoms import combine_codes
 
     leaf = np.zeros(columns.shape[0], dtype=np.int64)
     first = np.zeros(min(1, columns.shape[0]), dtype=np.int64)

@@ -317,7 +317,7 @@ def registry_definition(definition: Any, checked: Any) -> Any:
 def _run(placed: list[Placement], view: DataView, t: int, intervals: bool) -> Any:
     """Micro-atoms of the data, each output's leaf on them, then the exact detection."""
     from sdc.differencing.atoms import partition
-    from sdc.kernels.atoms import combine_codes
+    from sdc.kernels.record_atoms import combine_codes
 
     keys = list(dict.fromkeys(k for p in placed for k in p.variables))
     masks = list(dict.fromkeys(p.mask for p in placed if p.mask is not None))
