@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
+from sdc.kernels.topk import push_top as _push_top
 
 __all__ = ["EVIDENCE_COUNT_FIELDS", "EVIDENCE_FLOAT_FIELDS", "contributor_order", "table_evidence"]
 
@@ -86,19 +87,6 @@ def _product_cells(codes, row, offsets, n_members, leaf_offsets, cells):
                 cells[i * cnt + j] = base + offsets[m, j]
         n *= cnt
     return n
-
-
-@njit(cache=True, inline="always")
-def _push_top(top, cell, x):
-    """Insert x into the descending top-k row of ``cell`` if it is large enough."""
-    kk = top.shape[1]
-    if x <= top[cell, kk - 1]:
-        return
-    j = kk - 1
-    while j > 0 and top[cell, j - 1] < x:
-        top[cell, j] = top[cell, j - 1]
-        j -= 1
-    top[cell, j] = x
 
 
 def _evidence_signature(values_readonly: bool):

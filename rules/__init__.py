@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sdc.rules.attribute import AllSameParams, all_same
 from sdc.rules.base import CellEvidence, RuleResult
 from sdc.rules.dominance import (
     NKParams,
@@ -102,6 +103,7 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("nk-dominance", nk_dominance, NKParams, nk_protection),
         RuleSpec("p-percent", p_percent, PPercentParams, p_percent_protection),
         RuleSpec("pq", pq, PQParams, pq_protection),
+        RuleSpec("all-same", all_same, AllSameParams),
         RuleSpec("negative", negative, NegativeParams),
         RuleSpec("missing", missing, MissingParams),
         RuleSpec("statistic", statistic, StatisticParams),

@@ -8,7 +8,7 @@ failing, needing review, or neither; it never reads files or keeps state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,6 +24,8 @@ class CellEvidence(Protocol):
     sum: np.ndarray  # float64: sum of values
     abs_sum: np.ndarray  # float64: sum of absolute values
     top: np.ndarray  # float64 (cells, k): largest per-contributor totals, 0 where absent
+    spread: np.ndarray  # float64: largest minus smallest value, NaN where nothing is measured
+    quantile: Any  # quantile tables: contributors below, above and near each cell's value
     statistic: str  # the statistic the table publishes ("count", "mean", ...)
     has_contributor: bool  # False: every record is its own contributor
 

@@ -71,6 +71,7 @@ def nk_dominance(ev: CellEvidence, params: NKParams) -> RuleResult:
     over &= total > 0
     neg = ev.negatives > 0
     cmp = ">=" if params.inclusive else ">"
+    place = getattr(ev, "place", "the cell")
     return RuleResult(
         rule="nk-dominance",
         fail=over & ~neg,
@@ -79,7 +80,7 @@ def nk_dominance(ev: CellEvidence, params: NKParams) -> RuleResult:
         limit=full(total.shape[0], params.k),
         measure="share of the largest contributors",
         fail_text=(
-            f"the share of the {params.n} largest contributor(s) in the cell total is "
+            f"the share of the {params.n} largest contributor(s) in the total of {place} is "
             f"{{measured}}; unsafe when it is {cmp} {{limit}} (({params.n}, {params.k}) dominance)"
         ),
         review_text=_NEGATIVE_TEXT,

@@ -1,4 +1,5 @@
-"""Rules on how many contribute to a cell: threshold (minimum cell count) and zeros."""
+"""Rules on how many contribute to a cell: threshold (minimum cell count), zeros, and the
+contributors around a published quantile."""
 
 from __future__ import annotations
 
@@ -94,44 +95,91 @@ def zeros(ev: CellEvidence, params: ZerosParams) -> RuleResult:
 
 @dataclass(frozen=True)
 class QuantileParams:
-    """A quantile needs at least ``t`` records on each side of it."""
+    """A published quantile (median, ``p1`` .. ``p99``) must not be one contributor's value.
+
+    At least ``t`` contributors strictly below it and ``t`` strictly above it; and either at
+    least ``t`` contributors within the *neighbourhood* of the value (``|x - v| <=
+    neighbourhood * |v|``) or, when quantiles are rounded (``significant_figures`` > 0: the
+    grid of values they are published on), a value that equals no record's value.
+    """
 
     t: int = field(default=10, metadata={"min": 1})
+    neighbourhood: float = field(default=0.05, metadata={"min": 0.0, "max": 1.0})
+    significant_figures: int = field(default=3, metadata={"min": 0, "max": 15})
 
 
 def quantile(ev: CellEvidence, params: QuantileParams) -> RuleResult:
-    """Records below and above a published quantile (median, p25, ...).
+    """Contributors around a published quantile: on each side of it, and next to it.
 
-    A quantile is one record's value (or the mean of two): with few records on
-    one side, the extreme records are nearly pinned down. Measured is the
-    smaller side, ``floor(q N)`` or ``floor((1 - q) N)`` of the N records with a
-    value. Statistics that are not quantiles pass.
+    A quantile is a record's value (an odd-sized median) or lies between two; with few
+    contributors on one side the extremes are nearly pinned down, and a value that is
+    one person's, with nobody else near it, is that person's. Reads ``ev.quantile``
+    (:class:`~sdc.tables.quantiles.QuantileEvidence`: per cell the contributors below,
+    above and within the neighbourhood of the value, and whether a record equals it);
+    evidence computed under other neighbourhood or rounding settings cannot be re-judged
+    and raises (the table fails). Statistics that are not quantiles pass.
 
     Examples
     --------
     >>> import numpy as np
     >>> from types import SimpleNamespace
-    >>> ev = SimpleNamespace(nonmissing=np.array([0, 30, 50]), statistic="p25")
+    >>> q = SimpleNamespace(below=np.array([0, 50, 50, 12]), above=np.array([0, 50, 50, 3]),
+    ...     near=np.array([0, 1, 1, 8]), exact=np.array([False, True, False, False]),
+    ...     neighbourhood=0.05, significant_figures=3)
+    >>> ev = SimpleNamespace(nonmissing=np.array([0, 101, 100, 16]), statistic="median",
+    ...                      quantile=q)
     >>> r = quantile(ev, QuantileParams(t=10))
     >>> r.fail.tolist(), r.measured.tolist()
-    ([False, True, False], [0.0, 7.0, 12.0])
+    ([False, True, False, True], [0.0, 1.0, 1.0, 3.0])
+    >>> print(r.message(1))
+    50 contributor(s) below the value and 50 above it; 1 within 5% of it, and a record has
+    exactly this value: a quantile needs at least 10 on each side and either 10 within that
+    neighbourhood or a value no record has (quantile rule)
     """
     n = np.asarray(ev.nonmissing)
-    q = quantile_of(ev.statistic)
-    # In whole percents, so that 1 - 0.9 = 0.0999... does not lose a record (p90 of 100: 10).
-    pct = 0 if q is None else round(q * 100)
-    below, above = (pct * n) // 100, ((100 - pct) * n) // 100
-    side = np.zeros(n.shape[0]) if q is None else np.minimum(below, above).astype(np.float64)
-    fail = (n > 0) & (side < params.t) if q is not None else np.zeros(n.shape[0], dtype=bool)
+    m = n.shape[0]
+    if quantile_of(ev.statistic) is None:
+        zero = np.zeros(m)
+        return RuleResult("quantile", np.zeros(m, dtype=bool), np.zeros(m, dtype=bool), zero,
+                          full(m, params.t), "contributors", "")  # fmt: skip
+    q = getattr(ev, "quantile", None)
+    if q is None:
+        raise ValueError("the table holds a quantile but no evidence of what surrounds it")
+    settings = (float(q.neighbourhood), int(q.significant_figures))
+    if settings != (params.neighbourhood, params.significant_figures):
+        raise ValueError(
+            f"its evidence was computed with neighbourhood {settings[0]} and "
+            f"{settings[1]} significant figures; the rule set asks for "
+            f"{params.neighbourhood} and {params.significant_figures}: make the table again "
+            "under this rule set"
+        )
+    below, above, near = (np.asarray(a, dtype=np.float64) for a in (q.below, q.above, q.near))
+    exact = np.asarray(q.exact, dtype=bool)
+    side = np.minimum(below, above)
+    t = params.t
+    sides_fail = (n > 0) & (side < t)
+    # Without a grid the value may sit a rounding error from a record: it must have company.
+    pinned = (n > 0) & (near < t) & (exact | (params.significant_figures == 0))
+    width = f"{100 * params.neighbourhood:.4g}%"
     return RuleResult(
         rule="quantile",
-        fail=fail,
-        review=np.zeros(n.shape[0], dtype=bool),
-        measured=side.astype(np.float64),
-        limit=full(n.shape[0], params.t),
-        measure="records on the smaller side",
+        fail=sides_fail | pinned,
+        review=np.zeros(m, dtype=bool),
+        measured=np.where(sides_fail, side, near),
+        limit=full(m, t),
+        measure="contributors on the smaller side, or next to the value",
         fail_text=(
-            "{measured} record(s) on the smaller side of the quantile; at least {limit} are "
-            "required on each side"
+            "{below} contributor(s) below the value and {above} above it; {near} within "
+            f"{width} of it, and " + "{equal}: a quantile needs at least {limit} on each side "
+            "and either {limit} within that neighbourhood or a value no record has (quantile "
+            "rule)"
         ),
+        extra={
+            "below": below,
+            "above": above,
+            "near": near,
+            "equal": np.where(
+                exact, "a record has exactly this value", "no record has exactly this value"
+            ).astype(object),
+        },  # fmt: skip
     )

@@ -83,10 +83,11 @@ class SaturatedParams:
 
 
 def saturated(ev: object, params: SaturatedParams) -> RuleResult:
-    """Models that fit their data exactly (``ev.saturated``: 1 where they do, per model).
+    """Models, or groups of a model, that fit their data exactly (``ev.saturated``: 1 where
+    they do, per entry).
 
-    R^2 = 1, zero residual variance or perfect separation: the fitted values are
-    the observed ones, so the coefficients republish the data.
+    R^2 = 1, zero residual variance, perfect separation, records fitted exactly: the
+    fitted values are the observed ones, so the coefficients republish the data.
 
     Examples
     --------
@@ -98,8 +99,8 @@ def saturated(ev: object, params: SaturatedParams) -> RuleResult:
     s = np.asarray(ev.saturated, dtype=np.float64)  # type: ignore[attr-defined]
     hit = s > 0
     fail = hit if params.outcome == "fail" else np.zeros_like(hit)
-    text = "the model is saturated: it reproduces its data (R^2 = 1, no residual variance "
-    text += "or perfect separation), so it is a table in disguise"
+    text = "saturated: the fit reproduces its data (fitted values equal the outcomes), so the "
+    text += "coefficients republish them: a table in disguise"
     return RuleResult(
         rule="saturated",
         fail=fail,

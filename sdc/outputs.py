@@ -1,11 +1,14 @@
-"""What outputs that are not tables share: findings keyed by a term, and their report entry.
+"""What outputs share: findings keyed by a term and their report entry, and round steps.
 
 Regressions and survival tables have no cells; each finding names the term it
 is about (a dummy level, a model, a group, a pooled step) in a ``term`` column.
+Histogram bins and survival time grids are multiples of a round step
+(:func:`round_step`), so that their edges do not publish anyone's value.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -14,6 +17,23 @@ import pandas as pd
 
 from sdc.rules import RuleResult
 from sdc.verdict import Status
+
+#: Round widths, per power of ten.
+ROUND_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def round_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least ``raw``
+    (1 when ``raw`` is not a positive number).
+
+    >>> round_step(51.1), round_step(0.3), round_step(40.0), round_step(0.0)
+    (100.0, 0.5, 50.0, 1.0)
+    """
+    if not raw >= 1e-300:  # 0, negative or NaN
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(s * power for s in ROUND_STEPS if s * power >= raw * (1 - 1e-12))
+
 
 #: Columns of such an output's findings.
 FINDING_COLUMNS = ["term", "rule", "outcome", "measured", "limit", "message"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdc.caps import GateParams
+from sdc.caps import GateParams, ReleaseParams
 from sdc.exceptions import SdcRuleSetError
 from sdc.protection.params import ProtectionParams
 from sdc.rules import PRESET_DIR, RULES
@@ -28,7 +28,7 @@ STATISTICS = (
     "coefficients", "survival", "quantile", "model", "microdata",
 )  # fmt: skip
 
-_TOP_KEYS = {"name", "description", "statistics", "protection", "gate", *RULES}
+_TOP_KEYS = {"name", "description", "statistics", "protection", "gate", "release", *RULES}
 
 #: Rules on regressions; on trained models (weights); the others apply to tables.
 MODEL_RULES = ("dof", "parameters", "saturated")
@@ -45,11 +45,12 @@ TABLE_RULES = tuple(
 )
 
 #: The rules each kind of output can take in the ``[statistics]`` map: tables take the
-#: table rules; regression coefficients the model rules and counts of their groups;
-#: survival tables counts of events per step and zeros.
+#: table rules; regression coefficients the model rules and, for every group of records
+#: they describe, counts, zeros, dominance and all-same; survival tables counts of events
+#: per step and zeros.
 ALLOWED_RULES = {
     **{stat: TABLE_RULES for stat in STATISTICS},
-    "coefficients": (*MODEL_RULES, "threshold", "zeros"),
+    "coefficients": (*MODEL_RULES, "threshold", "zeros", "nk-dominance", "p-percent", "all-same"),
     "survival": ("threshold", "zeros"),
     "model": TRAINED_MODEL_RULES,
     "microdata": MICRODATA_RULES,
@@ -144,6 +145,8 @@ class RuleSet:
     source: str = "<memory>"
     #: The caps on what the gate reads (``[gate]``; see :mod:`sdc.caps`).
     gate: GateParams = dataclasses.field(default_factory=GateParams)
+    #: The approvals a release needs (``[release]``; see :mod:`sdc.caps`).
+    release: ReleaseParams = dataclasses.field(default_factory=ReleaseParams)
 
     @classmethod
     def load(cls, spec: str | Path | RuleSet) -> RuleSet:
@@ -203,6 +206,7 @@ class RuleSet:
             )
         protection = _params(ProtectionParams, raw.get("protection", {}), source, "protection")
         gate = _params(GateParams, raw.get("gate", {}), source, "gate")
+        release = _params(ReleaseParams, raw.get("release", {}), source, "release")
         return cls(
             name=str(raw.get("name", Path(source).stem)),
             description=str(raw.get("description", "")),
@@ -211,6 +215,7 @@ class RuleSet:
             protection=protection,
             source=source,
             gate=gate,
+            release=release,
         )
 
     def rules_for(self, statistic: str) -> tuple[str, ...]:
@@ -230,6 +235,7 @@ class RuleSet:
         out["statistics"] = {k: list(v) for k, v in self.statistics.items()}
         out["protection"] = _plain(dataclasses.asdict(self.protection))
         out["gate"] = _plain(dataclasses.asdict(self.gate))
+        out["release"] = _plain(dataclasses.asdict(self.release))
         return out
 
     def settings_sha256(self) -> str:

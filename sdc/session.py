@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,17 @@ def _source(obj: Any) -> str | None:
     return None
 
 
+def _rows_of(value: Any, given: pd.DataFrame, data: pd.DataFrame) -> Any:
+    """A per-row keyword (weights, status: one value per row of ``given``) for the rows of
+    ``data`` a population kept; anything else as it is."""
+    if isinstance(value, str) or not isinstance(value, pd.Series | np.ndarray | list):
+        return value
+    if len(value) != len(given) or not given.index.is_unique:
+        return value
+    positions = given.index.get_indexer(data.index)
+    return value.iloc[positions] if isinstance(value, pd.Series) else np.asarray(value)[positions]
+
+
 def _rows_used(result: Any) -> pd.Index | None:
     """The labels of the rows a fitted model used (None when it does not keep them)."""
     labels = getattr(getattr(getattr(result, "model", None), "data", None), "row_labels", None)
@@ -129,7 +141,9 @@ class Session:
         self.rules = rules
         self.suppress = suppress
         self.ruleset_ = RuleSet.load(rules)
-        self.outputs: dict[str, TableOutput | RegressionOutput | SurvivalOutput] = {}
+        self.outputs: dict[
+            str, TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
+        ] = {}
         #: Each output's records, for differencing (row-level: never written out).
         self._records = Tracker()
 
@@ -443,6 +457,7 @@ class Session:
         by: str | None = None,
         stats: Sequence[str] = ("count", "mean", "median", "p25", "p75", "min", "max"),
         *,
+        contributor: str | None = None,
         name: str | None = None,
         population: str | None = None,
     ) -> Description:
@@ -450,13 +465,15 @@ class Session:
 
         ``stats``: aggfunc names (count, sum, mean, median, std, var, min, max, mode)
         and percentiles ``p1`` .. ``p99``. Each table joins the session as
-        ``<name>_<statistic>`` (see :mod:`sdc.tables.describe`).
+        ``<name>_<statistic>`` (see :mod:`sdc.tables.describe`). ``contributor``: a
+        column naming who each record is; counts, dominance, the all-same rule and the
+        contributors around a quantile then count people, not records.
         """
         from sdc.tables.describe import Description, describe_frame
 
         func = "Session.describe"
         given, data = data, select(data, population, func)
-        frame, group = describe_frame(data, column, by, func)
+        frame, group = describe_frame(data, column, by, func, contributor)
         if isinstance(stats, str) or not stats or not all(isinstance(s, str) for s in stats):
             raise input_error("stats", func, "a non-empty list of statistic names", stats)
         if len(set(stats)) != len(stats):
@@ -466,7 +483,12 @@ class Session:
         base = self._name(name, func)
         outputs = {
             stat: self.pivot_table(
-                frame, values=column, index=group, aggfunc=stat, name=f"{base}_{stat}"
+                frame,
+                values=column,
+                index=group,
+                aggfunc=stat,
+                contributor=contributor,
+                name=f"{base}_{stat}",
             )  # fmt: skip
             for stat in stats
         }
@@ -492,10 +514,12 @@ class Session:
     ) -> SurvivalOutput:
         """Kaplan-Meier curves coarsened for release (see :mod:`sdc.regression.survival`).
 
-        Every released step holds at least the rule set's threshold of events; the
-        largest follow-up time is never shown; ``.raw`` is the unpooled estimate.
-        ``time_unit``: follow-up times are rounded down to multiples of it first, so
-        step boundaries are on that grid instead of being event times.
+        Every released step holds at least the rule set's threshold t of events and starts
+        at a point of a time grid where t events fall in the grid interval it opens, so no
+        boundary is anyone's own event time; the largest follow-up time is never shown;
+        ``.raw`` is the unpooled estimate. ``time_unit``: the grid's width (by default a
+        round width of about a twentieth of the longest follow-up); a finer one gives
+        fewer boundaries, never weaker ones.
         ``plot``: ``finalise`` also writes the released curves as an image (``.svg()``).
         """
         from sdc.regression.survival import survival_table
@@ -514,13 +538,22 @@ class Session:
         self.outputs[out.name] = out
         return out
 
-    def check_model_result(self, result: Any, *, name: str | None = None) -> RegressionOutput:
+    def check_model_result(
+        self, result: Any, *, contributor: Any = None, name: str | None = None
+    ) -> RegressionOutput:
         """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression.output`).
 
-        A result of a class the engine does not know is ``review``, with the class named.
+        ``contributor``: who each row of the model is (patient, practice): one id per row
+        the fit used, or a Series indexed like the data it was fitted on. Every group of
+        records the coefficients describe then counts distinct contributors, and dominance
+        reads per-contributor totals. A result of a class the engine does not know is
+        ``review``, with the class named.
         """
-        out = RegressionOutput(self._name(name, "Session.check_model_result"), result,
-                               self.ruleset_)  # fmt: skip
+        from sdc.regression.rows import contributor_ids
+
+        func = "Session.check_model_result"
+        ids = contributor_ids(result, contributor, func)
+        out = RegressionOutput(self._name(name, func), result, self.ruleset_, ids)
         out.definition = regression_definition("check_model_result", None, None, {})
         out.definition["population"] = population_entry(_rows_used(result), None, None)
         self._records.regression(out)
@@ -554,73 +587,127 @@ class Session:
         ``keys``: the quasi-identifiers; ``sensitive``: variables whose l-diversity is
         checked; ``weight``: sampling weights (Fk and the individual risk); ``contributor``:
         a household or person id (household risk). The result's ``mitigate`` plans local
-        suppression to k-anonymity. Not written by ``finalise`` yet.
+        suppression to k-anonymity. It joins the session: ``finalise`` writes its
+        assessment, and its records (keys, sensitive variables, weight) only if it passes.
         """
         from sdc.microdata.output import assess
+        from sdc.microdata.released import microdata_definition
 
-        return assess(
+        out = assess(
             data, self.ruleset_, keys=keys, sensitive=sensitive, weight=weight,
             contributor=contributor, name=self._name(name, "Session.assess_microdata"),
         )  # fmt: skip
-
-    def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,
-             fit: dict[str, Any], population: str | None = None,
-             **kwargs: Any) -> RegressionOutput:  # fmt: skip
-        if not isinstance(formula, str) or "~" not in formula:
-            raise input_error("formula", f"Session.{func}", "a formula such as 'y ~ x + C(g)'",
-                              formula)  # fmt: skip
-        if not isinstance(data, pd.DataFrame):
-            raise input_error("data", f"Session.{func}", "a pandas DataFrame", type(data).__name__)
-        given, data = data, select(data, population, f"Session.{func}")
-        try:
-            result = factory(formula, data=data, **kwargs).fit(**fit)
-        except Exception as exc:  # a formula naming no column, a singular design, ...
-            raise SdcInputError(f"Session.{func} could not fit {formula!r}: {exc}") from None
-        out = self.check_model_result(result, name=name)
-        out.definition = regression_definition(func, formula, data, kwargs)
-        out.definition["population"] = population_entry(_rows_used(result), population,
-                                                        given.index)  # fmt: skip
+        out.definition = microdata_definition(data, out.keys.keys, out.sensitive, out.weight)
+        self.outputs[out.name] = out
         return out
 
-    def ols(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
-            population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
-        """Fit ``statsmodels.formula.api.ols`` and check it (``population``: as in
-        ``pivot_table``)."""
+    def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,
+             fit: dict[str, Any], contributor: str | None = None,
+             population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        from sdc.regression.rows import contributor_column
+
+        where = f"Session.{func}"
+        if not isinstance(formula, str) or "~" not in formula:
+            raise input_error("formula", where, "a formula such as 'y ~ x + C(g)'", formula)
+        if not isinstance(data, pd.DataFrame):
+            raise input_error("data", where, "a pandas DataFrame", type(data).__name__)
+        if contributor is not None:
+            if not isinstance(contributor, str):
+                raise input_error("contributor", where, "one column name", contributor)
+            require_columns(data, [contributor], "contributor", where)
+        given, data = data, select(data, population, where)
+        if population is not None:  # per-row keywords (weights, status) follow the records
+            kwargs = {k: _rows_of(v, given, data) for k, v in kwargs.items()}
+        try:
+            # What statsmodels warns about (a fit that did not converge, a singular design)
+            # goes to the output as something a person must look at, not to the terminal.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = factory(formula, data=data, **kwargs).fit(**fit)
+        except Exception as exc:  # a formula naming no column, a singular design, ...
+            raise SdcInputError(f"{where} could not fit {formula!r}: {exc}") from None
+        ids = None if contributor is None else contributor_column(result, data, contributor, where)
+        out = RegressionOutput(self._name(name, where), result, self.ruleset_, ids)
+        out.note_fit_warnings(str(w.message) for w in caught)
+        options = {**kwargs, "contributor": contributor} if contributor is not None else kwargs
+        out.definition = regression_definition(func, formula, data, options)
+        out.definition["population"] = population_entry(_rows_used(result), population,
+                                                        given.index)  # fmt: skip
+        self._records.regression(out)
+        self.outputs[out.name] = out
+        return out
+
+    def ols(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+            name: str | None = None, population: str | None = None,
+            **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.ols`` and check it.
+
+        ``contributor``: a column of ``data`` naming who each row is (see
+        :meth:`check_model_result`); the other keywords go to statsmodels.
+        """
         import statsmodels.formula.api as smf
 
-        return self._fit("ols", smf.ols, formula, data, name, {}, population, **kwargs)
+        return self._fit("ols", smf.ols, formula, data, name, {}, contributor, population, **kwargs)
 
-    def logit(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
-              population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+    def wls(self, formula: str, data: pd.DataFrame, *, weights: Any,
+            contributor: str | None = None, name: str | None = None,
+            population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.wls`` with ``weights`` (values, or a column of
+        ``data``) and check it; groups are counted by their effective size (Kish)."""
+        import statsmodels.formula.api as smf
+
+        if isinstance(weights, str):
+            require_columns(data, [weights], "weights", "Session.wls")
+            weights = data[weights]
+        return self._fit("wls", smf.wls, formula, data, name, {}, contributor, population,
+                         weights=weights, **kwargs)  # fmt: skip
+
+    def logit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+              name: str | None = None, population: str | None = None,
+              **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.logit`` and check it."""
         import statsmodels.formula.api as smf
 
-        return self._fit("logit", smf.logit, formula, data, name, {"disp": 0}, population, **kwargs)
+        return self._fit("logit", smf.logit, formula, data, name, {"disp": 0}, contributor,
+                         population, **kwargs)  # fmt: skip
 
-    def probit(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
-               population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+    def probit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+               name: str | None = None, population: str | None = None,
+               **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.probit`` and check it."""
         import statsmodels.formula.api as smf
 
-        return self._fit(
-            "probit", smf.probit, formula, data, name, {"disp": 0}, population, **kwargs
-        )
+        return self._fit("probit", smf.probit, formula, data, name, {"disp": 0}, contributor,
+                         population, **kwargs)  # fmt: skip
 
-    def poisson(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
-                population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
-        """Fit ``statsmodels.formula.api.poisson`` and check it."""
+    def poisson(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+                name: str | None = None, population: str | None = None,
+                **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.poisson`` (``offset=``, ``exposure=`` as in
+        statsmodels) and check it."""
         import statsmodels.formula.api as smf
 
-        return self._fit(
-            "poisson", smf.poisson, formula, data, name, {"disp": 0}, population, **kwargs
-        )
+        return self._fit("poisson", smf.poisson, formula, data, name, {"disp": 0}, contributor,
+                         population, **kwargs)  # fmt: skip
 
-    def glm(self, formula: str, data: pd.DataFrame, *, name: str | None = None,
-            population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
-        """Fit ``statsmodels.formula.api.glm`` (``family=`` as in statsmodels) and check it."""
+    def glm(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+            name: str | None = None, population: str | None = None,
+            **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit ``statsmodels.formula.api.glm`` (``family=``, ``freq_weights=``,
+        ``var_weights=``, ``offset=`` as in statsmodels) and check it."""
         import statsmodels.formula.api as smf
 
-        return self._fit("glm", smf.glm, formula, data, name, {}, population, **kwargs)
+        return self._fit("glm", smf.glm, formula, data, name, {}, contributor, population, **kwargs)
+
+    def phreg(self, formula: str, data: pd.DataFrame, *, status: Any,
+              contributor: str | None = None, name: str | None = None,
+              population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+        """Fit a Cox model, ``statsmodels.formula.api.phreg`` (``status``: 1 for an event,
+        values or a column of ``data``), and check it; groups are counted by their events."""
+        import statsmodels.formula.api as smf
+
+        return self._fit("phreg", smf.phreg, formula, data, name, {}, contributor, population,
+                         status=status, **kwargs)  # fmt: skip
 
     def remove_output(self, name: str) -> None:
         """Drop an output from the session so it is not finalised."""
@@ -645,23 +732,21 @@ class Session:
 
     def finalise(
         self, path: str | Path, *, overwrite: bool = False,
-        signing_key: str | Path | None = None,
+        signing_key: str | Path | None = None, author: str | None = None,
     ) -> Path:  # fmt: skip
         """Write every output, the evidence the gate needs, a manifest and the report.
 
         ``signing_key``: the trusted runner's Ed25519 private key (a PEM file, as
         ``sdc keygen`` writes it), to sign the manifest with; by default the file named
         by the ``SDC_SIGNING_KEY`` environment variable, if it is set. An unsigned
-        request is at best ``review`` at the gate. See
+        request is at best ``review`` at the gate. ``author``: who makes the request
+        (default: the ``SDC_AUTHOR`` environment variable, if set), recorded in the
+        manifest; the author may never approve it at ``sdc release``. See
         :func:`sdc.release.bundle.write_bundle` for the layout.
         """
         from sdc.release.bundle import write_bundle
 
         return write_bundle(
-            Path(path),
-            list(self.outputs.values()),
-            self.ruleset_,
-            overwrite,
-            signing_key,
-            differencing=self.check_differencing() if self.outputs else None,
-        )
+            Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key,
+            author, differencing=self.check_differencing() if self.outputs else None,
+        )  # fmt: skip

@@ -134,7 +134,7 @@ def test_what_libraries_print_never_reaches_stdout(
 
 def _sdc(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sdc.cli", *argv], capture_output=True, text=True, timeout=300,
+        [sys.executable, "-P", "-m", "sdc.cli", *argv], capture_output=True, text=True, timeout=300,
         check=False, **kwargs,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -150,7 +150,7 @@ def test_the_solvers_banner_never_precedes_the_json(files: dict[str, Path]) -> N
 
 @pytest.mark.parametrize("json_flag", [True, False], ids=["json", "text"])
 def test_a_closed_pipe_is_not_a_verdict(files: dict[str, Path], json_flag: bool) -> None:
-    argv = [sys.executable, "-m", "sdc.cli", "check", str(files["request"])]
+    argv = [sys.executable, "-P", "-m", "sdc.cli", "check", str(files["request"])]
     proc = subprocess.Popen(
         [*argv, *(["--json"] if json_flag else [])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -230,3 +230,29 @@ def test_registry_definition_records_the_pattern_the_gate_read() -> None:
     hidden = [cells.index({"region": "E", "sex": "F"}), cells.index({"region": "W", "sex": "M"})]
     assert d["released"] == {"hidden": hidden, "rounded_to": None}
     assert {k: v for k, v in d.items() if k != "released"} == t.definition
+
+
+def test_the_release_workflow_records_what_a_later_check_reads(tmp_path: Path) -> None:
+    """``sdc release`` files each output under its data's key with the pattern the gate
+    read, so a later request made from the same data is checked against it."""
+    from sdc.release.workflow import release_request
+
+    df, path = _written(cohort(), tmp_path / "data")
+    url = f"sqlite:///{tmp_path}/registry.db"
+    last_month = sdc.Session(suppress=True)
+    last_month.pivot_table(df, index="region", columns="sex", aggfunc="count", name="visits")
+    doc = release_request(last_month.finalise(tmp_path / "r1", author="alice"), registry=url,
+                          by="bob", action="approve", reason="checked", out=tmp_path / "egress",
+                          trust_unsigned=True)  # fmt: skip
+    assert doc["released"]
+    today = sdc.Session(suppress=True)
+    today.pivot_table(df, index="region", columns="sex", aggfunc="count", name="visits",
+                      population="age <= 90")  # fmt: skip
+    with open_registry(url, create=False) as registry:
+        report = check_folder(today.finalise(tmp_path / "r2"), trust_unsigned=True, data=path,
+                              registry=registry)  # fmt: skip
+    d = report["differencing"]
+    assert d["released_before"] == [f"{doc['request_id']}/visits"]
+    old = df[df.age > 90].groupby(["region", "sex"]).size()
+    assert dict(groups_of(d)) == {f"region {r} & sex {x} & not (age <= 90)": n
+                                  for (r, x), n in old.items() if n < 10}  # fmt: skip

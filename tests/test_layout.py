@@ -201,8 +201,10 @@ def test_the_checker_sees_the_layering_it_enforces() -> None:
 
 
 def _run(code: str) -> str:
+    # -P: import the installed package, never the source folder of the current directory
+    # (a non-editable install, as in CI, maps sdc.rules and sdc.kernels elsewhere).
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     return done.stdout.strip()
 

@@ -26,6 +26,8 @@ def _records() -> pd.DataFrame:
 def _protect(cost: str | None) -> sdc.ProtectedTable:
     d = RuleSet.load("default").to_dict()
     d["threshold"] = {"t": 3}
+    # every record of a cell has the same value here: that is all-same's concern, not this test's
+    d["statistics"]["sum"] = [r for r in d["statistics"]["sum"] if r != "all-same"]
     s = sdc.Session(rules=RuleSet.from_dict(d))
     t = s.pivot_table(_records(), values="v", index="row", columns="col", aggfunc="sum",
                       margins=True)  # fmt: skip

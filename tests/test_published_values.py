@@ -17,7 +17,10 @@ import contextlib
 import io
 import json
 from collections import Counter
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +39,7 @@ PERMISSIVE = 'extends = "default"\n[statistic]\nrefused = []\n[statistics]\n' + 
 )
 
 
-def reference(values: np.ndarray, statistic: str) -> float:
+def reference(values: np.ndarray, statistic: str) -> float | frozenset[float]:
     """The statistic of one cell's rows, from its definition (NaN: nothing to publish)."""
     if statistic == "count":
         return float(values.size)  # records in the cell, missing values included
@@ -47,10 +50,9 @@ def reference(values: np.ndarray, statistic: str) -> float:
         return float(x.sum())
     if statistic == "mean":
         return float(x.sum() / x.size)
-    if statistic == "median":
-        return float(np.median(x))
-    if statistic.startswith("p"):
-        return float(np.quantile(x, int(statistic[1:]) / 100, method="linear"))
+    if statistic == "median" or statistic.startswith("p"):
+        q = 0.5 if statistic == "median" else int(statistic[1:]) / 100
+        return quantile_on_grid(x, q)
     if statistic in ("std", "var"):
         if x.size < 2:
             return np.nan
@@ -67,7 +69,32 @@ def reference(values: np.ndarray, statistic: str) -> float:
     raise KeyError(statistic)
 
 
-def reference_cells(df: pd.DataFrame, statistic: str) -> dict[tuple[str, str], float]:
+def significant(x: float, digits: int = 3) -> float:
+    """``x`` to ``digits`` significant figures, half to even on its exact binary value: the
+    grid the default rule set publishes quantiles on (``[quantile] significant_figures``)."""
+    if x == 0 or not np.isfinite(x):
+        return x
+    exact = Decimal(x)
+    step = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+    return float(exact.quantize(step, rounding=ROUND_HALF_EVEN))
+
+
+def quantile_on_grid(x: np.ndarray, q: float) -> float | frozenset[float]:
+    """The linear-interpolation quantile (numpy's and pandas' default), rounded to the grid.
+
+    Computed exactly (rationals), then rounded. Where the exact value lies within 1e-12
+    of a rounding boundary, floating point may land on either side of it, so both
+    neighbours are accepted.
+    """
+    xs = sorted(Fraction(v) for v in x.tolist())
+    h = (len(xs) - 1) * Fraction(round(q * 100), 100)
+    lo = int(h)
+    exact = xs[lo] + (h - lo) * (xs[min(lo + 1, len(xs) - 1)] - xs[lo])
+    near = {significant(float(exact) * (1 + s * 1e-12)) for s in (-1, 0, 1)}
+    return near.pop() if len(near) == 1 else frozenset(near)
+
+
+def reference_cells(df: pd.DataFrame, statistic: str) -> dict[tuple[str, str], Any]:
     """Every cell of the table a x b with margins ("All"), recomputed from its rows."""
     a_levels = [str(x) for x in df["a"].cat.categories] + ["All"]
     b_levels = [str(x) for x in df["b"].cat.categories] + ["All"]
@@ -87,6 +114,9 @@ def assert_cells_equal(got: dict, want: dict, where: str) -> None:
     assert set(got) == set(want), where
     for cell, w in want.items():
         g = got[cell]
+        if isinstance(w, frozenset):  # a quantile at a rounding boundary: either neighbour
+            assert g in w, f"{where} {cell}: {g} instead of one of {sorted(w)}"
+            continue
         if np.isnan(w):
             assert g is None or np.isnan(g), f"{where} {cell}: {g} instead of nothing"
         else:

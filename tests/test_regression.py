@@ -197,8 +197,8 @@ def test_the_rule_sets_class_map_chooses_the_regression_rules() -> None:
     assert acro.status is sdc.Status.PASS  # ACRO checks dof only
     assert [r.rule for r in acro.results] == ["dof"]
     d = sdc.RuleSet.load("default").to_dict()
-    d["statistics"]["coefficients"] = ["dof", "nk-dominance"]
-    with pytest.raises(sdc.SdcRuleSetError, match="'nk-dominance' is not a rule for"):
+    d["statistics"]["coefficients"] = ["dof", "quantile"]  # coefficients are not quantiles
+    with pytest.raises(sdc.SdcRuleSetError, match="'quantile' is not a rule for"):
         sdc.RuleSet.from_dict(d)
     d["statistics"]["count"] = ["threshold", "dof"]
     d["statistics"]["coefficients"] = ["dof"]

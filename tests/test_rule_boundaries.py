@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from sdc.rules import RULES
+from sdc.rules.attribute import AllSameParams
 from sdc.rules.dominance import NKParams, PPercentParams, PQParams
 from sdc.rules.frequency import QuantileParams, ThresholdParams, ZerosParams
 from sdc.rules.microdata import (
@@ -52,6 +53,21 @@ def cells(statistic: str = "sum", **arrays: list) -> SimpleNamespace:
     return SimpleNamespace(**ev, statistic=statistic, has_contributor=True)
 
 
+def quantiled(statistic: str, below: list, near: list, exact: list,
+              above: list | None = None) -> SimpleNamespace:  # fmt: skip
+    """Cells of a quantile table: contributors below and above the value and near it."""
+    n = len(below)
+    q = SimpleNamespace(
+        below=np.asarray(below, dtype=np.int64),
+        above=np.asarray(above if above is not None else [50] * n, dtype=np.int64),
+        near=np.asarray(near, dtype=np.int64), exact=np.asarray(exact, dtype=bool),
+        neighbourhood=0.05, significant_figures=3,
+    )  # fmt: skip
+    ev = cells(statistic, nonmissing=[80] * n)
+    ev.quantile = q
+    return ev
+
+
 def per_model(**arrays: list) -> SimpleNamespace:
     return SimpleNamespace(**{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
 
@@ -80,19 +96,25 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
             [False] * 4,
         ),
     ],
-    # fewer than t records on the smaller side of the quantile: floor(q N), floor((1-q) N)
+    # fewer than t contributors strictly below or above the value; or fewer than t within
+    # its neighbourhood when the value is a record's own
     "quantile": [
         (
-            cells("median", nonmissing=[0, 19, 20, 21]),
+            quantiled(
+                "median",
+                below=[9, 10, 11, 10, 10],
+                near=[20, 20, 20, 9, 10],
+                exact=[False, False, False, True, True],
+            ),
             QuantileParams(t=10),
-            [False, True, False, False],
-            [False] * 4,
+            [True, False, False, True, False],
+            [False] * 5,
         ),
         (
-            cells("p90", nonmissing=[99, 100, 101]),
+            quantiled("p90", below=[50, 50], above=[9, 10], near=[20, 20], exact=[False, False]),
             QuantileParams(t=10),
-            [True, False, False],
-            [False] * 3,
+            [True, False],
+            [False] * 2,
         ),
         (cells("mean", nonmissing=[1, 2]), QuantileParams(t=10), [False] * 2, [False] * 2),
     ],
@@ -165,6 +187,21 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
     ],
     "instance-based": [
         (per_model(stored_rows=[0, 1]), InstanceBasedParams(), [False, True], [False, False]),
+    ],
+    # every contributor of a cell (at least two) shares one value: spread 0
+    "all-same": [
+        (
+            per_model(spread=[0, 0, 0.5, np.nan], contributors=[1, 2, 2, 5]),
+            AllSameParams(),
+            [False] * 4,
+            [False, True, False, False],
+        ),
+        (
+            per_model(spread=[0, 1e-9], contributors=[3, 3]),
+            AllSameParams(outcome="fail"),
+            [True, False],
+            [False, False],
+        ),
     ],
     # records in the smallest leaf < t
     "k-anonymity": [
@@ -288,6 +325,10 @@ CASES: dict[str, list[tuple[object, object, list[bool], list[bool]]]] = {
 }
 
 
+#: Rules that flag a fact (a refused statistic, a saturated fit) rather than compare a number.
+FLAG_RULES = ("statistic", "saturated")
+
+
 def test_every_registered_rule_has_boundary_cases() -> None:
     assert set(CASES) == set(RULES)
 
@@ -320,5 +361,5 @@ def test_rule_contract(rule_id: str, case: int) -> None:
     hit = np.flatnonzero(r.fail | r.review)
     for cell, text in zip(hit, r.messages(hit), strict=True):
         assert text and "{" not in text and "}" not in text
-        if np.isfinite(r.limit[cell]) and r.rule not in ("statistic",):
+        if np.isfinite(r.limit[cell]) and r.rule not in FLAG_RULES:
             assert any(ch.isdigit() for ch in text), text

@@ -126,11 +126,12 @@ def test_ties_and_censoring_before_the_first_event() -> None:
 @pytest.mark.parametrize(
     ("events", "t", "steps"),
     [
-        ([1, 1, 1, 2, 5], 3, [(0, 3), (3, 5)]),  # 3 events, then 2 + 5
-        ([1, 1, 1, 2, 5, 1], 3, [(0, 3), (3, 6)]),  # tail of 1 joins 2 + 5
-        ([3, 1, 1], 3, [(0, 3)]),  # tail 1 + 1 joins the only step
-        ([4, 3, 5], 3, [(0, 1), (1, 2), (2, 3)]),  # every time has enough: no pooling
-        ([2, 2, 2, 2], 3, [(0, 2), (2, 4)]),
+        ([1, 1, 1, 2, 5], 3, [(0, 4), (4, 5)]),  # 2 events cannot start a step; 5 can
+        ([1, 1, 1, 2, 5, 1], 3, [(0, 4), (4, 6)]),  # the tail stays in the last step
+        ([3, 1, 1], 3, [(0, 3)]),
+        ([4, 3, 5], 3, [(0, 1), (1, 2), (2, 3)]),  # every interval has enough: no pooling
+        ([2, 2, 2, 2], 3, [(0, 4)]),  # no interval holds 3 events: one step
+        ([0, 3, 0, 3], 3, [(0, 3), (3, 4)]),  # the first 3 cannot start: nothing before it
         ([1, 1], 3, None),  # 2 events: nothing can be released
         ([], 3, None),
         ([5], 1, [(0, 1)]),
@@ -141,22 +142,40 @@ def test_pooling_examples_by_hand(events: list[int], t: int, steps: Any) -> None
 
 
 def test_a_pooled_table_worked_by_hand() -> None:
-    # events at 1, 2, 3 (one each), 4 (two), 5 (five); censored at 2.5 and 7
+    # events at 1, 2, 3 (one each), 4 (two), 5 (five); censored at 2.5 and 7. Grid: 7 / 20
+    # rounds up to 0.5, so each time has an interval of its own; only 5 holds 3 events.
     recs = [(1, 1), (2, 1), (2.5, 0), (3, 1), (4, 1), (4, 1)] + [(5, 1)] * 5 + [(7, 0)]
     out = survival_table(frame({"a": recs}), "time", "event", "g", rules(3), "km")
-    assert out.status is sdc.Status.PASS
+    assert out.status is sdc.Status.PASS and out.grid == 0.5
     tab = out.table
     assert list(tab.columns) == list(TABLE_COLUMNS)
-    assert tab["start"].tolist() == [0.0, 4.0]
-    assert tab["end"].iloc[0] == 4.0 and np.isnan(tab["end"].iloc[1])
-    assert tab["at_risk"].tolist() == [12, 8]
-    assert tab["events"].tolist() == [3, 7]
+    assert tab["start"].tolist() == [0.0, 5.0]  # 4 is two people's event time: no boundary
+    assert tab["end"].iloc[0] == 5.0 and np.isnan(tab["end"].iloc[1])
+    assert tab["at_risk"].tolist() == [12, 6]
+    assert tab["events"].tolist() == [5, 5]
     assert tab["censored"].tolist() == [1, 1]
-    # S(3) = 11/12 * 10/11 * 8/9 = 20/27; S(5) = 20/27 * 6/8 * 1/6 = 5/54
-    assert tab["survival"].tolist() == pytest.approx([20 / 27, 5 / 54])
+    # S(4) = 11/12 * 10/11 * 8/9 * 6/8 = 5/9; S(5) = 5/9 * 1/6 = 5/54
+    assert tab["survival"].tolist() == pytest.approx([5 / 9, 5 / 54])
     assert out.reasons[0].startswith("g=a: curve coarsened, its 5 unpooled steps")
     assert "into 2 released step(s) of at least 3 events" in out.reasons[0]
     assert 7.0 not in set(tab["start"]) | set(tab["end"].dropna())
+    assert out.totals[0].start_events == (5,)
+
+
+def test_a_boundary_is_never_the_event_time_of_fewer_than_t() -> None:
+    """The attack: by default, steps started at 17, 58, 83, 109 and 146, each the day one
+    person died. Now every boundary opens a grid interval holding at least t events."""
+    days = [17, 30, 31, 40, 45, 50, 52, 55, 57, 58, 60, 61, 70, 75, 80, 83, 90, 95, 99, 100]
+    deaths = days + [109, 120, 121, 130, 135, 140, 141, 143, 144, 146, 150, 160, 170, 180]
+    df = pd.DataFrame({"time": deaths + [400] * 5, "event": [1] * len(deaths) + [0] * 5})
+    for unit in (None, 1, 7, 30):
+        out = survival_table(df, "time", "event", None, rules(10), "km", time_unit=unit)
+        u = out.grid
+        for start in out.table["start"].iloc[1:]:
+            assert start % u == 0
+            assert ((df.time >= start) & (df.time < start + u) & (df.event == 1)).sum() >= 10
+        assert not set(out.table["start"].iloc[1:]) & set(deaths), unit
+    assert survival_table(df, "time", "event", None, rules(10), "km").grid == 20.0
 
 
 def test_a_last_step_at_the_largest_follow_up_joins_the_one_before() -> None:
@@ -237,6 +256,7 @@ def test_released_tables_keep_their_guarantees(case: tuple[pd.DataFrame, int]) -
     out = survival_table(df, "time", "event", "g", rules(t), "km")
     tab, raw = out.table, out.raw
     failed = set(out.findings.loc[out.findings["rule"] == "threshold", "term"])
+    u = out.grid
     for g, part in df.groupby("g"):
         n_events = int(part["event"].sum())
         rows = tab[tab["group"] == g]
@@ -252,6 +272,9 @@ def test_released_tables_keep_their_guarantees(case: tuple[pd.DataFrame, int]) -
         np.testing.assert_array_equal(ends[:-1], starts[1:])
         assert (np.diff(starts) > 0).all()
         np.testing.assert_array_equal(risk[1:], risk[:-1] - ev[:-1] - cens[:-1])
+        for s in starts[1:]:  # each boundary is on the grid, with t events in its interval
+            assert s / u == pytest.approx(round(s / u))
+            assert ((part["time"] >= s) & (part["time"] < s + u) & part["event"]).sum() >= t
         for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
             inside = (part["time"] >= s) & ((part["time"] < e) if k < len(rows) - 1 else True)
             assert risk[k] == (part["time"] >= s).sum()
@@ -293,7 +316,7 @@ def test_adding_events_never_turns_pass_into_fail(
 
 
 @given(st.lists(st.integers(0, 6), max_size=30), st.integers(1, 8))
-def test_pooling_is_greedy_and_covers_every_event_time(events: list[int], t: int) -> None:
+def test_pooling_starts_steps_only_where_t_events_are(events: list[int], t: int) -> None:
     steps = pool_steps(events, t)
     if sum(events) < t:
         assert steps is None
@@ -304,8 +327,9 @@ def test_pooling_is_greedy_and_covers_every_event_time(events: list[int], t: int
     assert all(b == a2 for (_, b), (a2, _) in itertools.pairwise(steps))
     sums = [sum(events[a:b]) for a, b in steps]
     assert min(sums) >= t and sum(sums) == sum(events)
-    for a, b in steps[:-1]:  # each step but the last closes as soon as it reaches t
-        assert sum(events[a : b - 1]) < t
+    assert all(events[a] >= t for a, _ in steps[1:])  # a boundary: t events at it
+    for a, b in steps:  # greedy: no position inside a step could have started one
+        assert not any(events[k] >= t and sum(events[a:k]) >= t for k in range(a + 1, b))
 
 
 # --- verdict, report, summary -----------------------------------------------------------------
@@ -319,7 +343,13 @@ def test_lung_by_sex_passes_and_reports_to_the_schema() -> None:
     entry = out.to_report()
     assert entry["kind"] == "survival" and entry["statistic"] == "kaplan-meier"
     assert entry["dims"] == [] and entry["cells"] == []
-    assert any("pooled into 10 released step(s)" in r for r in entry["reasons"])
+    # 100-day grid (1022 / 20, rounded up). Deaths per 100 days, men: 24, 30, 20, 15, 7, ...;
+    # women: 7, 11, 9, 10, 5, ...: men's steps start at 100, 200, 300; women's at 300 only
+    # (11 deaths at 100 come before the first step holds 10).
+    assert out.grid == 100.0
+    starts = out.table.groupby("group")["start"].apply(list).to_dict()
+    assert starts == {1: [0.0, 100.0, 200.0, 300.0], 2: [0.0, 300.0]}
+    assert any("pooled into 4 released step(s)" in r for r in entry["reasons"])
     report = build_report([out], rules(10))  # type: ignore[list-item]
     VALIDATOR.validate(report)
     assert json.loads(json.dumps(report, allow_nan=False)) == report
@@ -407,18 +437,23 @@ def test_event_may_be_bool_or_0_1(event: Any) -> None:
 
 
 def test_a_time_unit_puts_every_boundary_on_its_grid() -> None:
-    """Months instead of days: boundaries are multiples of 30, the estimate is that of the
-    follow-up times rounded down (checked against statsmodels on the rounded times)."""
+    """Months instead of days: boundaries are multiples of 30 with 10 deaths in the month
+    they open; the survival at each step's end is statsmodels' estimate just before it."""
     df = lung()
     out = survival_table(df, "time", "dead", "sex", rules(10), "km", time_unit=30)
-    assert (out.table.start % 30 == 0).all()
-    assert set(out.table.start) - {0} <= {30.0 * k for k in range(1, 40)}
-    floored = df.assign(time=np.floor(df.time / 30) * 30)
-    for sex, group in floored.groupby("sex"):
+    assert out.grid == 30 and (out.table.start % 30 == 0).all()
+    for sex, group in df.groupby("sex"):
         ref = SurvfuncRight(group.time.to_numpy(), group.dead.to_numpy())
-        mine = out.raw[out.raw.group == sex]
-        np.testing.assert_allclose(mine.survival, ref.surv_prob)
+        steps = out.table[out.table.group == sex]
+        ends = steps.end.fillna(np.inf).to_numpy()
+        for start, end, surv in zip(steps.start, ends, steps.survival, strict=True):
+            before = ref.surv_times < end
+            assert surv == pytest.approx(ref.surv_prob[before][-1])
+            if start > 0:
+                month = (group.time >= start) & (group.time < start + 30)
+                assert (month & group.dead).sum() >= 10
+    np.testing.assert_array_equal(out.table.start, [0.0, 150.0, 0.0])  # men, men, women
     assert out.status is sdc.Status.PASS
-    for bad in (0, -1, float("nan"), "30", True):
+    for bad in (0, -1, float("nan"), "30", True, 1e-6):  # 1e-6: a billion intervals
         with pytest.raises(SdcInputError, match="time_unit"):
             survival_table(df, "time", "dead", None, rules(10), "km", time_unit=bad)

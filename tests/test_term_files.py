@@ -184,7 +184,9 @@ def test_an_edited_coefficient_table_fails(
         pytest.param(lambda e: e.update(model="SVC"), "unsupported model", id="model"),
         pytest.param(lambda e: e.update(n_obs=-1), "count", id="negative n"),
         pytest.param(lambda e: e.update(df_resid="many"), "df_resid", id="dof text"),
-        pytest.param(lambda e: e.update(group_records=[1]), "one count per group", id="short"),
+        pytest.param(
+            lambda e: e.update(group_records=[1]), "one valid entry per group", id="short"
+        ),
     ],
 )
 def test_invalid_regression_evidence_fails(

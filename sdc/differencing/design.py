@@ -37,7 +37,7 @@ def _patterns(columns: np.ndarray, outcome: np.ndarray | None) -> tuple[np.ndarr
 
 def regression_rows(out: Any) -> Rows | None:
     """The records a fitted model used, each one's leaf, and its counted groups as cells."""
-    from sdc.regression.output import _outcome_codes
+    from sdc.regression.fit import categorical_outcome as _outcome_codes
 
     result = getattr(out, "result", None)
     model = getattr(result, "model", None)

@@ -1,8 +1,9 @@
 """Regressions and survival tables.
 
-Fitted statsmodels results checked from their design matrix (groups, residual
-degrees of freedom, parameters, saturation) and Kaplan-Meier tables released as
-pooled steps. May import the core, ``sdc.rules`` and ``sdc.kernels``; never
+Fitted statsmodels results checked from their design matrix (every group of records
+the coefficients describe, whatever the coding, with its counts, dominance and spread;
+residual degrees of freedom, parameters, saturation) and Kaplan-Meier tables released
+as pooled steps on a time grid. May import the core, ``sdc.rules`` and ``sdc.kernels``; never
 another output kind, the release layer or the session.
 """
 

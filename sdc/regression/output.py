@@ -1,19 +1,23 @@
-"""Regressions and other fitted statistical models: evidence, rules and verdict.
+"""Regressions and other fitted statistical models: the checks and the verdict.
 
 A fitted model is released as its coefficients and their statistics. What can
-give individuals away is read from the fit, never by refitting:
+give individuals away is read from the fit, never by refitting
+(:mod:`sdc.regression.evidence`):
 
 - residual degrees of freedom (rule ``dof``) and parameters per record
   (``parameters``, DataSHIELD's ``nfilter.glm``);
-- the records behind every 0/1 column of the design matrix (counted by
-  :func:`sdc.kernels.design.binary_design_counts` in one pass over the rows) (a dummy level or an
-  interaction cell), behind the rows outside it, behind each outcome category of
-  a categorical outcome, and behind each (level, outcome) pair (rule
-  ``threshold``): a coefficient estimated from 3 people is about those 3 people;
-  a (level, outcome) pair with no records says everyone at that level had the
-  other outcome (rule ``zeros``, as for an empty table cell);
-- saturation (``saturated``): R^2 = 1, no residual variance, or fitted
-  probabilities that are all 0 or 1 (perfect separation).
+- every group of records the coefficients describe, found from the design matrix
+  whatever its coding (:mod:`sdc.regression.groups`: dummy levels and the rows outside
+  them, reference levels, "A and not B", contrast-coded levels, interaction cells):
+  its records or contributors (``threshold``; Kish's effective size for a weighted
+  fit), each (group, outcome category) pair (``threshold``, and ``zeros`` where nobody
+  has that outcome), a Cox model's events per group; where the coefficients reproduce
+  the group's outcome total (a continuous outcome), ``nk-dominance`` and ``p-percent``
+  on the contributors' totals and ``all-same`` when everyone shares one value: a
+  regression is then a table in disguise and gets the table's rules;
+- saturation (``saturated``): R^2 = 1, no residual variance, perfect separation, zero
+  deviance, records fitted exactly (a slope through two points), for the model and for
+  each group.
 
 Row-level quantities (residuals, fitted values, leverage, the model frame) are
 never part of what this module reports or keeps.
@@ -21,7 +25,8 @@ never part of what this module reports or keeps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -31,165 +36,27 @@ import pandas as pd
 from sdc.canonical import frame_csv
 from sdc.exceptions import SdcInputError
 from sdc.outputs import FINDING_COLUMNS, finding_rows, report_entry, summary_lines
+from sdc.regression.evidence import (
+    SUPPORTED,
+    RegressionEvidence,
+    evidence_from_dict,
+    evidence_to_dict,
+    model_terms,
+    regression_evidence,
+)
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
-#: statsmodels model classes this module understands, by class name.
-SUPPORTED = (
-    "OLS", "WLS", "GLS", "GLM", "Logit", "Probit", "Poisson", "NegativeBinomial", "MNLogit",
-    "PHReg",
-)  # fmt: skip
+__all__ = [
+    "COEFFICIENT_COLUMNS", "SUPPORTED", "TEXT_COLUMNS", "RegressionEvidence", "RegressionOutput",
+    "coefficient_table", "evidence_from_dict", "evidence_to_dict", "regression_evidence",
+]  # fmt: skip
 
-#: Models whose outcome is a category: its categories are counted too.
-_CATEGORICAL_OUTCOME = ("Logit", "Probit", "MNLogit")
-
-#: Relative tolerance for "exactly fits" (R^2 = 1, zero residual variance, p in {0, 1}).
-_EXACT = 1e-10
-
-
-#: Rules read per counted group (the others per model).
-_GROUP_RULES = ("threshold", "zeros")
-
-
-@dataclass(frozen=True)
-class RegressionEvidence:
-    """What the rules need to know about one fitted model (no row-level data).
-
-    ``groups`` names what each entry of ``group_records`` counts: a 0/1 design
-    column (``term``), the rows outside it (``term = 0``), an outcome category
-    (``outcome = c``) or a (column, outcome) pair.
-    """
-
-    model: str
-    n_obs: int
-    df_resid: float
-    n_params: int
-    groups: tuple[str, ...]
-    group_records: np.ndarray
-    saturation: tuple[str, ...]
-    #: The names of the parameters (one per design column) and, for a multinomial
-    #: model, the outcome category of each equation: the released table's rows.
-    terms: tuple[str, ...] = ()
-    equations: tuple[str, ...] = ()
-
-
-def regression_evidence(result: Any) -> RegressionEvidence:
-    """Evidence of a fitted statsmodels result; ``SdcInputError`` if it is not supported."""
-    model = getattr(result, "model", None)
-    name = type(model).__name__ if model is not None else type(result).__name__
-    if model is None or name not in SUPPORTED:
-        raise SdcInputError(
-            f"a result of class {type(result).__module__}.{type(result).__name__} "
-            f"(model {name}) is not a supported regression; supported: {', '.join(SUPPORTED)}"
-        )
-    exog = np.asarray(model.exog, dtype=np.float64)
-    names = [str(n) for n in getattr(model, "exog_names", None) or range(exog.shape[1])]
-    terms, equations = _terms(result)
-    nobs = getattr(result, "nobs", None)
-    n_obs = exog.shape[0] if nobs is None else round(float(nobs))
-    n_params = int(np.asarray(result.params).size)
-    df_resid = float(getattr(result, "df_resid", n_obs - n_params))
-    groups, counts = _design_groups(exog, names, model, name)
-    return RegressionEvidence(
-        model=name, n_obs=n_obs, df_resid=df_resid, n_params=n_params, groups=tuple(groups),
-        group_records=np.asarray(counts, dtype=np.int64), saturation=_saturation(result, name),
-        terms=tuple(terms), equations=tuple(equations),
-    )  # fmt: skip
-
-
-def _terms(result: Any) -> tuple[list[str], list[str]]:
-    """The parameter names (x0, x1, ... when the model has none) and the equations' labels."""
-    params = np.asarray(result.params)
-    k = params.shape[0]
-    names = [str(n) for n in (getattr(result.model, "exog_names", None) or [])]
-    if len(names) != k:
-        names = [f"x{j}" for j in range(k)]
-    equations: list[str] = []
-    if params.ndim == 2:  # one equation per outcome category but the first
-        ymap = getattr(result.model, "_ynames_map", None) or {}
-        equations = [str(ymap.get(j + 1, j + 1)) for j in range(params.shape[1])]
-    return names, equations
-
-
-def _design_groups(
-    exog: np.ndarray, names: list[str], model: Any, name: str
-) -> tuple[list[str], list[int]]:
-    """Records in and outside every 0/1 design column (a dummy level, an interaction cell);
-    for a categorical outcome, records per category and per (column, category); for a Cox
-    model, events in and outside every column. One kernel pass over the design matrix.
-    """
-    n = exog.shape[0]
-    outcome = _outcome_codes(model, name)
-    if name == "PHReg":  # a Cox coefficient is estimated from events, not records
-        codes, labels = np.asarray(model.status).astype(bool).ravel().astype(np.int64), None
-    elif outcome is not None:
-        codes, labels = outcome
-    else:
-        codes, labels = None, None
-    n_cat = 2 if name == "PHReg" else (len(labels) if labels is not None else 0)
-    from sdc.kernels.design import binary_design_counts
-
-    is01, ones, pairs, per_outcome = binary_design_counts(exog, codes, n_cat)
-    cols = np.flatnonzero(is01 & (ones > 0) & (ones < n))
-    dummies = [names[j] for j in cols]
-    groups = dummies + [f"{d} = 0" for d in dummies]
-    counts = ones[cols].tolist() + (n - ones[cols]).tolist()
-    if name == "PHReg":
-        events = pairs[cols, 1]
-        groups += [f"{d}, events" for d in dummies] + [f"{d} = 0, events" for d in dummies]
-        counts += events.tolist() + (per_outcome[1] - events).tolist()
-    elif labels is not None:
-        groups += [f"outcome = {lab}" for lab in labels]
-        counts += per_outcome.tolist()
-        for j, d in zip(cols, dummies, strict=True):
-            groups += [f"{d}, outcome = {lab}" for lab in labels]
-            counts += pairs[j].tolist()
-    return groups, counts
-
-
-def _outcome_codes(model: Any, name: str) -> tuple[np.ndarray, list[str]] | None:
-    """Integer codes and labels of a categorical outcome (None for a continuous one)."""
-    is_binomial = name == "GLM" and type(model.family).__name__ == "Binomial"
-    if name not in _CATEGORICAL_OUTCOME and not is_binomial:
-        return None
-    endog = np.asarray(model.endog)
-    if endog.ndim > 1:  # MNLogit keeps one-hot outcomes in wendog
-        endog = np.argmax(endog, axis=1)
-    labels_src = getattr(model, "_ynames_map", None)
-    values, codes = np.unique(endog, return_inverse=True)
-    if isinstance(labels_src, dict) and len(labels_src) == values.size:
-        labels = [str(labels_src[k]) for k in sorted(labels_src)]
-    else:  # 0.0 and 1.0 as 0 and 1
-        labels = [str(int(v)) if float(v).is_integer() else str(v) for v in values.tolist()]
-    return codes.astype(np.int64), labels
-
-
-def _saturation(result: Any, name: str) -> tuple[str, ...]:
-    """Why the model reproduces its data (empty when it does not)."""
-    reasons = []
-    rsq = getattr(result, "rsquared", None)
-    if name in ("OLS", "WLS", "GLS") and rsq is not None and np.isfinite(rsq):
-        if rsq >= 1 - _EXACT:
-            reasons.append("R^2 = 1")
-        ssr = float(getattr(result, "ssr", np.nan))
-        tss = float(getattr(result, "centered_tss", np.nan))
-        if np.isfinite(ssr) and ssr <= _EXACT * max(tss, 1.0):
-            reasons.append("zero residual variance")
-    binary = name in ("Logit", "Probit") or (
-        name == "GLM" and type(result.model.family).__name__ == "Binomial"
-    )
-    if binary:
-        y = np.asarray(result.model.endog, dtype=np.float64).ravel()
-        eta = np.asarray(result.model.exog, dtype=np.float64) @ np.asarray(result.params).ravel()
-        if y.size and 0 < y.sum() < y.size and eta[y == 0].max() < eta[y == 1].min():
-            reasons.append("perfect separation (a linear score splits the two outcomes)")
-    if name == "GLM" and not reasons:
-        dev = float(getattr(result, "deviance", np.nan))
-        null = float(getattr(result, "null_deviance", np.nan))
-        if np.isfinite(dev) and np.isfinite(null) and null > 0 and dev <= _EXACT * null:
-            reasons.append("zero deviance")
-    return tuple(dict.fromkeys(reasons))
+#: Rules read per model; the others per group entry.
+_MODEL_RULES = ("dof", "parameters")
+#: Rules on the outcome totals of a group (continuous outcomes only).
+_MAGNITUDE_RULES = ("nk-dominance", "p-percent", "all-same")
 
 
 #: Columns a released coefficient table may have, in order (``equation`` for MNLogit).
@@ -207,7 +74,7 @@ def coefficient_table(result: Any) -> pd.DataFrame:
     """
     params = np.asarray(result.params, dtype=np.float64)
     k = params.shape[0]
-    names, labels = _terms(result)
+    names, labels = model_terms(result)
     n_eq = 1 if params.ndim == 1 else params.shape[1]
     columns: dict[str, Any] = {"term": np.tile(names, n_eq)}
     if labels:
@@ -230,79 +97,63 @@ def coefficient_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def evidence_to_dict(ev: RegressionEvidence) -> dict[str, Any]:
-    """Plain data for the evidence file a gate reads (counts only, no row-level data)."""
-    return {
-        "model": ev.model, "n_obs": ev.n_obs, "df_resid": ev.df_resid, "n_params": ev.n_params,
-        "groups": list(ev.groups), "group_records": ev.group_records.tolist(),
-        "saturation": list(ev.saturation), "terms": list(ev.terms),
-        "equations": list(ev.equations),
-    }  # fmt: skip
-
-
-def evidence_from_dict(d: Any) -> RegressionEvidence:
-    """Validated evidence read back from a file; ``SdcInputError`` names what is wrong."""
-    keys = {
-        "model", "n_obs", "df_resid", "n_params", "groups", "group_records", "saturation",
-        "terms", "equations",
-    }  # fmt: skip
-    if not isinstance(d, dict) or set(d) != keys:
-        got = sorted(d) if isinstance(d, dict) else type(d).__name__
-        raise SdcInputError(f"regression evidence must have exactly the keys {sorted(keys)}; "
-                            f"got {got}.")  # fmt: skip
-    if d["model"] not in SUPPORTED:
-        raise SdcInputError(f"regression evidence names an unsupported model {d['model']!r}.")
-    for key in ("n_obs", "n_params"):
-        if isinstance(d[key], bool) or not isinstance(d[key], int) or d[key] < 0:
-            raise SdcInputError(f"regression evidence: {key} must be a count; got {d[key]!r}.")
-    dof = d["df_resid"]
-    if isinstance(dof, bool) or not isinstance(dof, int | float) or not np.isfinite(dof):
-        raise SdcInputError(f"regression evidence: df_resid must be a number; got {dof!r}.")
-    groups, counts, sat = d["groups"], d["group_records"], d["saturation"]
-    if not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
-        raise SdcInputError("regression evidence: groups must be a list of names.")
-    if not (
-        isinstance(counts, list) and len(counts) == len(groups)
-        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
-    ):  # fmt: skip
-        raise SdcInputError("regression evidence: group_records must hold one count per group.")
-    if not (isinstance(sat, list) and all(isinstance(x, str) for x in sat)):
-        raise SdcInputError("regression evidence: saturation must be a list of reasons.")
-    terms, equations = d["terms"], d["equations"]
-    for key, names in (("terms", terms), ("equations", equations)):
-        if not (isinstance(names, list) and all(isinstance(x, str) for x in names)):
-            raise SdcInputError(f"regression evidence: {key} must be a list of names.")
-    if len(terms) * max(len(equations), 1) != d["n_params"]:
-        raise SdcInputError(
-            "regression evidence: n_params must be the number of terms times the equations."
-        )
-    return RegressionEvidence(
-        model=d["model"], n_obs=d["n_obs"], df_resid=float(dof), n_params=d["n_params"],
-        groups=tuple(groups), group_records=np.asarray(counts, dtype=np.int64),
-        saturation=tuple(sat), terms=tuple(terms), equations=tuple(equations),
-    )  # fmt: skip
-
-
 @dataclass
-class _ModelView:
-    """What model rules read: one entry per model."""
-
-    n_obs: np.ndarray
-    n_params: np.ndarray
-    residual_dof: np.ndarray
-    saturated: np.ndarray
-
-
-@dataclass
-class _GroupView:
-    """What the threshold rule reads: one entry per counted group (records, or a Cox
-    model's events)."""
+class _View:
+    """What a rule reads: one entry per model or group entry, with the arrays it needs."""
 
     records: np.ndarray
     contributors: np.ndarray
     units: list[str]
     has_contributor: bool = False
     place: str = "the group"
+    n_obs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n_params: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    residual_dof: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    saturated: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    abs_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    top: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    negatives: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    spread: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _units(ev: RegressionEvidence, kind: str) -> str:
+    who = "contributor(s)" if ev.has_contributor else "record(s)"
+    if kind == "events":
+        who = "contributor(s) with an event" if ev.has_contributor else "event(s)"
+    return f"effective {who} (Kish)" if ev.weighted else who
+
+
+def _checks(ev: RegressionEvidence, rule: str) -> tuple[tuple[str, ...], _View]:
+    """The entries ``rule`` applies to (their names) and the view it reads."""
+    kinds = np.asarray(ev.kinds)
+    if rule in _MODEL_RULES:
+        one = np.ones(1)
+        size = min(float(ev.n_obs), float(ev.group_contributors[0]))  # contributors, Kish
+        return ("model",), _View(one, one, ["model"], n_obs=np.array([size]),
+                                 n_params=np.array([ev.n_params]),
+                                 residual_dof=np.array([ev.df_resid]))  # fmt: skip
+    if rule == "saturated":
+        records = np.flatnonzero(kinds == "records")
+        flags = np.concatenate(([1.0 if ev.saturation else 0.0],
+                                ev.group_exact[records].astype(np.float64)))  # fmt: skip
+        one = np.ones(flags.size)
+        return ("model", *(ev.groups[i] for i in records)), _View(one, one, [], saturated=flags)
+    if rule == "zeros":
+        idx = np.flatnonzero(kinds != "records")
+    elif rule in _MAGNITUDE_RULES:
+        idx = np.flatnonzero(kinds == "records") if ev.outcome == "continuous" else np.zeros(0, int)
+    else:  # threshold: every entry
+        idx = np.arange(kinds.size)
+    total = ev.group_total[idx]
+    top = np.nan_to_num(ev.group_top[idx], nan=0.0)
+    view = _View(
+        records=ev.group_records[idx], contributors=ev.group_contributors[idx],
+        units=[_units(ev, str(k)) for k in kinds[idx]], has_contributor=ev.has_contributor,
+        sum=np.nan_to_num(total, nan=0.0), abs_sum=np.nan_to_num(total, nan=0.0), top=top,
+        negatives=np.zeros(idx.size, dtype=np.int64), spread=ev.group_spread[idx],
+    )  # fmt: skip
+    return tuple(ev.groups[i] for i in idx), view
 
 
 class RegressionOutput:
@@ -312,26 +163,42 @@ class RegressionOutput:
     never written by the engine); ``coefficients`` is what may be released. At
     the gate there is no result: :meth:`from_files` rebuilds the output from the
     released coefficient table and the evidence written beside it.
+    ``contributor`` (one id per row of the model's design) makes every group count
+    distinct contributors and dominance read per-contributor totals.
     """
 
     kind = "regression"
     value_name = "coef"
     plot = False
-    _failed = _noted = False
     #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
     definition: dict[str, Any] | None = None
 
-    def __init__(self, name: str, result: Any, ruleset: RuleSet) -> None:
+    def __init__(self, name: str, result: Any, ruleset: RuleSet, contributor: Any = None) -> None:
         self.name = name
         self.result = result
         self.ruleset = ruleset
-        self.reasons: tuple[str, ...] = ()
+        self.problems: tuple[str, ...] = ()
+        self.notes: tuple[str, ...] = ()
         self._released: pd.DataFrame | None = None
         try:
-            self.evidence: RegressionEvidence | None = regression_evidence(result)
+            small = int(ruleset.params["threshold"].t)
+            self.evidence: RegressionEvidence | None = regression_evidence(
+                result, contributor, small
+            )
         except SdcInputError as exc:
             self.evidence = None
-            self.reasons = (f"{exc}: a person must review it",)
+            self.problems = (f"{exc}: a person must review it",)
+
+    def note_fit_warnings(self, messages: Iterable[str]) -> None:
+        """Record what the fitting library warned about (non-convergence, a singular
+        design) in the evidence, as what a person must look at: the output is then at
+        best ``review``, at the gate too."""
+        seen = tuple(dict.fromkeys(" ".join(m.split()) for m in messages))
+        if self.evidence is None or not seen:
+            return
+        found = tuple(f"the fit warned: {m}" for m in seen)
+        self.evidence = replace(self.evidence, incomplete=(*self.evidence.incomplete, *found))
+        self.__dict__.pop("checks", None)
 
     @classmethod
     def from_files(
@@ -339,11 +206,22 @@ class RegressionOutput:
         ruleset: RuleSet, problems: tuple[str, ...] = (), notes: tuple[str, ...] = (),
     ) -> RegressionOutput:  # fmt: skip
         """The output as a gate sees it; ``problems`` (the files disagree) make it ``fail``,
-        ``notes`` (what a person must look at) at least ``review``."""
+        ``notes`` (what a person must look at) at least ``review``.
+
+        Evidence that searched for small combinations of records below a smaller
+        threshold than the gate's cannot show the gate's groups: that fails too.
+        """
         out = cls.__new__(cls)
+        t = int(ruleset.params["threshold"].t)
+        if evidence.searched_below < t and "threshold" in ruleset.rules_for("coefficients"):
+            problems = (*problems, (
+                f"the evidence searched for groups of fewer than {evidence.searched_below} "
+                f"records; this rule set's threshold is {t}: finalise the model again under "
+                "this rule set"
+            ))  # fmt: skip
         out.name, out.result, out.ruleset = name, None, ruleset
-        out.evidence, out._released, out.reasons = evidence, coefficients, problems + notes
-        out._failed, out._noted = bool(problems), bool(notes)
+        out.evidence, out._released, out.problems = evidence, coefficients, problems
+        out.notes = notes
         return out
 
     @property
@@ -351,34 +229,39 @@ class RegressionOutput:
         return None if self.evidence is None else self.evidence.model
 
     @cached_property
-    def results(self) -> tuple[RuleResult, ...]:
+    def checks(self) -> tuple[tuple[tuple[str, ...], RuleResult], ...]:
+        """Each rule's result with the names of the entries it was applied to."""
         ev = self.evidence
         if ev is None:
             return ()
-        model = _ModelView(
-            n_obs=np.array([ev.n_obs]), n_params=np.array([ev.n_params]),
-            residual_dof=np.array([ev.df_resid]),
-            saturated=np.array([1.0 if ev.saturation else 0.0]),
-        )  # fmt: skip
-        units = ["event(s)" if g.endswith(", events") else "record(s)" for g in ev.groups]
-        groups = _GroupView(ev.group_records, ev.group_records, units)
-        params = self.ruleset.params
-        return tuple(
-            RULES[r](groups if r in _GROUP_RULES else model, params[r])
-            for r in self.ruleset.rules_for("coefficients")
-        )
+        out = []
+        for rule in self.ruleset.rules_for("coefficients"):
+            terms, view = _checks(ev, rule)
+            out.append((terms, RULES[rule](view, self.ruleset.params[rule])))
+        return tuple(out)
+
+    @property
+    def results(self) -> tuple[RuleResult, ...]:
+        return tuple(r for _, r in self.checks)
 
     @property
     def status(self) -> Status:
         if self.evidence is None:
             return Status.REVIEW
-        if self.result is None and self._failed:  # gate: the files disagree
+        if self.result is None and self.problems:  # gate: the files disagree
             return Status.FAIL
         if any(r.fail.any() for r in self.results):
             return Status.FAIL
-        noted = self.result is None and self._noted
-        review = noted or any(r.review.any() for r in self.results)
-        return Status.REVIEW if review else Status.PASS
+        if self.notes or self.evidence.incomplete or any(r.review.any() for r in self.results):
+            return Status.REVIEW
+        return Status.PASS
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the output cannot be checked, or what disagrees at the gate; and what a person
+        must look at because the group search was incomplete."""
+        extra = () if self.evidence is None else self.evidence.incomplete
+        return (*self.problems, *self.notes, *(f"{x}: a person must look at it" for x in extra))
 
     @cached_property
     def findings(self) -> pd.DataFrame:
@@ -387,11 +270,14 @@ class RegressionOutput:
         if ev is None:
             return pd.DataFrame(columns=FINDING_COLUMNS)
         rows = []
-        for r in self.results:
-            terms = ev.groups if r.rule in _GROUP_RULES else ("model",)  # model rules: one entry
+        for terms, r in self.checks:
             for row in finding_rows(terms, r):
                 if r.rule == "saturated":
-                    row["message"] += f" ({'; '.join(ev.saturation)})"
+                    row["message"] += (
+                        f" ({'; '.join(ev.saturation)})" if row["term"] == "model" else
+                        " (every record of this group is fitted exactly: the coefficients "
+                        "give their outcomes)"
+                    )  # fmt: skip
                 rows.append(row)
         return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
@@ -415,7 +301,7 @@ class RegressionOutput:
         """The evidence the gate re-checks: counts only, no row-level data."""
         if self.evidence is None:
             raise SdcInputError(
-                f"output {self.name!r} cannot be written: {self.reasons[0]}. Remove it with "
+                f"output {self.name!r} cannot be written: {self.problems[0]}. Remove it with "
                 "remove_output before finalise."
             )
         return evidence_to_dict(self.evidence)

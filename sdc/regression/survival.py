@@ -2,40 +2,43 @@
 
 A Kaplan-Meier curve drops at every event time, so an unpooled curve publishes
 the time of each event and, where one person had the event, that person's
-follow-up. What leaves is a coarsened curve:
+follow-up. What leaves is a coarsened curve, on a *time grid* of width ``u``:
+the researcher's ``time_unit``, or by default a round width (1, 2, 2.5 or 5 times a
+power of ten) of about a twentieth of the longest follow-up (:func:`default_grid`):
 
-- the event times of each group are pooled into released *steps*, in time order:
-  a step closes as soon as it holds at least ``t`` events (``t`` is the rule
-  set's ``[threshold] t``); a leftover tail with fewer than ``t`` events joins the
-  step before it (:func:`pool_steps`);
-- each released step is an interval ``[start, end)``: the first starts at 0, the
-  others at the first event time they pool, and each ends where the next starts;
-  the last is open (``end`` is missing), so the largest follow-up time is never
-  shown. If the last step would start at the group's largest follow-up time (all
-  its events tied there, nobody followed longer), it joins the step before it;
-- a step reports the records at risk at its start, the events and censored
-  records in its interval, and the survival at its end. The unpooled estimate is
-  constant between the last event time of a step and the start of the next, so
-  that survival is exact: it is the unpooled value at the step's last event time;
+- the grid intervals ``[k u, (k + 1) u)`` of each group are pooled into released
+  *steps*, in time order (:func:`pool_steps`): a step after the first may start only
+  at an interval that holds at least ``t`` events itself (``t`` is the rule set's
+  ``[threshold] t``), and the first step needs ``t`` events too. So every boundary
+  ``k u`` is the event time, on the grid, of at least ``t`` people: none is anyone's
+  own day of death, whatever the grid (a finer ``time_unit`` gives fewer boundaries,
+  never weaker ones);
+- each released step is an interval ``[start, end)``; the first starts at 0 and the
+  last is open (``end`` is missing). If the last step would start in the grid interval
+  of the group's largest follow-up time (all its events there, nobody followed much
+  longer), it joins the step before it;
+- a step reports the records at risk at its start, the events and censored records
+  in its interval, and the survival at its end: the unpooled estimate just before the
+  next boundary, which is exact (the estimate only changes at event times);
 - a group with fewer than ``t`` events (none included) cannot be pooled into even
   one step: its curve is left out and the output fails (rule ``threshold``);
 - when the rule set applies ``zeros`` to count tables, a released curve that
-  falls to 0 (the records followed longest had the event, none is event-free at
-  the end) is a zero: "review" or "fail" as ``[zeros] outcome`` says.
+  falls to 0 (the records followed longest had the event, none is event-free at the
+  end) is a zero: "review" or "fail" as ``[zeros] outcome`` says.
 
 Standard errors and confidence intervals are not released: Greenwood's variance
 sums over every unpooled event time, so the change between two released values
-would tell how the events are spread inside a step. They are in :attr:`raw`.
-Every released step holds at least ``t`` events, and the records at risk at the
-start of a step (which include every later event) are at least ``t`` too. Censored
-counts are not thresholded: each is the difference of released counts (at risk at
-this start, minus events, minus at risk at the next start), so shows nothing more.
+would tell how the events are spread inside a step. They are in :attr:`raw`, the
+unpooled estimate of the follow-up times as they are. Censored counts are not
+thresholded: each is the difference of released counts (at risk at this start,
+minus events, minus at risk at the next start), so shows nothing more.
 
 Durations are read as right-censored follow-up times from a common origin 0.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from statistics import NormalDist
@@ -44,9 +47,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sdc._text import printable
 from sdc._validation import input_error
 from sdc.canonical import frame_csv
-from sdc.outputs import FINDING_COLUMNS, report_entry, summary_lines
+from sdc.exceptions import SdcInputError
+from sdc.outputs import FINDING_COLUMNS, report_entry, round_step, summary_lines
 from sdc.plots import Plottable
 from sdc.rules import RULES, RuleResult
 from sdc.ruleset import RuleSet
@@ -68,39 +73,51 @@ TABLE_COLUMNS = ("group", "step", "start", "end", "at_risk", "events", "censored
 INTEGER_COLUMNS = ("step", "at_risk", "events", "censored")
 
 
-def pool_steps(events: np.ndarray | list[int], t: int) -> list[tuple[int, int]] | None:
-    """Pool consecutive event times into steps of at least ``t`` events each.
+#: Intervals of the default time grid over the longest follow-up.
+GRID_INTERVALS = 20
+#: Most grid intervals a ``time_unit`` may give (each is counted).
+MAX_INTERVALS = 10_000_000
 
-    ``events`` are the events at each distinct event time, in time order. A step
-    closes as soon as it holds ``t`` events; a leftover tail with fewer joins the
-    step before it. Returns each step as a half-open range ``(first, stop)`` of
-    positions in ``events``, or ``None`` when all of them together are fewer
-    than ``t`` (nothing can be released).
+
+def default_grid(max_duration: float) -> float:
+    """The default grid width: a round width of about ``max_duration / 20``.
+
+    >>> default_grid(1022.0), default_grid(7.0), default_grid(0.0)
+    (100.0, 0.5, 1.0)
+    """
+    return round_step(max_duration / GRID_INTERVALS)
+
+
+def pool_steps(events: np.ndarray | list[int], t: int) -> list[tuple[int, int]] | None:
+    """Pool consecutive grid intervals into steps that start only where ``t`` events are.
+
+    ``events`` are the events in each grid interval, in time order (zeros included). A
+    step after the first starts at an interval holding at least ``t`` events, as soon as
+    the step before holds ``t``; the first step holds at least ``t`` too. Returns each step
+    as a half-open range ``(first, stop)`` of interval positions, or ``None`` when all the
+    events together are fewer than ``t`` (nothing can be released).
 
     Examples
     --------
-    >>> pool_steps([1, 1, 1, 2, 5], 3)
-    [(0, 3), (3, 5)]
-    >>> pool_steps([1, 1, 1, 2, 5, 1], 3)  # the tail (1 event) joins the step before
-    [(0, 3), (3, 6)]
-    >>> pool_steps([4, 3], 3)  # nothing to pool
-    [(0, 1), (1, 2)]
+    >>> pool_steps([1, 1, 3, 2, 5, 0, 1], 3)  # a step starts at 3 events, not at 2
+    [(0, 4), (4, 7)]
+    >>> pool_steps([4, 3, 5], 3)  # every interval has enough: no pooling
+    [(0, 1), (1, 2), (2, 3)]
+    >>> pool_steps([2, 9, 1], 3)  # the first step needs 3 events before 9 may start one
+    [(0, 3)]
     >>> pool_steps([1, 1], 3) is None
     True
     """
-    steps: list[tuple[int, int]] = []
-    first = total = 0
     counts = [int(d) for d in events]
-    for i, d in enumerate(counts):
-        total += d
-        if total >= t:
-            steps.append((first, i + 1))
-            first, total = i + 1, 0
-    if not steps:
+    if sum(counts) < t:
         return None
-    if first < len(counts):
-        steps[-1] = (steps[-1][0], len(counts))
-    return steps
+    starts, held = [0], 0
+    for k, d in enumerate(counts):
+        if k > 0 and d >= t and held >= t:
+            starts.append(k)
+            held = 0
+        held += d
+    return list(zip(starts, [*starts[1:], len(counts)], strict=True))
 
 
 @dataclass(frozen=True)
@@ -168,44 +185,83 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, value: Any, term: str)
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReleasedCurve:
-    """The pooled curve of one group: what may leave (see the module docstring)."""
+    """The pooled curve of one group: what may leave (see the module docstring).
+
+    ``start_events`` holds, for every step after the first, the events in the grid
+    interval its start opens (each at least the threshold); ``intervals`` the grid
+    intervals with an event, before pooling.
+    """
 
     curve: GroupCurve
-    steps: tuple[tuple[int, int], ...]
-    max_merged: bool  # the last step started at the largest follow-up and was merged
+    starts: np.ndarray
+    at_risk: np.ndarray
+    events: np.ndarray
+    censored: np.ndarray
+    survival: np.ndarray
+    start_events: tuple[int, ...]
+    intervals: int
+    max_merged: bool  # the last step started in the largest follow-up's interval: merged
 
     @cached_property
     def frame(self) -> pd.DataFrame:
-        c = self.curve
-        firsts = np.array([a for a, _ in self.steps])
-        stops = np.array([b for _, b in self.steps])
-        starts = np.concatenate(([0.0], c.times[firsts[1:]]))
-        at_risk = np.concatenate(([c.records], c.at_risk[firsts[1:]]))
-        censored = np.add.reduceat(c.censored, firsts)
-        censored[0] += c.censored_before
+        k = self.starts.size
         return pd.DataFrame({
-            "group": [c.value] * len(self.steps),
-            "step": np.arange(1, len(self.steps) + 1),
-            "start": starts,
-            "end": np.concatenate((starts[1:], [np.nan])),
-            "at_risk": at_risk.astype(np.int64),
-            "events": np.add.reduceat(c.events, firsts),
-            "censored": censored,
-            "survival": c.survival[stops - 1],
+            "group": [self.curve.value] * k,
+            "step": np.arange(1, k + 1),
+            "start": self.starts,
+            "end": np.concatenate((self.starts[1:], [np.nan])),
+            "at_risk": self.at_risk,
+            "events": self.events,
+            "censored": self.censored,
+            "survival": self.survival,
         })  # fmt: skip
 
 
-def release(curve: GroupCurve, t: int) -> ReleasedCurve | None:
-    """The pooled curve of one group, or ``None`` when it has fewer than ``t`` events."""
-    steps = pool_steps(curve.events, t)
+def grid_cells(duration: np.ndarray, grid: float) -> np.ndarray:
+    """The grid interval of each duration (a duration on a grid point opens its interval)."""
+    return np.floor(duration / grid + 1e-9).astype(np.int64)
+
+
+def on_grid(k: np.ndarray, grid: float) -> np.ndarray:
+    """Grid points ``k * grid``, without the binary noise of decimal widths (0.1 * 3).
+
+    >>> on_grid(np.array([0, 3, 7]), 0.1).tolist()
+    [0.0, 0.3, 0.7]
+    """
+    return np.array([float(f"{x:.12g}") for x in (np.asarray(k) * grid).tolist()])
+
+
+def release(
+    curve: GroupCurve, duration: np.ndarray, event: np.ndarray, t: int, grid: float
+) -> ReleasedCurve | None:
+    """The pooled curve of one group (its ``duration`` and ``event`` rows), or ``None``
+    when it has fewer than ``t`` events."""
+    cell = grid_cells(duration, grid)
+    last = int(cell.max())
+    per_cell = np.bincount(cell[event], minlength=last + 1)
+    steps = pool_steps(per_cell, t)
     if steps is None:
         return None
-    merged = len(steps) > 1 and curve.times[steps[-1][0]] >= curve.max_duration
+    merged = len(steps) > 1 and steps[-1][0] == last
     if merged:
         steps[-2:] = [(steps[-2][0], steps[-1][1])]
-    return ReleasedCurve(curve, tuple(steps), merged)
+    firsts = np.array([a for a, _ in steps], dtype=np.int64)
+    stops = np.array([b for _, b in steps], dtype=np.int64)
+    step_of = np.searchsorted(firsts, cell, side="right") - 1
+    events = np.bincount(step_of[event], minlength=firsts.size)
+    censored = np.bincount(step_of[~event], minlength=firsts.size)
+    at_risk = np.array([int((cell >= a).sum()) for a in firsts.tolist()], dtype=np.int64)
+    # the unpooled estimate just before the next boundary (after every event, for the last)
+    before = np.searchsorted(curve.times, np.where(stops <= last, stops * grid, np.inf)) - 1
+    survival = np.where(before >= 0, curve.survival[np.maximum(before, 0)], 1.0)
+    return ReleasedCurve(
+        curve=curve, starts=on_grid(firsts, grid), at_risk=at_risk, events=events.astype(np.int64),
+        censored=censored.astype(np.int64), survival=survival,
+        start_events=tuple(int(per_cell[a]) for a in firsts[1:].tolist()),
+        intervals=int((per_cell > 0).sum()), max_merged=merged,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -213,7 +269,9 @@ class GroupTotals:
     """What a gate needs to know of one group besides its released steps.
 
     Stays inside the TRE with the evidence: ``max_duration`` is the raw largest
-    follow-up time, kept only to check that no released boundary shows it.
+    follow-up time, kept only to check that no released boundary shows it;
+    ``start_events`` the events in the grid interval each released step after the
+    first opens (empty when the group is not released).
     """
 
     value: str
@@ -221,10 +279,87 @@ class GroupTotals:
     records: int
     events: int
     max_duration: float
+    start_events: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, c: GroupCurve) -> GroupTotals:
-        return cls(str(c.value), c.term, c.records, c.total_events, c.max_duration)
+    def of(cls, c: GroupCurve, r: ReleasedCurve | None) -> GroupTotals:
+        starts = () if r is None else r.start_events
+        return cls(str(c.value), c.term, c.records, c.total_events, c.max_duration, starts)
+
+
+@dataclass(frozen=True)
+class SurvivalEvidence:
+    """A survival output's evidence: its groups' totals and the time grid of its steps."""
+
+    groups: tuple[GroupTotals, ...]
+    grid: float
+
+    def to_dict(self) -> dict[str, Any]:
+        groups = [asdict(g) | {"start_events": list(g.start_events)} for g in self.groups]
+        return {"groups": groups, "grid": self.grid}
+
+
+def _count(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def evidence_from_dict(d: Any) -> SurvivalEvidence:
+    """Validated survival evidence read back from a file; ``SdcInputError`` names what is wrong."""
+    if not isinstance(d, dict) or set(d) != {"groups", "grid"}:
+        raise SdcInputError('survival evidence must be {"groups": [...], "grid": width} with '
+                            "one entry per group.")  # fmt: skip
+    groups, grid = d["groups"], d["grid"]
+    if isinstance(grid, bool) or not isinstance(grid, int | float) or not (
+        np.isfinite(grid) and grid > 0
+    ):  # fmt: skip
+        raise SdcInputError(f"survival evidence: grid must be a positive width; got {grid!r}.")
+    keys = {"value", "term", "records", "events", "max_duration", "start_events"}
+    if not isinstance(groups, list) or not groups:
+        raise SdcInputError("survival evidence: groups must be a non-empty list.")
+    out = []
+    for g in groups:
+        if not isinstance(g, dict) or set(g) != keys:
+            raise SdcInputError(f"survival evidence: each group must have exactly the keys "
+                                f"{sorted(keys)}; got {g!r}.")  # fmt: skip
+        md, starts = g["max_duration"], g["start_events"]
+        if not (isinstance(g["value"], str) and isinstance(g["term"], str)
+                and _count(g["records"]) and _count(g["events"])
+                and isinstance(md, int | float) and not isinstance(md, bool)
+                and np.isfinite(md) and g["events"] <= g["records"]
+                and isinstance(starts, list) and all(_count(x) for x in starts)
+                and sum(starts) <= g["events"]):  # fmt: skip
+            raise SdcInputError(
+                f"survival evidence: group {printable(json.dumps(g)[:200])} is not valid."
+            )
+        out.append(GroupTotals(g["value"], g["term"], g["records"], g["events"], float(md),
+                               tuple(starts)))  # fmt: skip
+    if len({g.value for g in out}) != len(out):
+        raise SdcInputError("survival evidence names a group twice.")
+    return SurvivalEvidence(tuple(out), float(grid))
+
+
+def grid_problems(table: pd.DataFrame, evidence: SurvivalEvidence) -> list[str]:
+    """Why released steps are off the evidence's grid, or open where they must not."""
+    by_value = {g.value: g for g in evidence.groups}
+    values = table["group"].astype(str)
+    problems = []
+    u = evidence.grid
+    for v in dict.fromkeys(values):
+        g = by_value.get(v)
+        if g is None:
+            continue
+        starts = table.loc[values == v, "start"].to_numpy(dtype=np.float64)
+        k = starts / u
+        if (np.abs(k - np.round(k)) > 1e-9 * np.maximum(1.0, np.abs(k))).any():
+            problems.append(f"group {v!r}: a step starts off the grid of width {u:g}")
+        if len(g.start_events) != starts.size - 1:
+            problems.append(f"group {v!r}: the evidence has {len(g.start_events)} step "
+                            f"start(s) after the first; the table {starts.size - 1}")  # fmt: skip
+        last = float(grid_cells(np.array([g.max_duration]), u)[0]) * u
+        if starts.size > 1 and starts[-1] >= last - 1e-9 * max(1.0, abs(last)):
+            problems.append(f"group {v!r}: the last step starts in the grid interval of the "
+                            "largest follow-up time, which must not be released")  # fmt: skip
+    return problems
 
 
 @dataclass
@@ -255,43 +390,42 @@ class SurvivalOutput(Plottable):
     definition: dict[str, Any] | None = None
 
     def __init__(
-        self, name: str, curves: list[GroupCurve], by: str | None, ruleset: RuleSet
-    ) -> None:
+        self, name: str, curves: list[GroupCurve], releases: list[ReleasedCurve | None],
+        by: str | None, ruleset: RuleSet, grid: float,
+    ) -> None:  # fmt: skip
         self.name = name
         self.curves = tuple(curves)
+        self.released: tuple[ReleasedCurve | None, ...] = tuple(releases)
         self.by = by
         self.ruleset = ruleset
+        self.grid = grid
         self.problems: tuple[str, ...] = ()
         self.notes: tuple[str, ...] = ()
 
     @classmethod
     def from_files(
-        cls, name: str, totals: list[GroupTotals], table: pd.DataFrame, ruleset: RuleSet,
+        cls, name: str, evidence: SurvivalEvidence, table: pd.DataFrame, ruleset: RuleSet,
         problems: tuple[str, ...] = (), notes: tuple[str, ...] = (),
     ) -> SurvivalOutput:  # fmt: skip
         """The output as a gate sees it: the released table and the groups' totals.
 
-        ``problems`` (the files disagree with each other) make it ``fail``; ``notes``
-        (what a person must look at) at least ``review``.
+        ``problems`` (the files disagree with each other), and steps off the evidence's
+        grid, make it ``fail``; ``notes`` (what a person must look at) at least ``review``.
         """
-        out = cls(name, [], None, ruleset)
-        out.__dict__.update(totals=tuple(totals), table=table, released=())
-        out.problems, out.notes = problems, notes
+        out = cls(name, [], [], None, ruleset, evidence.grid)
+        out.__dict__.update(totals=evidence.groups, table=table)
+        grid = grid_problems(table, evidence) if not problems else []
+        out.problems, out.notes = (*problems, *grid), notes
         return out
 
     @cached_property
     def totals(self) -> tuple[GroupTotals, ...]:
-        """Records, events and largest follow-up of every group, released or not."""
-        return tuple(GroupTotals.of(c) for c in self.curves)
+        """Records, events, largest follow-up and step-start events of every group."""
+        return tuple(GroupTotals.of(c, r) for c, r in zip(self.curves, self.released, strict=True))
 
     @property
     def threshold(self) -> int:
         return int(self.ruleset.params["threshold"].t)
-
-    @cached_property
-    def released(self) -> tuple[ReleasedCurve | None, ...]:
-        """The pooled curve of each group (``None`` where it cannot be released)."""
-        return tuple(release(c, self.threshold) for c in self.curves)
 
     @cached_property
     def raw(self) -> pd.DataFrame:
@@ -331,6 +465,9 @@ class SurvivalOutput(Plottable):
         out = [("groups", RULES["threshold"](_Counts(events, events), params["threshold"]))]
         steps = self.table["events"].to_numpy(dtype=np.int64)
         out.append(("steps", RULES["threshold"](_Counts(steps, steps), params["threshold"])))
+        starts = np.array([n for g, _ in self._released_groups() for n in g.start_events],
+                          dtype=np.int64)  # fmt: skip
+        out.append(("starts", RULES["threshold"](_Counts(starts, starts), params["threshold"])))
         if "zeros" in self.ruleset.rules_for("survival"):
             # 1 when someone is still event-free after the last step's events, 0 when not.
             ends = [float(f["survival"].iloc[-1]) > 0 for _, f in self._released_groups()]
@@ -345,6 +482,7 @@ class SurvivalOutput(Plottable):
         kept = self._released_groups()
         step_terms = [f"{g.term}, step {k}" for g, f in kept for k in range(1, len(f) + 1)]
         end_terms = [f"{g.term}, step {len(f)}" for g, f in kept]
+        start_terms = [f"{g.term}, step {k}" for g, f in kept for k in range(2, len(f) + 1)]
         rows = []
         for applied_to, r in self.results:
             fail = r.fail.copy()
@@ -361,6 +499,13 @@ class SurvivalOutput(Plottable):
                     )
                 elif applied_to == "steps":
                     term, message = step_terms[i], r.message(int(i))
+                elif applied_to == "starts":
+                    term = start_terms[i]
+                    message = (
+                        f"{n} event(s) in the grid interval this step starts: a released "
+                        f"boundary must be the event time (on a grid of {self.grid:g}) of at "
+                        f"least {t} people, not fewer (threshold rule)"
+                    )
                 else:
                     term = end_terms[i]
                     message = (
@@ -397,24 +542,22 @@ class SurvivalOutput(Plottable):
         for r in self.released:
             if r is None:
                 continue
-            c, k = r.curve, len(r.steps)
-            pooled = c.times.size - k
+            c, k = r.curve, r.starts.size
             line = (
                 f"{c.term}: curve coarsened, its {c.times.size} unpooled steps (event times) "
-                f"pooled into {k} released step(s) of at least {t} events each"
-                if pooled
-                else f"{c.term}: every event time already has at least {t} events; not pooled"
+                f"in {r.intervals} grid interval(s) of {self.grid:g} pooled into {k} released "
+                f"step(s) of at least {t} events, each starting where at least {t} events are"
             )
             if r.max_merged:
                 line += (
-                    "; the last step started at the largest follow-up time and was merged "
-                    "into the step before it"
+                    "; the last step started in the grid interval of the largest follow-up "
+                    "time and was merged into the step before it"
                 )
             lines.append(line)
         if any(r is not None for r in self.released):
             lines.append(
-                "released intervals start at 0 and at the first event time of each later "
-                "step; the last is open, so the largest follow-up time is not shown; "
+                f"released intervals start at 0 and at multiples of {self.grid:g} (the time "
+                "grid); the last is open, so the largest follow-up time is not shown; "
                 "standard errors and confidence intervals are not released"
             )
         return tuple(lines)
@@ -427,7 +570,7 @@ class SurvivalOutput(Plottable):
     def evidence_dict(self) -> dict[str, Any]:
         """What the gate needs besides the table (stays inside: it holds the largest
         follow-up time of each group)."""
-        return {"groups": [asdict(g) for g in self.totals]}
+        return SurvivalEvidence(self.totals, self.grid).to_dict()
 
     def to_report(self) -> dict[str, Any]:
         """This output's entry in the JSON report (no row-level data, no event times)."""
@@ -459,9 +602,10 @@ def survival_table(
     happened, 0: censored), one per value of ``by`` (or one for all records), checked
     and coarsened for release as the module docstring says.
 
-    ``time_unit`` (e.g. 30 for days read as months): follow-up times are first
-    rounded down to a multiple of it, as in a life table, so every released
-    boundary is a multiple of the unit rather than somebody's event time.
+    ``time_unit`` (e.g. 30 for days read as months) is the time grid; by default a round
+    width of about a twentieth of the longest follow-up (:func:`default_grid`). Every
+    released boundary is a grid point where at least ``t`` events happen (in the grid
+    interval it opens); a finer grid can only give fewer boundaries.
 
     Rows with a missing duration, event or group are an error, never dropped.
 
@@ -469,13 +613,13 @@ def survival_table(
     --------
     >>> import pandas as pd
     >>> from sdc.ruleset import RuleSet
-    >>> df = pd.DataFrame({"days": [1, 2, 3, 4, 4, 5, 6], "died": [1, 1, 1, 1, 1, 1, 0]})
+    >>> df = pd.DataFrame({"days": [1, 2, 3, 4, 4, 4, 5, 6, 9], "died": [1] * 8 + [0]})
     >>> rs = RuleSet.from_toml('extends = "default"\\n[threshold]\\nt = 3\\n')
     >>> out = survival_table(df, "days", "died", None, rs, "km")
-    >>> out.table[["start", "end", "at_risk", "events", "censored"]]
-       start  end  at_risk  events  censored
-    0    0.0  4.0        7       3         0
-    1    4.0  NaN        4       3         1
+    >>> out.grid, out.table[["start", "end", "at_risk", "events", "censored"]]
+    (0.5,    start  end  at_risk  events  censored
+    0    0.0  4.0        9       3         0
+    1    4.0  NaN        6       5         1)
     >>> out.status.value
     'pass'
     >>> survival_table(df, "days", "died", None, rs, "km", time_unit=2).table.start.tolist()
@@ -505,26 +649,34 @@ def survival_table(
     for arg, col in named.items():
         _no_missing(data[col], arg)
     durations = _durations(data[duration])
-    if time_unit is not None:
-        if (
-            isinstance(time_unit, bool)
-            or not isinstance(time_unit, int | float)
-            or not (np.isfinite(time_unit) and time_unit > 0)
-        ):
-            raise input_error("time_unit", FUNC, "a positive number or None", time_unit)
-        durations = np.floor(durations / time_unit) * time_unit
+    if time_unit is not None and (
+        isinstance(time_unit, bool)
+        or not isinstance(time_unit, int | float)
+        or not (np.isfinite(time_unit) and time_unit > 0)
+    ):
+        raise input_error("time_unit", FUNC, "a positive number or None", time_unit)
+    grid = float(time_unit) if time_unit is not None else default_grid(float(durations.max()))
+    if float(durations.max()) / grid > MAX_INTERVALS:
+        raise input_error(
+            "time_unit", FUNC, f"a width giving at most {MAX_INTERVALS:,} grid intervals up to "
+            "the longest follow-up", time_unit,
+        )  # fmt: skip
     events = _events(data[event])
+    t = int(ruleset.params["threshold"].t)
     if by is None:
-        return SurvivalOutput(name, [kaplan_meier(durations, events, "all", "all")], by, ruleset)
-    try:
-        codes, values = pd.factorize(data[by], sort=True)
-    except TypeError:  # values of mixed types: keep their order of appearance
-        codes, values = pd.factorize(data[by], sort=False)
-    curves = [
-        kaplan_meier(durations[codes == k], events[codes == k], v, f"{by}={v}")
-        for k, v in enumerate(values.tolist())
-    ]
-    return SurvivalOutput(name, curves, by, ruleset)
+        parts = [("all", "all", np.ones(durations.size, dtype=bool))]
+    else:
+        try:
+            codes, values = pd.factorize(data[by], sort=True)
+        except TypeError:  # values of mixed types: keep their order of appearance
+            codes, values = pd.factorize(data[by], sort=False)
+        parts = [(v, f"{by}={v}", codes == k) for k, v in enumerate(values.tolist())]
+    curves, releases = [], []
+    for value, term, rows in parts:
+        curve = kaplan_meier(durations[rows], events[rows], value, term)
+        curves.append(curve)
+        releases.append(release(curve, durations[rows], events[rows], t, grid))
+    return SurvivalOutput(name, curves, releases, by, ruleset, grid)
 
 
 def _no_missing(series: pd.Series, arg: str) -> None:

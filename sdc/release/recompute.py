@@ -31,6 +31,7 @@ from sdc.definition import number_fingerprint, text_codes, text_fingerprint
 from sdc.exceptions import SdcInputError
 from sdc.tables.evidence import TableEvidence, compute_evidence
 from sdc.tables.factorize import factorize
+from sdc.tables.quantiles import publish_quantiles
 from sdc.tables.statistics import cell_values
 
 #: Calls whose tables the gate recomputes.
@@ -192,7 +193,13 @@ def recompute_table(
         raise Differs("its definition and its evidence disagree on its values or contributors")
     k = max(top_k, ev.top_k)
     fresh = compute_evidence(codes, model, values, contrib, top_k=k)
-    return RecomputedTable(fresh, cell_values(fresh, statistic, codes, values))
+    cells = cell_values(fresh, statistic, codes, values)
+    if ev.quantile is not None and values is not None:  # published on the grid it records
+        q = ev.quantile
+        cells, fresh = publish_quantiles(
+            codes, values, contrib, fresh, cells, q.neighbourhood, q.significant_figures
+        )
+    return RecomputedTable(fresh, cells)
 
 
 def same_evidence(a: TableEvidence, b: TableEvidence) -> bool:
@@ -205,7 +212,11 @@ def same_evidence(a: TableEvidence, b: TableEvidence) -> bool:
     for name in ("sum", "abs_sum", "min", "max"):
         if not np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True):
             return False
-    return bool(np.array_equal(a.top, b.top[:, : a.top_k], equal_nan=True))
+    if not np.array_equal(a.top, b.top[:, : a.top_k], equal_nan=True):
+        return False
+    if (a.quantile is None) != (b.quantile is None):
+        return False
+    return a.quantile is None or b.quantile is None or a.quantile.to_dict() == b.quantile.to_dict()
 
 
 def recompute_survival(definition: Any, source: DataSource, ruleset: Any, name: str) -> Any:

@@ -25,7 +25,6 @@ request's signature.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -42,6 +41,7 @@ from sdc.regression.output import (
     evidence_from_dict,
 )
 from sdc.regression.survival import INTEGER_COLUMNS, TABLE_COLUMNS, GroupTotals, SurvivalOutput
+from sdc.regression.survival import evidence_from_dict as survival_evidence_from_dict
 from sdc.release.manifest import OutputEntry
 from sdc.ruleset import RuleSet
 
@@ -162,7 +162,8 @@ def check_survival(
     entry: OutputEntry, data: bytes, evidence: Any, ruleset: RuleSet, max_cells: int
 ) -> SurvivalOutput:
     """A survival output rebuilt from its CSV and evidence, with what disagrees."""
-    totals = survival_totals(evidence)
+    ev = survival_evidence_from_dict(evidence)
+    totals = list(ev.groups)
     frame, problems = _frame(data, max_cells, "survival table")
     refused, alike = _names_problems([g.value for g in totals], "the group")
     problems += refused
@@ -189,36 +190,8 @@ def check_survival(
         problems += survival_problems(table, totals)
     if problems:
         table = pd.DataFrame({c: [] for c in TABLE_COLUMNS})
-    return SurvivalOutput.from_files(entry.name, totals, table, ruleset, tuple(problems),
+    return SurvivalOutput.from_files(entry.name, ev, table, ruleset, tuple(problems),
                                      tuple(alike))  # fmt: skip
-
-
-def survival_totals(d: Any) -> list[GroupTotals]:
-    groups = d.get("groups") if isinstance(d, dict) and set(d) == {"groups"} else None
-    keys = {"value", "term", "records", "events", "max_duration"}
-    if not isinstance(groups, list) or not groups:
-        raise SdcInputError("survival evidence must be {\"groups\": [...]} with one entry per "
-                            "group.")  # fmt: skip
-    out = []
-    for g in groups:
-        if not isinstance(g, dict) or set(g) != keys:
-            raise SdcInputError(f"survival evidence: each group must have exactly the keys "
-                                f"{sorted(keys)}.")  # fmt: skip
-        counts_ok = all(
-            isinstance(g[k], int) and not isinstance(g[k], bool) and g[k] >= 0
-            for k in ("records", "events")
-        )
-        md = g["max_duration"]
-        if not (isinstance(g["value"], str) and isinstance(g["term"], str) and counts_ok
-                and isinstance(md, int | float) and not isinstance(md, bool)
-                and np.isfinite(md) and g["events"] <= g["records"]):  # fmt: skip
-            raise SdcInputError(
-                f"survival evidence: group {printable(json.dumps(g)[:200])} is not valid."
-            )
-        out.append(GroupTotals(g["value"], g["term"], g["records"], g["events"], float(md)))
-    if len({g.value for g in out}) != len(out):
-        raise SdcInputError("survival evidence names a group twice.")
-    return out
 
 
 def survival_problems(table: pd.DataFrame, totals: list[GroupTotals]) -> list[str]:

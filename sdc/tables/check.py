@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -29,15 +30,20 @@ class RuleView:
     sum: np.ndarray
     abs_sum: np.ndarray
     top: np.ndarray
+    spread: np.ndarray
+    quantile: Any
     statistic: str
     has_contributor: bool
 
     @classmethod
     def of(cls, ev: TableEvidence, statistic: str) -> RuleView:
+        with np.errstate(invalid="ignore"):
+            spread = np.where(ev.nonmissing > 0, ev.max - ev.min, np.nan)
         return cls(
             records=ev.records, nonmissing=ev.nonmissing, contributors=ev.contributors,
             negatives=ev.negatives, missing=ev.missing, sum=ev.sum, abs_sum=ev.abs_sum,
-            top=ev.top_or_zero(), statistic=statistic, has_contributor=ev.has_contributor,
+            top=ev.top_or_zero(), spread=spread, quantile=ev.quantile, statistic=statistic,
+            has_contributor=ev.has_contributor,
         )  # fmt: skip
 
 

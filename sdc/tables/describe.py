@@ -65,8 +65,11 @@ class Description:
         return f"<Description {self.name!r} of {self.column!r} status={self.status.value}>"
 
 
-def describe_frame(data: Any, column: str, by: str | None, func: str) -> tuple[pd.DataFrame, str]:
-    """The columns to tabulate and the grouping column (a constant one when ``by`` is None)."""
+def describe_frame(
+    data: Any, column: str, by: str | None, func: str, contributor: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The columns to tabulate and the grouping column (a constant one when ``by`` is None),
+    with the contributor column when one is named."""
     from sdc._validation import input_error, require_columns
 
     if not isinstance(data, pd.DataFrame):
@@ -75,8 +78,17 @@ def describe_frame(data: Any, column: str, by: str | None, func: str) -> tuple[p
         raise input_error("column", func, "one column name", column)
     if by is not None and not isinstance(by, str):
         raise input_error("by", func, "one column name or None", by)
-    require_columns(data, [column] + ([by] if by else []), "column/by", func)
+    if contributor is not None and not isinstance(contributor, str):
+        raise input_error("contributor", func, "one column name or None", contributor)
+    extra = [contributor] if contributor is not None else []
+    require_columns(data, [column] + ([by] if by else []) + extra, "column/by/contributor", func)
+    if contributor is not None and contributor in (column, by):
+        raise input_error("contributor", func, "a column other than `column` and `by`",
+                          contributor)  # fmt: skip
     if by is not None:
-        return data[[by, column]], by
-    group = "all" if column != "all" else "group"
-    return pd.DataFrame({group: "all", column: data[column]}), group
+        return data[[by, column, *extra]], by
+    group = next(g for g in ("all", "group", "__group") if g not in (column, contributor))
+    frame = pd.DataFrame({group: "all", column: data[column]})
+    if contributor is not None:
+        frame[contributor] = data[contributor].to_numpy()
+    return frame, group

@@ -21,6 +21,7 @@ from sdc.exceptions import SdcEvidenceError
 from sdc.kernels.layout import EVIDENCE_COUNT_FIELDS, EVIDENCE_FLOAT_FIELDS
 from sdc.tables.factorize import sort_levels
 from sdc.tables.model import TableModel
+from sdc.tables.quantile_evidence import QuantileEvidence
 
 _COUNTS = EVIDENCE_COUNT_FIELDS
 _FLOATS = EVIDENCE_FLOAT_FIELDS
@@ -33,7 +34,8 @@ class TableEvidence:
     ``top`` holds the ``top_k`` largest per-contributor totals per cell, descending,
     ``-inf`` where a cell has fewer contributors. ``min``/``max`` are ``+inf``/``-inf``
     where a cell has no non-missing value. ``has_values`` is False for frequency
-    tables, whose records each contribute 1.
+    tables, whose records each contribute 1. ``quantile`` is set for tables of a
+    median or percentile only (see :mod:`sdc.tables.quantiles`).
     """
 
     model: TableModel
@@ -49,6 +51,7 @@ class TableEvidence:
     top: np.ndarray
     has_values: bool
     has_contributor: bool
+    quantile: QuantileEvidence | None = None
 
     @property
     def top_k(self) -> int:
@@ -82,6 +85,8 @@ class TableEvidence:
             arr = getattr(self, name)
             out[name] = np.where(np.isfinite(arr), arr, np.nan).tolist()
             out[name] = _nan_to_none(out[name])
+        if self.quantile is not None:
+            out["quantile"] = self.quantile.to_dict()
         return out
 
     @classmethod
@@ -91,6 +96,8 @@ class TableEvidence:
             "dims", "levels", "n_rows", "margins", "groups", "has_values", "has_contributor",
             *_COUNTS, *_FLOATS, "top",
         }  # fmt: skip
+        if isinstance(d, dict) and "quantile" in d:  # tables of a median or percentile
+            expected.add("quantile")
         if not isinstance(d, dict) or set(d) != expected:
             keys = sorted(set(d) ^ expected) if isinstance(d, dict) else d
             raise SdcEvidenceError(
@@ -131,11 +138,15 @@ class TableEvidence:
         arrays["min"] = np.where(np.isnan(arrays["min"]), np.inf, arrays["min"])
         arrays["max"] = np.where(np.isnan(arrays["max"]), -np.inf, arrays["max"])
         top = np.where(np.isnan(top), -np.inf, top)
+        quantile = None
+        if "quantile" in d:
+            quantile = QuantileEvidence.from_dict(d["quantile"], n)
         ev = cls(
             model=model,
             top=top,
             has_values=bool(d["has_values"]),
             has_contributor=bool(d["has_contributor"]),
+            quantile=quantile,
             **arrays,
         )
         ev.validate()
@@ -201,13 +212,16 @@ def compute_evidence(
         counts, floats, top = _without_contributor(codes, model, values, top_k, threads)
     else:
         counts, floats, top = _with_contributor(codes, model, values, contributor, top_k)
-    return TableEvidence(
-        model=model,
+    arrays: dict[str, Any] = {
         **{name: np.ascontiguousarray(counts[:, i]) for i, name in enumerate(_COUNTS)},
         **{name: np.ascontiguousarray(floats[:, i]) for i, name in enumerate(_FLOATS)},
+    }
+    return TableEvidence(
+        model=model,
         top=top,
         has_values=values is not None,
         has_contributor=contributor is not None,
+        **arrays,
     )
 
 
@@ -283,7 +297,7 @@ def _with_contributor(
     )  # fmt: skip
 
 
-def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
+def _remap(ev: TableEvidence, model: TableModel) -> dict[str, Any]:
     """Evidence arrays of ``ev`` laid out in the (larger) cube of ``model``."""
     k = len(model.dims)
     new_cell = np.zeros(ev.n_cells, dtype=np.int64)
@@ -298,7 +312,7 @@ def _remap(ev: TableEvidence, model: TableModel) -> dict[str, np.ndarray]:
         )
         new_cell += old_to_new[ev.model.coords[:, d]] * strides[d]
     n = model.n_cells
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, Any] = {}
     for name in _COUNTS + ("sum", "abs_sum"):
         arr = np.zeros(n, dtype=getattr(ev, name).dtype)
         arr[new_cell] = getattr(ev, name)
@@ -331,6 +345,8 @@ def merge(a: TableEvidence, b: TableEvidence) -> TableEvidence:
         raise SdcEvidenceError("only evidence of the same dimensions can be merged.")
     if a.model.groups != b.model.groups:
         raise SdcEvidenceError("only evidence with the same hierarchy groups can be merged.")
+    if a.quantile is not None or b.quantile is not None:
+        raise SdcEvidenceError("quantile evidence does not merge: compute it over all the rows.")
     if (a.has_values, a.has_contributor, a.top_k) != (b.has_values, b.has_contributor, b.top_k):
         raise SdcEvidenceError(
             "only evidence of the same kind (values, contributor, top_k) merges."

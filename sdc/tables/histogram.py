@@ -21,9 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sdc._validation import input_error, numeric_values
-
-#: Round bin widths, per power of ten.
-_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+from sdc.outputs import round_step
 
 
 def nice_edges(values: np.ndarray, bins: int) -> np.ndarray:
@@ -36,11 +34,7 @@ def nice_edges(values: np.ndarray, bins: int) -> np.ndarray:
     if finite.size == 0:
         return np.array([0.0, 1.0])
     lo, hi = float(finite.min()), float(finite.max())
-    raw = (hi - lo) / bins
-    if not raw >= 1e-300:  # one value, or a span too small for round widths
-        raw = 1.0
-    power = 10.0 ** math.floor(math.log10(raw))
-    width = next(s * power for s in _STEPS if s * power >= raw * (1 - 1e-12))
+    width = round_step((hi - lo) / bins)  # one value, or a span too small: 1
     start = math.floor(lo / width) * width
     while start > lo:  # lo / width can round towards zero
         start -= width

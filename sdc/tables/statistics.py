@@ -46,7 +46,7 @@ def from_evidence(ev: TableEvidence, statistic: str) -> np.ndarray:
     raise KeyError(statistic)
 
 
-def _member_slots(codes: np.ndarray, ev: TableEvidence) -> Iterator[np.ndarray]:
+def member_cells(codes: np.ndarray, ev: TableEvidence) -> Iterator[np.ndarray]:
     """Cell index of every row for each combination of member slots (-1: no such cell).
 
     Slot j of dimension d is the j-th code a leaf aggregates into (itself, the
@@ -66,7 +66,7 @@ def _member_slots(codes: np.ndarray, ev: TableEvidence) -> Iterator[np.ndarray]:
 def grouped(codes: np.ndarray, values: np.ndarray, ev: TableEvidence, statistic: str) -> np.ndarray:
     """Cell values of a non-additive statistic by one grouped pass per member-slot combination."""
     out = np.full(ev.n_cells, np.nan)
-    for cells in _member_slots(codes, ev):
+    for cells in member_cells(codes, ev):
         keep = cells >= 0
         if not keep.any():
             continue

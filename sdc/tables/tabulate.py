@@ -10,6 +10,7 @@ import pandas as pd
 from sdc._text import refused_characters
 from sdc._validation import input_error, numeric_values
 from sdc.definition import number_fingerprint, text_codes, text_fingerprint
+from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
 from sdc.tables.check import check_evidence
 from sdc.tables.evidence import compute_evidence
@@ -17,6 +18,7 @@ from sdc.tables.factorize import MISSING_LABEL, factorize
 from sdc.tables.hierarchy import resolve
 from sdc.tables.model import TOTAL_LABEL, TableModel
 from sdc.tables.output import TableOutput
+from sdc.tables.quantiles import publish_quantiles
 from sdc.tables.statistics import COUNTS, cell_values
 
 
@@ -116,8 +118,14 @@ def tabulate(
     if vals is not None:
         fingerprints["values"] = number_fingerprint(vals)
     ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
-    check = check_evidence(ev, statistic, ruleset)
     table_values = cell_values(ev, statistic, codes, vals)
+    if quantile_of(statistic) is not None and vals is not None:
+        params = ruleset.params["quantile"]
+        table_values, ev = publish_quantiles(
+            codes, vals, contrib, ev, table_values, params.neighbourhood,
+            params.significant_figures,
+        )  # fmt: skip
+    check = check_evidence(ev, statistic, ruleset)
     value_name = values if values is not None and statistic not in COUNTS else statistic
     out = TableOutput(name, check, table_values, value_name, protect)
     out.fingerprints = fingerprints
