@@ -20,7 +20,7 @@ the same records. The stage works in four steps:
 Entry points: ``Session.check_differencing`` (run by ``finalise`` too), and for the
 gate :func:`~sdc.differencing.request.check_request` (a request's own outputs, from
 their definitions and evidence or from the data) and the registry check in
-:mod:`sdc.release.across`.
+:mod:`sdc.release.combined`.
 """
 
 from typing import TYPE_CHECKING
