@@ -61,10 +61,31 @@ def _literal(node: ast.AST) -> Any:
 class _Evaluator:
     """Evaluates a parsed expression on the columns of a DataFrame, as boolean arrays."""
 
-    def __init__(self, frame: pd.DataFrame, names: dict[str, str]) -> None:
+    def __init__(self, frame: pd.DataFrame, names: dict[str, str],
+                 cache: dict[Any, Any] | None = None) -> None:  # fmt: skip
         self.frame = frame
         self.names = names
         self.read: set[str] = set()
+        #: Each column's numbers and text codes, read once (shared by the expressions
+        #: evaluated on one frame).
+        self.cache: dict[Any, Any] = {} if cache is None else cache
+
+    def _numbers(self, series: pd.Series) -> np.ndarray:
+        key = ("numbers", series.name)
+        if key not in self.cache:
+            numbers = pd.to_numeric(series, errors="coerce")
+            if pd.api.types.is_bool_dtype(numbers.dtype):
+                numbers = numbers.astype(np.float64)
+            self.cache[key] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        return self.cache[key]
+
+    def _texts(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        key = ("texts", series.name)
+        if key not in self.cache:
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            texts = np.array([label_text(_plain(u)) for u in uniques] + [""], dtype=object)
+            self.cache[key] = (np.where(codes < 0, len(uniques), codes), texts)
+        return self.cache[key]
 
     def column(self, node: ast.AST) -> pd.Series:
         if not isinstance(node, ast.Name):
@@ -85,18 +106,14 @@ class _Evaluator:
         if type(op) not in _COMPARE:
             raise _Bad(f"the comparison {type(op).__name__} is not supported")
         if isinstance(value, int | float) and not isinstance(value, bool):
-            numbers = pd.to_numeric(series, errors="coerce")
-            if pd.api.types.is_bool_dtype(numbers.dtype):
-                numbers = numbers.astype(np.float64)
-            x = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+            x = self._numbers(series)
             with np.errstate(invalid="ignore"):
                 out = _COMPARE[type(op)](x, float(value))
             return out | (np.isnan(x) & isinstance(op, ast.NotEq))
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        texts = np.array([label_text(_plain(u)) for u in uniques] + [""], dtype=object)
+        codes, texts = self._texts(series)
         per_text = np.asarray(_COMPARE[type(op)](texts, label_text(value)), dtype=bool)
         per_text[-1] = isinstance(op, ast.NotEq)  # a missing value
-        return per_text[np.where(codes < 0, len(uniques), codes)]
+        return per_text[codes]
 
     def __call__(self, node: ast.AST) -> np.ndarray:
         if isinstance(node, ast.BoolOp):
@@ -172,8 +189,12 @@ def parse(expression: Any, func: str) -> tuple[ast.AST, dict[str, str]]:
     return tree, names
 
 
-def evaluate(expression: str, frame: pd.DataFrame, func: str) -> np.ndarray:
+def evaluate(expression: str, frame: pd.DataFrame, func: str,
+             cache: dict[Any, Any] | None = None) -> np.ndarray:  # fmt: skip
     """The records of ``frame`` the expression selects, as a boolean mask.
+
+    ``cache``: a dict kept between calls on the same ``frame`` (each column is then
+    converted once).
 
     Examples
     --------
@@ -185,7 +206,7 @@ def evaluate(expression: str, frame: pd.DataFrame, func: str) -> np.ndarray:
     """
     tree, names = parse(expression, func)
     try:
-        mask = _Evaluator(frame, names)(tree)
+        mask = _Evaluator(frame, names, cache)(tree)
     except _Bad as exc:
         raise input_error("population", func, "a filter over columns of the data", expression,
                           f"Here {exc}.") from None  # fmt: skip

@@ -70,6 +70,8 @@ class DataView:
         self.masks: dict[Any, np.ndarray] = {}
         self._texts: dict[Any, list[str]] = {}
         self._prints: dict[Any, str] = {}
+        self._columns: dict[Any, Any] = {}  # columns as population filters read them
+        self._selected: dict[Any, str | None] = {}  # each population's row fingerprint
 
     @property
     def key(self) -> str | None:
@@ -101,12 +103,14 @@ class DataView:
         key = ("population", expression)
         if key not in self.masks:
             try:
-                self.masks[key] = evaluate(expression, self.source.frame, "--data")
+                self.masks[key] = evaluate(expression, self.source.frame, "--data",
+                                           self._columns)  # fmt: skip
             except SdcInputError as exc:
                 raise NotPlaced(f"its population {expression!r} cannot be applied to the data "
                                 f"({exc})") from None  # fmt: skip
-        rows = pd.Index(np.flatnonzero(self.masks[key]))
-        if index_fingerprint(rows) != pop.get("index"):
+        if key not in self._selected:
+            self._selected[key] = index_fingerprint(pd.Index(np.flatnonzero(self.masks[key])))
+        if self._selected[key] != pop.get("index"):
             raise NotPlaced(f"its population {expression!r} selects other records in the data")
         return key
 
