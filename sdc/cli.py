@@ -76,32 +76,42 @@ def _reported(report: dict[str, Any], tables: str = "", code: int | None = None)
     return Outcome(exit_code, report, text)
 
 
+@contextmanager
+def _registry(args: argparse.Namespace) -> Iterator[Any]:
+    """The release registry ``check --registry`` names for differencing (or None), open."""
+    url = getattr(args, "differencing_registry", None)
+    if url is None:
+        yield None
+        return
+    from sdc.release.registry import open_registry
+
+    with open_registry(url, create=False) as registry:
+        yield registry
+
+
 def _gate(args: argparse.Namespace) -> Any:
     from sdc.release.gate import check_request
 
-    url = getattr(args, "differencing_registry", None)
-    registry = None
-    if url is not None:
-        from sdc.release.registry import open_registry
-
-        registry = open_registry(url, create=False)
-    try:
+    with _registry(args) as registry:
         return check_request(
             args.folder, args.rules, trust_keys=args.trust_key or [],
             trust_unsigned=args.trust_unsigned, data=args.data, registry=registry,
         )  # fmt: skip
-    finally:
-        if registry is not None:
-            registry.close()
 
 
 def _cmd_check(args: argparse.Namespace) -> Outcome:
-    result = _gate(args)
     if not args.report:
-        return _reported(result.report)
+        from sdc.release.gate import check_folder
+
+        with _registry(args) as registry:
+            return _reported(check_folder(
+                args.folder, args.rules, trust_keys=args.trust_key or [],
+                trust_unsigned=args.trust_unsigned, data=args.data, registry=registry,
+            ))  # fmt: skip
     from sdc.release.html_report import write_html_report
     from sdc.release.workflow import preview
 
+    result = _gate(args)
     title = f"Output check report: {Path(args.folder).name}"
     write_html_report(result.report, args.report, release=preview(result), title=title)
     return _reported(result.report)
