@@ -76,23 +76,38 @@ def _reported(report: dict[str, Any], tables: str = "", code: int | None = None)
     return Outcome(exit_code, report, text)
 
 
+@contextmanager
+def _registry(args: argparse.Namespace) -> Iterator[Any]:
+    """The release registry ``check --registry`` names for differencing (or None), open."""
+    url = getattr(args, "differencing_registry", None)
+    if url is None:
+        yield None
+        return
+    from sdc.release.registry import open_registry
+
+    with open_registry(url, create=False) as registry:
+        yield registry
+
+
 def _gate(args: argparse.Namespace) -> Any:
     from sdc.release.gate import check_request
 
-    return check_request(
-        args.folder, args.rules, trust_keys=args.trust_key or [],
-        trust_unsigned=args.trust_unsigned, data=args.data,
-    )  # fmt: skip
+    with _registry(args) as registry:
+        return check_request(
+            args.folder, args.rules, trust_keys=args.trust_key or [],
+            trust_unsigned=args.trust_unsigned, data=args.data, registry=registry,
+        )  # fmt: skip
 
 
 def _cmd_check(args: argparse.Namespace) -> Outcome:
     if not args.report:
         from sdc.release.gate import check_folder
 
-        return _reported(check_folder(
-            args.folder, args.rules, trust_keys=args.trust_key or [],
-            trust_unsigned=args.trust_unsigned, data=args.data,
-        ))  # fmt: skip
+        with _registry(args) as registry:
+            return _reported(check_folder(
+                args.folder, args.rules, trust_keys=args.trust_key or [],
+                trust_unsigned=args.trust_unsigned, data=args.data, registry=registry,
+            ))  # fmt: skip
     from sdc.release.html_report import write_html_report
     from sdc.release.workflow import preview
 
@@ -416,6 +431,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HTML",
         help="also write the checker's HTML report (with what would leave) here",
     )
+    c.add_argument(
+        "--registry", default=None, metavar="URL", dest="differencing_registry",
+        help="release registry (sqlite:///path or postgresql://...): check the outputs "
+             "against earlier releases of the same data for differencing (needs --data)",
+    )  # fmt: skip
     c.add_argument("--json", action="store_true", help="print the JSON report")
     c.set_defaults(func=_cmd_check)
 

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from sdc._validation import column_list, input_error, require_columns
+from sdc.differencing.population import population_entry, select
+from sdc.differencing.tracker import Tracker
 from sdc.exceptions import SdcInputError
 from sdc.regression.definition import regression_definition, survival_definition
 from sdc.regression.output import RegressionOutput
@@ -24,6 +26,7 @@ from sdc.tables.statistics import AGGFUNC_ALIASES
 from sdc.tables.tabulate import tabulate
 
 if TYPE_CHECKING:
+    from sdc.differencing.result import DifferencingResult
     from sdc.microdata.output import MicrodataOutput
     from sdc.models.output import ModelOutput
     from sdc.tables.describe import Description
@@ -94,6 +97,23 @@ def _source(obj: Any) -> str | None:
     return None
 
 
+def _rows_of(value: Any, given: pd.DataFrame, data: pd.DataFrame) -> Any:
+    """A per-row keyword (weights, status: one value per row of ``given``) for the rows of
+    ``data`` a population kept; anything else as it is."""
+    if isinstance(value, str) or not isinstance(value, pd.Series | np.ndarray | list):
+        return value
+    if len(value) != len(given) or not given.index.is_unique:
+        return value
+    positions = given.index.get_indexer(data.index)
+    return value.iloc[positions] if isinstance(value, pd.Series) else np.asarray(value)[positions]
+
+
+def _rows_used(result: Any) -> pd.Index | None:
+    """The labels of the rows a fitted model used (None when it does not keep them)."""
+    labels = getattr(getattr(getattr(result, "model", None), "data", None), "row_labels", None)
+    return labels if isinstance(labels, pd.Index) else None
+
+
 class Session:
     """Make checked tables under one rule set, then ``finalise`` them for the output checker.
 
@@ -124,6 +144,8 @@ class Session:
         self.outputs: dict[
             str, TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
         ] = {}
+        #: Each output's records, for differencing (row-level: never written out).
+        self._records = Tracker()
 
     def _name(self, name: str | None, func: str) -> str:
         if name is None:
@@ -201,6 +223,7 @@ class Session:
         return self._add(
             frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
             statistic, contrib_col, margins, name, func, hierarchies, sources,
+            records=first.index if isinstance(first, pd.Series) else False,
         )  # fmt: skip
 
     def pivot_table(
@@ -216,12 +239,16 @@ class Session:
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
         progress: bool = False,
+        population: str | None = None,
     ) -> TableOutput:
         """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``).
 
         ``data`` may also be a Dask or Spark DataFrame, or Parquet/CSV file paths (a path,
         a glob pattern or a list), streamed in bounded memory; ``progress`` then draws a
         progress line on a terminal's stderr (see :mod:`sdc.tables.sources`).
+        ``population``: a filter expression (``"age < 90"``) selecting the records to
+        tabulate; it is recorded, so the gate can apply it again (see
+        :mod:`sdc.differencing.population`).
         """
         func = "Session.pivot_table"
         if (kind := source_kind(data)) is not None:
@@ -238,6 +265,7 @@ class Session:
                                     name, func, hierarchies, progress)  # fmt: skip
         if not isinstance(data, pd.DataFrame):
             raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
+        given, data = data, select(data, population, func)
         rows = column_list(index, "index", func)
         cols = column_list(columns, "columns", func)
         if not rows and not cols:
@@ -259,12 +287,12 @@ class Session:
             rows, cols = cols, []
         return self._add(
             data[needed], rows, cols, value_col, statistic, contributor, margins, name, func,
-            hierarchies,
+            hierarchies, population=population, base=given.index,
         )  # fmt: skip
 
     def _add(
         self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func,
-        hierarchies=None, sources=None,
+        hierarchies=None, sources=None, *, records=None, population=None, base=None,
     ):  # fmt: skip
         if not isinstance(margins, bool):
             raise input_error("margins", func, "True or False", margins)
@@ -276,6 +304,10 @@ class Session:
         if sources is None:  # columns of a DataFrame: each is named as in the data
             sources = {"dims": [*rows, *cols], "values": value_col, "contributor": contrib_col}
         out.definition = table_definition_of(out, func.rpartition(".")[2], sources)
+        records = frame.index if records is None else records  # False: rows without labels
+        labels = records if isinstance(records, pd.Index) and len(records) == len(frame) else None
+        out.definition["population"] = population_entry(labels, population, base)
+        self._records.table(out, frame, [*rows, *cols], labels)
         self.outputs[out.name] = out
         return out
 
@@ -313,6 +345,7 @@ class Session:
         singletons: bool | None = None,
         audit_rounds: int | None = None,
         cost: str | None = None,
+        population: str | None = None,
     ) -> list[ProtectedTable]:
         """Make several tables (with margins) from ``data`` and protect them jointly.
 
@@ -335,7 +368,7 @@ class Session:
             self.pivot_table(
                 data, values=values, index=list(t.index), columns=list(t.columns) or None,
                 aggfunc=aggfunc, margins=True, contributor=contributor, name=t.name,
-                hierarchies=t.hierarchies,
+                hierarchies=t.hierarchies, population=population,
             )
             for t in specs
         ]  # fmt: skip
@@ -343,7 +376,7 @@ class Session:
         joint = self.pivot_table(
             data, values=values, index=dims, aggfunc=aggfunc, margins=True,
             contributor=contributor, name="__joint",
-            hierarchies=joint_groups(outputs, dims) or None,
+            hierarchies=joint_groups(outputs, dims) or None, population=population,
         )  # fmt: skip
         self.remove_output(joint.name)
         protected = []
@@ -367,6 +400,7 @@ class Session:
         rebin: bool = False,
         plot: bool = False,
         name: str | None = None,
+        population: str | None = None,
     ) -> TableOutput:
         """A checked histogram of ``column``: bin counts as a one-dimensional table.
 
@@ -379,6 +413,7 @@ class Session:
         from sdc.tables import histogram
 
         func = "Session.hist"
+        given, data = data, select(data, population, func)
         values, edges = histogram.histogram_frame(data, column, bins, func)
         for arg, flag in (("rebin", rebin), ("plot", plot)):
             if not isinstance(flag, bool):
@@ -389,7 +424,20 @@ class Session:
         if rebin:
             edges = merged
         frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
-        out = self._add(frame, [column], [], None, "histogram", None, False, name, func)
+        out = self._add(
+            frame,
+            [column],
+            [],
+            None,
+            "histogram",
+            None,
+            False,
+            name,
+            func,
+            records=data.index,
+            population=population,
+            base=given.index,
+        )
         out.plot = plot
         out.definition = {**(out.definition or {}), "call": "hist"}
         out.definition["dims"][0]["bins"] = [float(e) for e in edges]
@@ -411,6 +459,7 @@ class Session:
         *,
         contributor: str | None = None,
         name: str | None = None,
+        population: str | None = None,
     ) -> Description:
         """Statistics of ``column`` per group of ``by``: one checked table each.
 
@@ -423,6 +472,7 @@ class Session:
         from sdc.tables.describe import Description, describe_frame
 
         func = "Session.describe"
+        given, data = data, select(data, population, func)
         frame, group = describe_frame(data, column, by, func, contributor)
         if isinstance(stats, str) or not stats or not all(isinstance(s, str) for s in stats):
             raise input_error("stats", func, "a non-empty list of statistic names", stats)
@@ -446,6 +496,7 @@ class Session:
             definition = {**(out.definition or {}), "call": "describe"}
             if by is None:  # the one group is not a column of the data
                 definition["dims"][0].update(column=None, constant=group)
+            definition["population"] = population_entry(frame.index, population, given.index)
             out.definition = definition
         return Description(base, column, outputs)
 
@@ -459,6 +510,7 @@ class Session:
         time_unit: float | None = None,
         plot: bool = False,
         name: str | None = None,
+        population: str | None = None,
     ) -> SurvivalOutput:
         """Kaplan-Meier curves coarsened for release (see :mod:`sdc.regression.survival`).
 
@@ -473,6 +525,7 @@ class Session:
         from sdc.regression.survival import survival_table
 
         func = "Session.survival_table"
+        given, data = data, select(data, population, func)
         if not isinstance(plot, bool):
             raise input_error("plot", func, "True or False", plot)
         out = survival_table(
@@ -480,6 +533,8 @@ class Session:
         )
         out.plot = plot
         out.definition = survival_definition(data, duration, event, by, time_unit)
+        out.definition["population"] = population_entry(data.index, population, given.index)
+        self._records.survival(out, data, duration, event, by, time_unit)
         self.outputs[out.name] = out
         return out
 
@@ -500,6 +555,8 @@ class Session:
         ids = contributor_ids(result, contributor, func)
         out = RegressionOutput(self._name(name, func), result, self.ruleset_, ids)
         out.definition = regression_definition("check_model_result", None, None, {})
+        out.definition["population"] = population_entry(_rows_used(result), None, None)
+        self._records.regression(out)
         self.outputs[out.name] = out
         return out
 
@@ -546,7 +603,7 @@ class Session:
 
     def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,
              fit: dict[str, Any], contributor: str | None = None,
-             **kwargs: Any) -> RegressionOutput:  # fmt: skip
+             population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
         from sdc.regression.rows import contributor_column
 
         where = f"Session.{func}"
@@ -558,6 +615,9 @@ class Session:
             if not isinstance(contributor, str):
                 raise input_error("contributor", where, "one column name", contributor)
             require_columns(data, [contributor], "contributor", where)
+        given, data = data, select(data, population, where)
+        if population is not None:  # per-row keywords (weights, status) follow the records
+            kwargs = {k: _rows_of(v, given, data) for k, v in kwargs.items()}
         try:
             # What statsmodels warns about (a fit that did not converge, a singular design)
             # goes to the output as something a person must look at, not to the terminal.
@@ -571,11 +631,15 @@ class Session:
         out.note_fit_warnings(str(w.message) for w in caught)
         options = {**kwargs, "contributor": contributor} if contributor is not None else kwargs
         out.definition = regression_definition(func, formula, data, options)
+        out.definition["population"] = population_entry(_rows_used(result), population,
+                                                        given.index)  # fmt: skip
+        self._records.regression(out)
         self.outputs[out.name] = out
         return out
 
     def ols(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
-            name: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+            name: str | None = None, population: str | None = None,
+            **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.ols`` and check it.
 
         ``contributor``: a column of ``data`` naming who each row is (see
@@ -583,11 +647,11 @@ class Session:
         """
         import statsmodels.formula.api as smf
 
-        return self._fit("ols", smf.ols, formula, data, name, {}, contributor, **kwargs)
+        return self._fit("ols", smf.ols, formula, data, name, {}, contributor, population, **kwargs)
 
     def wls(self, formula: str, data: pd.DataFrame, *, weights: Any,
             contributor: str | None = None, name: str | None = None,
-            **kwargs: Any) -> RegressionOutput:  # fmt: skip
+            population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.wls`` with ``weights`` (values, or a column of
         ``data``) and check it; groups are counted by their effective size (Kish)."""
         import statsmodels.formula.api as smf
@@ -595,50 +659,54 @@ class Session:
         if isinstance(weights, str):
             require_columns(data, [weights], "weights", "Session.wls")
             weights = data[weights]
-        return self._fit("wls", smf.wls, formula, data, name, {}, contributor, weights=weights,
-                         **kwargs)  # fmt: skip
+        return self._fit("wls", smf.wls, formula, data, name, {}, contributor, population,
+                         weights=weights, **kwargs)  # fmt: skip
 
     def logit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
-              name: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+              name: str | None = None, population: str | None = None,
+              **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.logit`` and check it."""
         import statsmodels.formula.api as smf
 
         return self._fit("logit", smf.logit, formula, data, name, {"disp": 0}, contributor,
-                         **kwargs)  # fmt: skip
+                         population, **kwargs)  # fmt: skip
 
     def probit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
-               name: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+               name: str | None = None, population: str | None = None,
+               **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.probit`` and check it."""
         import statsmodels.formula.api as smf
 
         return self._fit("probit", smf.probit, formula, data, name, {"disp": 0}, contributor,
-                         **kwargs)  # fmt: skip
+                         population, **kwargs)  # fmt: skip
 
     def poisson(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
-                name: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+                name: str | None = None, population: str | None = None,
+                **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.poisson`` (``offset=``, ``exposure=`` as in
         statsmodels) and check it."""
         import statsmodels.formula.api as smf
 
         return self._fit("poisson", smf.poisson, formula, data, name, {"disp": 0}, contributor,
-                         **kwargs)  # fmt: skip
+                         population, **kwargs)  # fmt: skip
 
     def glm(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
-            name: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
+            name: str | None = None, population: str | None = None,
+            **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.glm`` (``family=``, ``freq_weights=``,
         ``var_weights=``, ``offset=`` as in statsmodels) and check it."""
         import statsmodels.formula.api as smf
 
-        return self._fit("glm", smf.glm, formula, data, name, {}, contributor, **kwargs)
+        return self._fit("glm", smf.glm, formula, data, name, {}, contributor, population, **kwargs)
 
     def phreg(self, formula: str, data: pd.DataFrame, *, status: Any,
               contributor: str | None = None, name: str | None = None,
-              **kwargs: Any) -> RegressionOutput:  # fmt: skip
+              population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit a Cox model, ``statsmodels.formula.api.phreg`` (``status``: 1 for an event,
         values or a column of ``data``), and check it; groups are counted by their events."""
         import statsmodels.formula.api as smf
 
-        return self._fit("phreg", smf.phreg, formula, data, name, {}, contributor,
+        return self._fit("phreg", smf.phreg, formula, data, name, {}, contributor, population,
                          status=status, **kwargs)  # fmt: skip
 
     def remove_output(self, name: str) -> None:
@@ -646,6 +714,21 @@ class Session:
         if name not in self.outputs:
             raise input_error("name", "Session.remove_output", "an output of this session", name)
         del self.outputs[name]
+        self._records.forget(name)
+
+    def check_differencing(self, *, intervals: bool = False) -> DifferencingResult:
+        """Whether the outputs together give away a small group (see :mod:`sdc.differencing`).
+
+        Every group of 1 to t-1 records (t: the rule set's threshold) whose count, or sum,
+        follows from the numbers the outputs release is a finding that names the group,
+        the outputs and the combination. ``intervals``: also bound every other small group
+        with HiGHS LPs (slower). ``finalise`` runs it and records what it finds.
+        """
+        if not isinstance(intervals, bool):
+            raise input_error("intervals", "Session.check_differencing", "True or False",
+                              intervals)  # fmt: skip
+        t = int(self.ruleset_.params["threshold"].t)
+        return self._records.check(self.outputs, t, intervals=intervals)
 
     def finalise(
         self, path: str | Path, *, overwrite: bool = False,
@@ -665,5 +748,5 @@ class Session:
 
         return write_bundle(
             Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key,
-            author,
+            author, differencing=self.check_differencing() if self.outputs else None,
         )  # fmt: skip

@@ -193,4 +193,8 @@ def test_definitions_hold_no_values_of_records(request_and_data: tuple[Path, Pat
     means = next(o for o in manifest["outputs"] if o["name"] == "means")["definition"]
     assert means["dims"][1]["levels"] == ["M", "F", "X"]  # declared categories, in order
     assert means["values"]["column"] == "cost" and means["contributor"]["column"] == "patient"
-    assert means["population"] is None
+    # The records it covers: a count and fingerprints of row labels, no filter, no value.
+    population = means["population"]
+    assert population["expression"] is None and population["rows"] == len(df)
+    assert set(population) == {"expression", "rows", "index", "base"}
+    assert population["index"].startswith("sha256:") and population["base"]["rows"] == len(df)

@@ -40,6 +40,7 @@ PARTS = {
     "sdc.regression": "regression",
     "sdc.models": "models",
     "sdc.microdata": "microdata",
+    "sdc.differencing": "differencing",
     "sdc.release": "release",
     "sdc.gate": "release",
     "sdc.session": "top",
@@ -61,8 +62,18 @@ ALLOWED = {
     "regression": {"foundation", "kernels", "rules", "core"},
     "models": {"foundation", "kernels", "rules", "core"},
     "microdata": {"foundation", "kernels", "rules", "core"},
-    "release": {"foundation", "kernels", "rules", "protection", "core", *KINDS},
-    "top": {"foundation", "kernels", "rules", "protection", "core", *KINDS, "release"},
+    "differencing": {"foundation", "kernels", "rules", "protection", "core", *KINDS},
+    "release": {"foundation", "kernels", "rules", "protection", "core", *KINDS, "differencing"},
+    "top": {
+        "foundation",
+        "kernels",
+        "rules",
+        "protection",
+        "core",
+        *KINDS,
+        "differencing",
+        "release",
+    },
 }
 
 #: Third-party packages the low layers may use (the standard library is always allowed).

@@ -129,7 +129,9 @@ def test_session_reports_are_valid(kind: str, tmp_path: Path) -> None:
         assert name in text
     # The files finalise writes, and what the gate reports, follow the same schema.
     folder = s.finalise(tmp_path / "out")
-    assert valid(json.loads((folder / "report.json").read_text(encoding="utf-8"))) == report
+    written = valid(json.loads((folder / "report.json").read_text(encoding="utf-8")))
+    assert written.pop("differencing") == s.check_differencing().to_report()  # finalise adds it
+    assert written == report
     assert (folder / "report.txt").read_text(encoding="utf-8") == text
     valid(check_folder(folder))
 

@@ -22,7 +22,7 @@ import statsmodels.formula.api as smf
 from gate_corpus import redigest
 
 import sdc
-from sdc.regression.output import regression_evidence
+from sdc.regression.output import RegressionOutput, regression_evidence
 from sdc.release.gate import check_folder
 
 
@@ -89,11 +89,30 @@ def test_the_gate_reaches_the_sessions_verdicts(tmp_path: Path, lung: pd.DataFra
         s.survival_table(lung, "time", "dead", by="sex"),
         s.survival_table(lung, "time", "dead", by="ecog"),  # ecog 3: one record
     ]
-    report = _outputs(check_folder(s.finalise(tmp_path / "out"), trust_unsigned=True))
+    folder = s.finalise(tmp_path / "out")
+    report = _outputs(check_folder(folder, trust_unsigned=True))
     assert {o.status.value for o in outs} == {"pass", "fail"}
+    # The session's verdicts: each output's own, and fail where the outputs together give a
+    # small group away (differencing: the logits with and without region W do).
+    written = _outputs(json.loads((folder / "report.json").read_text(encoding="utf-8")))
+    together = s.check_differencing().involved()
+    assert together
+    notes = check_folder(folder, trust_unsigned=True)["differencing"]["notes"]
     for out in outs:
         entry = report[out.name]
-        assert entry["status"] == out.status.value, out.name
+        expected = "fail" if out.name in together else out.status.value
+        assert written[out.name]["status"] == expected, out.name
+        if isinstance(out, RegressionOutput):  # the gate does not rebuild a design: it says so
+            assert entry["status"] in (out.status.value, expected), out.name
+            assert any(repr(out.name) in note for note in notes), out.name
+        else:
+            assert entry["status"] == expected, out.name
+        entry = {
+            **entry,
+            "findings": [
+                f for f in entry["findings"] if not f["message"].startswith("differencing: ")
+            ],
+        }
         session_findings = sorted(
             (f["term"], f["rule"], f["outcome"], f["measured"])
             for f in out.findings.to_dict("records")

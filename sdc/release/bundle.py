@@ -56,6 +56,7 @@ from sdc.ruleset import RuleSet
 from sdc.tables.output import TableOutput
 
 if TYPE_CHECKING:
+    from sdc.differencing.result import DifferencingResult
     from sdc.microdata.output import MicrodataOutput
     from sdc.regression.output import RegressionOutput
     from sdc.regression.survival import SurvivalOutput
@@ -149,9 +150,14 @@ def linked_sets(outputs: list[Output]) -> list[list[str]]:
 
 
 def request_files(
-    outputs: list[Output], ruleset: RuleSet, author: str | None = None
+    outputs: list[Output],
+    ruleset: RuleSet,
+    author: str | None = None,
+    differencing: DifferencingResult | None = None,
 ) -> tuple[dict[str, Any], dict]:
-    """The manifest (as data) and every file of the request: ``{path: (kind, output, bytes)}``."""
+    """The manifest (as data) and every file of the request: ``{path: (kind, output, bytes)}``.
+
+    ``differencing``: the session's differencing check, recorded in its report."""
     files: dict[str, tuple[str, str | None, bytes]] = {}
     seen: set[str] = set()
     for out in outputs:
@@ -174,6 +180,10 @@ def request_files(
             svg = draw(out.kind, out.statistic, csv_text, out.name)
             files[plot_path(out.name)] = ("plot", out.name, svg.encode("utf-8"))
     report = build_report(outputs, ruleset)
+    if differencing is not None:
+        from sdc.differencing.report import add_to_report
+
+        report = add_to_report(report, differencing)
     files["report.json"] = ("report", None, json.dumps(report, indent=2).encode("utf-8"))
     files["report.txt"] = ("report", None, text_report(report).encode("utf-8"))
     manifest = {
@@ -205,6 +215,7 @@ def write_bundle(
     overwrite: bool = False,
     signing_key: str | Path | None = None,
     author: str | None = None,
+    differencing: DifferencingResult | None = None,
 ) -> Path:
     """Write outputs, evidence, the session's report, the manifest and its signature.
 
@@ -218,7 +229,7 @@ def write_bundle(
         raise SdcInputError("`finalise` needs at least one output; the session has none.")
     _check_folder(folder, overwrite)
     key = _signing_key(signing_key)
-    manifest, files = request_files(outputs, ruleset, _author(author))
+    manifest, files = request_files(outputs, ruleset, _author(author), differencing)
     written = {path: data for path, (_, _, data) in files.items()}
     written[MANIFEST] = manifest_bytes(manifest)
     if key is not None:

@@ -37,7 +37,7 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,7 @@ class _Result:
         self.authenticated = authenticated
         self.derived = derived
         self.recomputed = recomputed
+        self.checked: Any = None  # the output as the gate rebuilt it (for differencing)
 
     @property
     def status(self) -> Status:
@@ -124,6 +125,9 @@ class GateResult:
     manifest: Manifest
     ruleset: RuleSet
     checked: dict[str, bytes]
+    #: Each output's definition as a registry records it (the manifest's, with the cells
+    #: the gate found hidden: see :func:`sdc.release.combined.registry_definition`).
+    definitions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def manifest_sha256(self) -> str:
@@ -137,6 +141,7 @@ def check_folder(
     trust_keys: str | Path | Iterable[str | Path] = (),
     trust_unsigned: bool = False,
     data: str | Path | None = None,
+    registry: Any = None,
 ) -> dict[str, Any]:
     """Re-check every output of a request folder written by ``finalise``; the JSON report.
 
@@ -144,11 +149,14 @@ def check_folder(
     public keys whose signature authenticates a request. ``trust_unsigned``: take an
     unsigned request's files as finalise wrote them (stated in the report).
     ``data``: a CSV/Parquet file to recompute outputs from (see
-    :mod:`sdc.release.recompute`). A manifest that cannot be read is an
-    ``SdcInputError``; anything wrong with an output makes that output ``fail``.
+    :mod:`sdc.release.recompute`). ``registry``: an open release registry whose
+    earlier releases of the same data the outputs are checked against for
+    differencing (with ``data``; see :mod:`sdc.release.combined`). A manifest that
+    cannot be read is an ``SdcInputError``; anything wrong with an output makes that
+    output ``fail``.
     """
     return check_request(folder, rules, trust_keys=trust_keys, trust_unsigned=trust_unsigned,
-                         data=data).report  # fmt: skip
+                         data=data, registry=registry).report  # fmt: skip
 
 
 def check_request(
@@ -158,6 +166,7 @@ def check_request(
     trust_keys: str | Path | Iterable[str | Path] = (),
     trust_unsigned: bool = False,
     data: str | Path | None = None,
+    registry: Any = None,
 ) -> GateResult:
     """:func:`check_folder`, with what the gate read (for ``sdc release``).
 
@@ -177,24 +186,28 @@ def check_request(
     keys = [load_public_key(p) for p in paths]
     source = DataSource(data) if data is not None else None
     with RequestFolder(folder, ruleset.gate) as request:
-        gate = _Gate(request, ruleset, keys, trust_unsigned, source)
+        gate = _Gate(request, ruleset, keys, trust_unsigned, source, registry)
         report = gate.run()
-        return GateResult(report, gate.manifest, ruleset, dict(gate.checked))
+        return GateResult(report, gate.manifest, ruleset, dict(gate.checked), gate.definitions)
 
 
 class _Gate:
     def __init__(self, request: RequestFolder, ruleset: RuleSet, keys: list[Any],
-                 trust_unsigned: bool, source: DataSource | None) -> None:  # fmt: skip
+                 trust_unsigned: bool, source: DataSource | None,
+                 registry: Any = None) -> None:  # fmt: skip
         self.request = request
         self.ruleset = ruleset
         self.caps = ruleset.gate
         self.keys = keys
         self.trust_unsigned = trust_unsigned
         self.source = source
+        self.registry = registry
         #: The bytes of every file read whose digest matched the manifest's.
         self.checked: dict[str, bytes] = {}
         #: The tables as judged, by name (for the joint audit of linked tables).
         self.tables: dict[str, TableOutput] = {}
+        #: Each output's definition as the registry records it (see GateResult).
+        self.definitions: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ the request
 
@@ -216,8 +229,43 @@ class _Gate:
             if image is not None:
                 images.append(image)
         self._audit_linked(results + images)
+        self._differencing(results, images)
         others = self._listed_files() + self._unlisted(found)
         return self._report(results + images + others, found)
+
+    def _differencing(self, results: list[_Result], images: list[_Result]) -> None:
+        """The outputs checked together (and against earlier releases); marks the outputs
+        a finding names, and their plots (see :mod:`sdc.release.combined`)."""
+        from sdc.differencing.request import GateOutput
+        from sdc.differencing.result import DifferencingResult
+        from sdc.release.combined import gate_differencing, registry_definition
+
+        outputs = [GateOutput(o.name, o.kind, o.definition, r.checked)
+                   for o, r in zip(self.manifest.outputs, results, strict=True)]  # fmt: skip
+        for o in outputs:
+            try:
+                self.definitions[o.name] = registry_definition(o.definition, o.checked)
+            except Exception:  # the manifest's definition, without the pattern the gate read
+                self.definitions[o.name] = o.definition
+        entries = [r.entry for r in results]
+        try:
+            self.differencing = gate_differencing(
+                outputs, entries, int(self.ruleset.params["threshold"].t), self.source,
+                self.registry, self.ruleset,
+            )  # fmt: skip
+        except Exception as exc:  # fail closed: never a pass for the outputs together
+            why = (
+                f"the differencing check could not be run ({type(exc).__name__}: "
+                f"{_short(exc)}): the outputs must not be released together unchecked"
+            )
+            self.differencing = DifferencingResult(errors=(why,))
+        plots = {r.entry["name"]: r for r in images}
+        for name in self.differencing.involved():
+            plot = plots.get(plot_path(name))
+            if plot is not None:
+                plot.entry.update(status=Status.FAIL.value, reasons=[
+                    *plot.entry["reasons"], "differencing: it draws the numbers of "
+                    f"{name!r}, which gives away a small group with other outputs"])  # fmt: skip
 
     def _audit_linked(self, results: list[_Result]) -> None:
         """Linked tables that may leave are audited together; any that the set exposes fail,
@@ -324,6 +372,7 @@ class _Gate:
         out, derived, recomputed = self._judge(o, data, evidence)
         auth = self._trust(recomputed)
         result = _Result(out.to_report(), auth, derived, recomputed)
+        result.checked = out
         image = None
         plot = listed.get(plot_path(o.name))
         if plot is not None:
@@ -539,7 +588,8 @@ class _Gate:
                 "authenticated": r.authenticated, "recomputed": r.recomputed,
             })  # fmt: skip
         report = build_report([], self.ruleset, entries)
-        report["status"] = Status.worst(Status(e["status"]) for e in entries).value
+        report["status"] = Status.worst([*(Status(e["status"]) for e in entries),
+                                         self.differencing.status]).value  # fmt: skip
         same = self.requested.settings_sha256() == self.ruleset.settings_sha256()
         report["rules"] = {
             **report["rules"], "sha256": self.ruleset.settings_sha256(),
@@ -555,6 +605,7 @@ class _Gate:
         }
         report["notices"] = self._notices(entries, same)
         report["files"] = self._files(entries, found)
+        report["differencing"] = self.differencing.to_report()
         m = self.manifest
         report["request"] = {
             "manifest_sha256": hashlib.sha256(m.raw).hexdigest(), "author": m.author,
@@ -563,7 +614,7 @@ class _Gate:
         report["stays_inside"] = STAYS_INSIDE
         return {k: report[k] for k in ("schema_version", "status", "stays_inside", "rules",
                                        "trust", "notices", "request", "summary", "outputs",
-                                       "files")}  # fmt: skip
+                                       "files", "differencing")}  # fmt: skip
 
     def _notices(self, entries: list[dict[str, Any]], same_rules: bool) -> list[str]:
         v = self.verification

@@ -148,6 +148,10 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
         if len(out["findings"]) > max_findings:
             lines.append(f"    ... and {len(out['findings']) - max_findings} more finding(s)")
         lines.append("")
+    if report.get("differencing"):
+        from sdc.differencing.report import text_lines
+
+        lines += text_lines(report["differencing"])
     files = report.get("files")
     if files:
         lines.append("files:")

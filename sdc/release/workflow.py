@@ -68,6 +68,14 @@ def request_id(result: GateResult) -> str:
 
 
 def _dataset(definition: Any) -> str | None:
+    """The key the registry files an output under: the data its records were selected from
+    (so that ``sdc check --registry`` finds every output of those data), else the
+    fingerprint of the columns it read."""
+    from sdc.differencing.population import dataset_key
+
+    key = dataset_key(definition)
+    if key is not None:
+        return key
     fp = ((definition or {}).get("dataset") or {}).get("fingerprint")
     return fp if isinstance(fp, str) and fp else None
 
@@ -76,8 +84,9 @@ def request_record(result: GateResult, rid: str) -> RequestRecord:
     """The request as the registry records it: each output with the gate's verdict."""
     verdicts = {o["name"]: o["status"] for o in result.report["outputs"]}
     outputs = [
-        OutputRecord(o.name, o.kind, verdicts.get(o.name, "fail"), o.definition,
-                     _dataset(o.definition))
+        OutputRecord(o.name, o.kind, verdicts.get(o.name, "fail"),
+                     result.definitions.get(o.name, o.definition),
+                     _dataset(result.definitions.get(o.name, o.definition)))
         for o in result.manifest.outputs
     ]  # fmt: skip
     signature = result.report["trust"]["signature"]
