@@ -370,8 +370,9 @@ class Session:
     ) -> TableOutput:
         """A checked histogram of ``column``: bin counts as a one-dimensional table.
 
-        ``bins``: a number of bins (round edges covering the data, so its extremes
-        are not published) or the edges. ``rebin`` merges small bins with their
+        ``bins``: a number of bins (round edges) or the edges. The end bins are open
+        (``< a``, ``>= b``) and every edge lies strictly inside the data's range, so
+        no edge pins its minimum or maximum. ``rebin`` merges small bins with their
         neighbours first (see :mod:`sdc.tables.histogram`). The table's rows are the bins.
         ``plot``: ``finalise`` also writes the bar chart (``.svg()``), drawn from the
         released bins only (see :mod:`sdc.plots`).
@@ -379,26 +380,25 @@ class Session:
         from sdc.tables import histogram
 
         func = "Session.hist"
-        values, edges = histogram.histogram_frame(data, column, bins, func)
+        values, cuts = histogram.histogram_frame(data, column, bins, func)
         for arg, flag in (("rebin", rebin), ("plot", plot)):
             if not isinstance(flag, bool):
                 raise input_error(arg, func, "True or False", flag)
         t = self.ruleset_.params["threshold"].t
-        counts = histogram.bin_counts(values, edges)
-        merged = histogram.rebin(edges, counts, t)
+        counts = histogram.bin_counts(values, cuts)
+        merged = histogram.rebin(histogram.open_edges(cuts), counts, t)[1:-1]
         if rebin:
-            edges = merged
-        frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
+            cuts = merged
+        frame = pd.DataFrame({column: histogram.bin_labels(values, cuts)})
         out = self._add(frame, [column], [], None, "histogram", None, False, name, func)
         out.plot = plot
         out.definition = {**(out.definition or {}), "call": "hist"}
-        out.definition["dims"][0]["bins"] = [float(e) for e in edges]
-        if not rebin and merged.size < edges.size:
-            labels = histogram.bin_labels(merged[:-1], merged).categories
-            shown = ", ".join(labels[: merged.size - 1])
+        out.definition["dims"][0]["bins"] = [float(e) for e in cuts]
+        if not rebin and merged.size < cuts.size:
+            shown = ", ".join(histogram.labels_of(merged))
             out.advice = (
                 f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} records "
-                f"with their neighbours, giving {merged.size - 1} bins: {shown}",
+                f"with their neighbours, giving {merged.size + 1} bins: {shown}",
             )
         return out
 
@@ -407,7 +407,7 @@ class Session:
         data: pd.DataFrame,
         column: str,
         by: str | None = None,
-        stats: Sequence[str] = ("count", "mean", "median", "p25", "p75", "min", "max"),
+        stats: Sequence[str] = ("count", "mean", "median", "p25", "p75"),
         *,
         contributor: str | None = None,
         name: str | None = None,
@@ -415,12 +415,14 @@ class Session:
         """Statistics of ``column`` per group of ``by``: one checked table each.
 
         ``stats``: aggfunc names (count, sum, mean, median, std, var, min, max, mode)
-        and percentiles ``p1`` .. ``p99``. Each table joins the session as
+        and percentiles ``p1`` .. ``p99``; the default ones pass the default rules on
+        ordinary data (raw ``min`` and ``max`` are refused by them: a refused extreme's
+        advice names the rounded percentile to ask for instead). Each table joins the session as
         ``<name>_<statistic>`` (see :mod:`sdc.tables.describe`). ``contributor``: a
         column naming who each record is; counts, dominance, the all-same rule and the
         contributors around a quantile then count people, not records.
         """
-        from sdc.tables.describe import Description, describe_frame
+        from sdc.tables.describe import Description, describe_frame, extreme_advice
 
         func = "Session.describe"
         frame, group = describe_frame(data, column, by, func, contributor)
@@ -447,6 +449,8 @@ class Session:
             if by is None:  # the one group is not a column of the data
                 definition["dims"][0].update(column=None, constant=group)
             out.definition = definition
+        for stat, out in outputs.items():
+            out.advice = (*out.advice, *extreme_advice(stat, out.findings))
         return Description(base, column, outputs)
 
     def survival_table(

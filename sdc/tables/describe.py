@@ -5,7 +5,10 @@ rules the rule set's ``[statistics]`` map gives it, and the gate re-checks each
 as a table): counts get the threshold; means and sums dominance too; medians and
 percentiles (``p1`` .. ``p99``) also need records on both sides (rule
 ``quantile``); raw ``min``, ``max`` and ``mode`` are refused unless the rule set
-allows them. :class:`Description` puts them side by side.
+allows them, and a refused extreme's advice names its safe alternative: a
+percentile near the end (``p5``, ``p95``), rounded to the rule set's
+``[quantile]`` grid and checked for company on both sides, so it is never one
+person's value. :class:`Description` puts them side by side.
 """
 
 from __future__ import annotations
@@ -63,6 +66,28 @@ class Description:
 
     def __repr__(self) -> str:
         return f"<Description {self.name!r} of {self.column!r} status={self.status.value}>"
+
+
+#: The rounded percentile offered in place of a refused raw extreme.
+SAFE_EXTREME = {"min": "p5", "max": "p95"}
+
+
+def extreme_advice(stat: str, findings: pd.DataFrame) -> tuple[str, ...]:
+    """What to ask for instead of a raw extreme the ``statistic`` rule refused.
+
+    >>> f = pd.DataFrame({"rule": ["statistic"], "outcome": ["fail"]})
+    >>> extreme_advice("max", f)[0][:40]
+    "the raw max is refused: ask for 'p95' in"
+    >>> extreme_advice("mean", f)
+    ()
+    """
+    alternative = SAFE_EXTREME.get(stat)
+    if alternative is None or not (findings.get("rule", pd.Series()) == "statistic").any():
+        return ()
+    return (
+        f"the raw {stat} is refused: ask for {alternative!r} instead (a percentile rounded "
+        "to the rule set's [quantile] grid, with contributors on both sides)",
+    )
 
 
 def describe_frame(
