@@ -181,6 +181,7 @@ def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
     from sdc.io import read_microdata
     from sdc.release.report import build_report
     from sdc.session import Session
+    from sdc.tables.output import TableOutput
     from sdc.tables.sources.spec import MERGEABLE
     from sdc.tables.statistics import AGGFUNC_ALIASES
 
@@ -205,6 +206,7 @@ def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
             f"`--aggfunc {args.aggfunc}` of `sdc crosstab` needs every row in memory: give one "
             f"data file, or one of {', '.join(MERGEABLE)}."
         )
+    assert isinstance(out, TableOutput)  # one statistic of one column
     if args.out:
         s.finalise(args.out)
     shown = out.protected_table if out.protected_applied else out.table
@@ -300,6 +302,7 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
         aggfunc=args.aggfunc or "count", margins=True, contributor=args.contributor,
         name=args.name, hierarchies=hierarchies or None,
     )  # fmt: skip
+    assert isinstance(out, TableOutput)  # one statistic of one column
     protected = out.protect(
         secondary_zeros=args.secondary_zeros, singletons=args.singletons,
         audit_rounds=args.audit_rounds, exact_intervals=args.exact_intervals, cost=args.cost,

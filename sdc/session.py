@@ -19,8 +19,10 @@ from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
 from sdc.tables.definition import table_definition_of
 from sdc.tables.output import TableOutput
+from sdc.tables.pandas_args import aggfunc_names, normalize_kind, refuse_unsupported, shares
 from sdc.tables.sources.dispatch import crosstab_frame, source_kind, source_table
 from sdc.tables.statistics import AGGFUNC_ALIASES
+from sdc.tables.table_set import TableSet
 from sdc.tables.tabulate import tabulate
 
 if TYPE_CHECKING:
@@ -49,6 +51,12 @@ def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
 
 
 def _as_series(obj: Any, default: str, func: str, arg: str) -> pd.Series:
+    if isinstance(obj, str):  # a column name, where pandas.crosstab takes the column itself
+        raise input_error(
+            arg, func, "a pandas Series, array or list (as in pandas.crosstab)", obj,
+            f"Write data[{obj!r}], or Session.pivot_table(data, index=[...], columns=[...], "
+            "aggfunc='count') to name columns.",
+        )  # fmt: skip
     if isinstance(obj, pd.Series):
         name = str(obj.name) if obj.name is not None else default
         return obj.reset_index(drop=True).rename(name)
@@ -148,20 +156,57 @@ class Session:
         index: Any,
         columns: Any = None,
         values: Any = None,
-        aggfunc: str | None = None,
+        aggfunc: Any = None,
         *,
         margins: bool = False,
+        margins_name: str = "All",
+        dropna: bool = False,
+        normalize: bool | str | int = False,
         contributor: Any = None,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
-    ) -> TableOutput:
+    ) -> TableOutput | TableSet:
         """A checked ``pandas.crosstab``: Series (or lists of Series) as rows and columns.
 
         ``contributor`` (a Series of ids: patient, practice, holding) makes the
         threshold count distinct contributors and dominance use per-contributor totals.
         ``hierarchies`` maps a dimension to its subtotals (see :mod:`sdc.tables.hierarchy`);
-        they are published with the margins.
+        they are published with the margins. As in pandas, ``aggfunc`` may be a function
+        (``np.mean``, ``len``) or a list (one checked table per statistic, a
+        :class:`~sdc.tables.table_set.TableSet`), and ``normalize`` (True, "index",
+        "columns") gives the shares in ``.shares``, computed from the released counts
+        and margins (the verdict and what ``finalise`` writes are the counts). Missing
+        keys are a level of their own (``dropna=False``); totals are labelled "All".
+        See :mod:`sdc.tables.pandas_args`.
         """
+        func = "Session.crosstab"
+        refuse_unsupported(margins_name, dropna, func)
+        if aggfunc is not None:
+            named, many = aggfunc_names(aggfunc, func)
+            if many:
+                if normalize is not False:
+                    raise input_error("normalize", func, "False with a list of aggfunc",
+                                      normalize, "Shares are of counts: make the count "
+                                      "table on its own.")  # fmt: skip
+                base = self._name(name, func)
+                outs: dict[Any, TableOutput] = {
+                    label: self._crosstab(index, columns, values, stat, margins, contributor,
+                                          f"{base}_{label}", hierarchies)
+                    for label, stat in named
+                }  # fmt: skip
+                return TableSet(base, outs, flat=columns is None)
+            aggfunc = named[0][1]
+        out = self._crosstab(index, columns, values, aggfunc, margins, contributor, name,
+                             hierarchies)  # fmt: skip
+        dims = (len(_objects(index)), len(_objects(columns)))
+        kind = normalize_kind(normalize, func, dims, out.statistic)
+        if kind is not None:
+            released = out.protected_table if out.protected_applied else out.table
+            out.shares = shares(released, kind, margins)
+        return out
+
+    def _crosstab(self, index, columns, values, aggfunc, margins, contributor, name,
+                  hierarchies):  # fmt: skip
         func = "Session.crosstab"
         first = index[0] if isinstance(index, (list, tuple)) and index else index
         if (kind := source_kind(first)) is not None and kind != "files":
@@ -206,23 +251,52 @@ class Session:
     def pivot_table(
         self,
         data: pd.DataFrame,
-        values: str | None = None,
+        values: str | Sequence[str] | None = None,
         index: str | Sequence[str] | None = None,
         columns: str | Sequence[str] | None = None,
-        aggfunc: str = "mean",
+        aggfunc: Any = "mean",
         *,
         margins: bool = False,
+        margins_name: str = "All",
+        dropna: bool = False,
         contributor: str | None = None,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
         progress: bool = False,
-    ) -> TableOutput:
+    ) -> TableOutput | TableSet:
         """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``).
 
         ``data`` may also be a Dask or Spark DataFrame, or Parquet/CSV file paths (a path,
         a glob pattern or a list), streamed in bounded memory; ``progress`` then draws a
-        progress line on a terminal's stderr (see :mod:`sdc.tables.sources`).
+        progress line on a terminal's stderr (see :mod:`sdc.tables.sources`). A list of
+        ``values`` or of ``aggfunc`` gives one checked table per value column and
+        statistic, shown side by side as pandas shows them (a
+        :class:`~sdc.tables.table_set.TableSet`).
         """
+        func = "Session.pivot_table"
+        refuse_unsupported(margins_name, dropna, func)
+        named, many_stats = aggfunc_names(aggfunc, func)
+        many_values = isinstance(values, (list, tuple))
+        if not (many_stats or many_values):
+            return self._pivot_table(data, values, index, columns, named[0][1], margins,
+                                     contributor, name, hierarchies, progress)  # fmt: skip
+        if many_values and (not values or len(set(values)) < len(values)):
+            raise input_error("values", func, "a non-empty list of columns without repeats",
+                              values)  # fmt: skip
+        base = self._name(name, func)
+        outs: dict[Any, TableOutput] = {}
+        for label, stat in named:
+            for value in list(values) if many_values else [values]:  # type: ignore[arg-type]
+                key = tuple(k for k, keep in ((label, many_stats), (value, many_values)) if keep)
+                outs[key[0] if len(key) == 1 else key] = self._pivot_table(
+                    data, value, index, columns, stat, margins, contributor,
+                    "_".join([base, *map(str, key)]), hierarchies, progress,
+                )  # fmt: skip
+        flat = not column_list(columns, "columns", func)
+        return TableSet(base, outs, flat, None if isinstance(values, (list, tuple)) else values)
+
+    def _pivot_table(self, data, values, index, columns, aggfunc, margins, contributor, name,
+                     hierarchies, progress):  # fmt: skip
         func = "Session.pivot_table"
         if (kind := source_kind(data)) is not None:
             rows, cols = column_list(index, "index", func), column_list(columns, "columns", func)
@@ -332,18 +406,16 @@ class Session:
             singletons=singletons, audit_rounds=audit_rounds, cost=cost,
         )  # fmt: skip
         outputs = [
-            self.pivot_table(
-                data, values=values, index=list(t.index), columns=list(t.columns) or None,
-                aggfunc=aggfunc, margins=True, contributor=contributor, name=t.name,
-                hierarchies=t.hierarchies,
+            self._pivot_table(
+                data, values, list(t.index), list(t.columns) or None, aggfunc, True,
+                contributor, t.name, t.hierarchies, False,
             )
             for t in specs
         ]  # fmt: skip
         dims = list(dict.fromkeys(d for o in outputs for d in o.model.dims))
-        joint = self.pivot_table(
-            data, values=values, index=dims, aggfunc=aggfunc, margins=True,
-            contributor=contributor, name="__joint",
-            hierarchies=joint_groups(outputs, dims) or None,
+        joint = self._pivot_table(
+            data, values, dims, None, aggfunc, True, contributor, "__joint",
+            joint_groups(outputs, dims) or None, False,
         )  # fmt: skip
         self.remove_output(joint.name)
         protected = []
@@ -434,13 +506,17 @@ class Session:
             _statistic(stat, True, func)  # every name is checked before any table is made
         base = self._name(name, func)
         outputs = {
-            stat: self.pivot_table(
+            stat: self._pivot_table(
                 frame,
-                values=column,
-                index=group,
-                aggfunc=stat,
-                contributor=contributor,
-                name=f"{base}_{stat}",
+                column,
+                group,
+                None,
+                stat,
+                False,
+                contributor,
+                f"{base}_{stat}",
+                None,
+                False,
             )  # fmt: skip
             for stat in stats
         }

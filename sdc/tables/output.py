@@ -60,6 +60,9 @@ class TableOutput(Plottable):
 
     #: What the engine offers to make the output pass (e.g. a histogram's re-binning).
     advice: tuple[str, ...] = ()
+    #: Shares of the released counts (``crosstab(normalize=...)``, see
+    #: :mod:`sdc.tables.pandas_args`); not written by ``finalise``, which writes the counts.
+    shares: pd.DataFrame | None = None
     #: Fingerprints of the columns it was computed from (``sdc.tables.tabulate``).
     fingerprints: dict[str, Any] | None = None
     #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
