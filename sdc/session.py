@@ -293,7 +293,7 @@ class Session:
                     "_".join([base, *map(str, key)]), hierarchies, progress,
                 )  # fmt: skip
         flat = not column_list(columns, "columns", func)
-        return TableSet(base, outs, flat, None if isinstance(values, (list, tuple)) else values)
+        return TableSet(base, outs, flat, values if isinstance(values, str) else None)
 
     def _pivot_table(self, data, values, index, columns, aggfunc, margins, contributor, name,
                      hierarchies, progress):  # fmt: skip
