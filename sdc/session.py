@@ -79,6 +79,14 @@ def _series_list(obj: Any, prefix: str, func: str, arg: str) -> list[pd.Series]:
     return [_as_series(obj, f"{prefix}_0", func, arg)]
 
 
+def _no_zeros_for_sources(zeros: Any, func: str) -> None:
+    if zeros is not None:
+        raise input_error(
+            "structural_zeros", func, "None for Dask, Spark or file sources", zeros,
+            "Declare them on a table made from a pandas DataFrame.",
+        )  # fmt: skip
+
+
 def _options(params: Any) -> dict[str, Any]:
     """The protection options a table was protected with (for its definition)."""
     import dataclasses
@@ -165,6 +173,7 @@ class Session:
         contributor: Any = None,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
+        structural_zeros: Sequence[dict[str, Any]] | None = None,
     ) -> TableOutput | TableSet:
         """A checked ``pandas.crosstab``: Series (or lists of Series) as rows and columns.
 
@@ -177,7 +186,9 @@ class Session:
         "columns") gives the shares in ``.shares``, computed from the released counts
         and margins (the verdict and what ``finalise`` writes are the counts). Missing
         keys are a level of their own (``dropna=False``); totals are labelled "All".
-        See :mod:`sdc.tables.pandas_args`.
+        See :mod:`sdc.tables.pandas_args`. ``structural_zeros``: combinations declared
+        impossible, e.g. ``[{"sex": "M", "diag": "pregnancy"}]``, which the zeros rule
+        does not flag; recorded and shown to the checker (see :mod:`sdc.tables.structural`).
         """
         func = "Session.crosstab"
         refuse_unsupported(margins_name, dropna, func)
@@ -191,13 +202,13 @@ class Session:
                 base = self._name(name, func)
                 outs: dict[Any, TableOutput] = {
                     label: self._crosstab(index, columns, values, stat, margins, contributor,
-                                          f"{base}_{label}", hierarchies)
+                                          f"{base}_{label}", hierarchies, structural_zeros)
                     for label, stat in named
                 }  # fmt: skip
                 return TableSet(base, outs, flat=columns is None)
             aggfunc = named[0][1]
         out = self._crosstab(index, columns, values, aggfunc, margins, contributor, name,
-                             hierarchies)  # fmt: skip
+                             hierarchies, structural_zeros)  # fmt: skip
         dims = (len(_objects(index)), len(_objects(columns)))
         kind = normalize_kind(normalize, func, dims, out.statistic)
         if kind is not None:
@@ -206,10 +217,11 @@ class Session:
         return out
 
     def _crosstab(self, index, columns, values, aggfunc, margins, contributor, name,
-                  hierarchies):  # fmt: skip
+                  hierarchies, zeros=None):  # fmt: skip
         func = "Session.crosstab"
         first = index[0] if isinstance(index, (list, tuple)) and index else index
         if (kind := source_kind(first)) is not None and kind != "files":
+            _no_zeros_for_sources(zeros, func)
             rows_, cols_ = _plain_list(index), _plain_list(columns)
             frame, r, c, v, who = crosstab_frame(kind, rows_, cols_, values, contributor, func)
             stat = _statistic(aggfunc, values is not None, func)
@@ -245,7 +257,7 @@ class Session:
             frame[contrib_col] = contrib_s.to_numpy()
         return self._add(
             frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
-            statistic, contrib_col, margins, name, func, hierarchies, sources,
+            statistic, contrib_col, margins, name, func, hierarchies, sources, zeros,
         )  # fmt: skip
 
     def pivot_table(
@@ -263,6 +275,7 @@ class Session:
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
         progress: bool = False,
+        structural_zeros: Sequence[dict[str, Any]] | None = None,
     ) -> TableOutput | TableSet:
         """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``).
 
@@ -279,7 +292,8 @@ class Session:
         many_values = isinstance(values, (list, tuple))
         if not (many_stats or many_values):
             return self._pivot_table(data, values, index, columns, named[0][1], margins,
-                                     contributor, name, hierarchies, progress)  # fmt: skip
+                                     contributor, name, hierarchies, progress,
+                                     structural_zeros)  # fmt: skip
         if many_values and (not values or len(set(values)) < len(values)):
             raise input_error("values", func, "a non-empty list of columns without repeats",
                               values)  # fmt: skip
@@ -290,15 +304,16 @@ class Session:
                 key = tuple(k for k, keep in ((label, many_stats), (value, many_values)) if keep)
                 outs[key[0] if len(key) == 1 else key] = self._pivot_table(
                     data, value, index, columns, stat, margins, contributor,
-                    "_".join([base, *map(str, key)]), hierarchies, progress,
+                    "_".join([base, *map(str, key)]), hierarchies, progress, structural_zeros,
                 )  # fmt: skip
         flat = not column_list(columns, "columns", func)
         return TableSet(base, outs, flat, values if isinstance(values, str) else None)
 
     def _pivot_table(self, data, values, index, columns, aggfunc, margins, contributor, name,
-                     hierarchies, progress):  # fmt: skip
+                     hierarchies, progress, zeros=None):  # fmt: skip
         func = "Session.pivot_table"
         if (kind := source_kind(data)) is not None:
+            _no_zeros_for_sources(zeros, func)
             rows, cols = column_list(index, "index", func), column_list(columns, "columns", func)
             if not rows:
                 rows, cols = cols, []
@@ -333,23 +348,32 @@ class Session:
             rows, cols = cols, []
         return self._add(
             data[needed], rows, cols, value_col, statistic, contributor, margins, name, func,
-            hierarchies,
+            hierarchies, None, zeros,
         )  # fmt: skip
 
     def _add(
         self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func,
-        hierarchies=None, sources=None,
+        hierarchies=None, sources=None, zeros=None,
     ):  # fmt: skip
         if not isinstance(margins, bool):
             raise input_error("margins", func, "True or False", margins)
         out = tabulate(
             frame, rows, cols, values=value_col, statistic=statistic, contributor=contrib_col,
             margins=margins, ruleset=self.ruleset_, name=self._name(name, func),
-            protect=self._protect(), func=func, hierarchies=hierarchies,
+            protect=self._protect(), func=func, hierarchies=hierarchies, structural_zeros=zeros,
         )  # fmt: skip
         if sources is None:  # columns of a DataFrame: each is named as in the data
             sources = {"dims": [*rows, *cols], "values": value_col, "contributor": contrib_col}
         out.definition = table_definition_of(out, func.rpartition(".")[2], sources)
+        if out.structural_zeros:
+            out.definition["structural_zeros"] = list(out.structural_zeros)
+        if statistic != "histogram" and any(
+            r.rule == "threshold" and r.fail.any() for r in out.check.results
+        ):  # a histogram offers re-binning instead
+            from sdc.tables.merge_advice import merge_advice
+
+            t = self.ruleset_.params["threshold"].t
+            out.advice = (*out.advice, *merge_advice(out.check.evidence, t))
         self.outputs[out.name] = out
         return out
 

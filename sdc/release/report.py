@@ -139,6 +139,10 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
             lines.append(f"  {protection}")
         for i, reason in enumerate(out["reasons"], 1):
             lines.append(f"  [{i}] {reason}")
+        if out.get("structural_zeros"):
+            from sdc.tables.structural import shown
+
+            lines.append(f"  {shown(out['structural_zeros'])}")
         for f in out["findings"][:max_findings]:
             cell = f["cell"]
             where = cell["term"] if set(cell) == {"term"} else (

@@ -60,6 +60,8 @@ class TableOutput(Plottable):
 
     #: What the engine offers to make the output pass (e.g. a histogram's re-binning).
     advice: tuple[str, ...] = ()
+    #: Combinations declared structurally impossible (``sdc.tables.structural``).
+    structural_zeros: tuple[dict[str, str], ...] = ()
     #: Shares of the released counts (``crosstab(normalize=...)``, see
     #: :mod:`sdc.tables.pandas_args`); not written by ``finalise``, which writes the counts.
     shares: pd.DataFrame | None = None
@@ -279,6 +281,7 @@ class TableOutput(Plottable):
             "rounded_to": self.protected.rounded_to if self.protected_applied else None,
             "cells": cell_entries,
             "findings": findings,
+            **({"structural_zeros": list(self.structural_zeros)} if self.structural_zeros else {}),
         }
 
     def summary(self) -> str:
@@ -295,6 +298,10 @@ class TableOutput(Plottable):
             lines.append(f"    - {row['outcome']} {row['rule']} at ({where}): {row['message']}")
         if len(f) > 10:
             lines.append(f"    ... and {len(f) - 10} more finding(s)")
+        if self.structural_zeros:
+            from sdc.tables.structural import shown
+
+            lines.append(f"  {shown(self.structural_zeros)}")
         lines += [f"  advice: {a}" for a in self.advice]
         return "\n".join(lines)
 
