@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sdc.outputs import cell_lines
 from sdc.plots import Plottable
 from sdc.protection.audit import Audit
 from sdc.protection.params import with_options
@@ -292,16 +293,11 @@ class TableOutput(Plottable):
         ]
         for i, reason in enumerate(self.reasons, 1):
             lines.append(f"  [{i}] {reason}")
-        f = self.findings
-        for row in f.head(10).to_dict("records"):
-            where = ", ".join(f"{d}={row[d]}" for d in self.model.dims)
-            lines.append(f"    - {row['outcome']} {row['rule']} at ({where}): {row['message']}")
-        if len(f) > 10:
-            lines.append(f"    ... and {len(f) - 10} more finding(s)")
         if self.structural_zeros:
             from sdc.tables.structural import shown
 
             lines.append(f"  {shown(self.structural_zeros)}")
+        lines += cell_lines(self.to_report(), 10)
         lines += [f"  advice: {a}" for a in self.advice]
         return "\n".join(lines)
 
