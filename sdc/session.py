@@ -141,6 +141,24 @@ class Session:
             str, TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
         ] = {}
 
+    def __repr__(self) -> str:
+        """The rule set and every output with its verdict, one a line.
+
+        >>> import pandas as pd, sdc
+        >>> s = sdc.Session()
+        >>> _ = s.crosstab(pd.Series(list("ab") * 10, name="g"), name="by_g")
+        >>> s
+        <Session rules='default', 1 output(s)>
+          by_g: frequency table, count -> pass
+        """
+        head = f"<Session rules={self.ruleset_.name!r}, {len(self.outputs)} output(s)>"
+        lines = [
+            f"  {o.name}: {o.kind}" + (f", {o.statistic}" if getattr(o, "statistic", None)
+                                       else "") + f" -> {o.status.value}"
+            for o in self.outputs.values()
+        ]  # fmt: skip
+        return "\n".join([head, *lines])
+
     def _name(self, name: str | None, func: str) -> str:
         if name is None:
             name = f"output_{len(self.outputs)}"
@@ -754,6 +772,7 @@ class Session:
     def finalise(
         self, path: str | Path, *, overwrite: bool = False,
         signing_key: str | Path | None = None, author: str | None = None,
+        append: bool = False,
     ) -> Path:  # fmt: skip
         """Write every output, the evidence the gate needs, a manifest and the report.
 
@@ -763,9 +782,21 @@ class Session:
         request is at best ``review`` at the gate. ``author``: who makes the request
         (default: the ``SDC_AUTHOR`` environment variable, if set), recorded in the
         manifest; the author may never approve it at ``sdc release``. See
-        :func:`sdc.release.bundle.write_bundle` for the layout.
+        :func:`sdc.release.bundle.write_bundle` for the layout. ``append``: add this
+        session's outputs to the request folder ``path`` that an earlier ``finalise``
+        wrote, re-finalised as one request (see :mod:`sdc.release.append`).
         """
         from sdc.release.bundle import write_bundle
+
+        if append:
+            from sdc.release.append import append_bundle
+
+            if overwrite:
+                raise input_error("append", "Session.finalise", "False with overwrite=True",
+                                  append, "Choose one.")  # fmt: skip
+            return append_bundle(
+                Path(path), list(self.outputs.values()), self.ruleset_, signing_key, author
+            )
 
         return write_bundle(
             Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key,
