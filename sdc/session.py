@@ -42,7 +42,7 @@ def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
     if not isinstance(aggfunc, str) or (aggfunc not in AGGFUNC_ALIASES and not percentile):
         raise input_error(
             "aggfunc", func, f"one of {sorted(AGGFUNC_ALIASES)} or a percentile p1 .. p99",
-            aggfunc, "Make one table per statistic.",
+            aggfunc, "A list of them gives one checked table per statistic.",
         )  # fmt: skip
     stat = AGGFUNC_ALIASES.get(aggfunc, aggfunc)
     if stat != "count" and not has_values:
