@@ -217,6 +217,9 @@ class Session:
                     raise input_error("normalize", func, "False with a list of aggfunc",
                                       normalize, "Shares are of counts: make the count "
                                       "table on its own.")  # fmt: skip
+                for _, stat in named:  # every name checked before any table is made
+                    _statistic(stat, values is not None or stat in ("count", "size", "len"),
+                               func)  # fmt: skip
                 base = self._name(name, func)
                 outs: dict[Any, TableOutput] = {
                     label: self._crosstab(index, columns, values, stat, margins, contributor,
@@ -225,10 +228,14 @@ class Session:
                 }  # fmt: skip
                 return TableSet(base, outs, flat=columns is None)
             aggfunc = named[0][1]
+        dims = (len(_objects(index)), len(_objects(columns)))
+        stat = "count" if aggfunc is None else str(AGGFUNC_ALIASES.get(aggfunc, aggfunc))
+        kind = normalize_kind(normalize, func, dims, stat)  # checked before the table is made
+        if kind is not None and hierarchies:
+            raise input_error("normalize", func, "False for a table with hierarchies",
+                              normalize, "Compute shares from `.table` instead.")  # fmt: skip
         out = self._crosstab(index, columns, values, aggfunc, margins, contributor, name,
                              hierarchies, structural_zeros)  # fmt: skip
-        dims = (len(_objects(index)), len(_objects(columns)))
-        kind = normalize_kind(normalize, func, dims, out.statistic)
         if kind is not None:
             released = out.protected_table if out.protected_applied else out.table
             out.shares = shares(released, kind, margins)
@@ -315,6 +322,10 @@ class Session:
         if many_values and (not values or len(set(values)) < len(values)):
             raise input_error("values", func, "a non-empty list of columns without repeats",
                               values)  # fmt: skip
+        for _, stat in named:  # every name and column checked before any table is made
+            _statistic(stat, True, func)
+        if many_values and isinstance(data, pd.DataFrame):
+            require_columns(data, [str(v) for v in values], "values", func)  # type: ignore[union-attr]
         base = self._name(name, func)
         outs: dict[Any, TableOutput] = {}
         for label, stat in named:

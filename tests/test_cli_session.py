@@ -10,21 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_cli import run as _run
 
 import sdc
-from sdc.cli import main
 from sdc.example import example_microdata
 from sdc.release.gate import check_folder
 from sdc.release.signing import generate_keys
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 2
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@ session, the report and at the gate."""
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +15,7 @@ from hypothesis import strategies as st
 import sdc
 from sdc.exceptions import SdcInputError
 from sdc.release.gate import check_folder
-from sdc.release.report import text_report
+from sdc.release.report import report_schema, text_report
 from sdc.tables.merge_advice import merge_plan
 
 
@@ -83,6 +86,9 @@ def test_structural_zeros_are_not_flagged_and_are_shown_in_the_report(tmp_path) 
     )
     folder = s.finalise(tmp_path / "req")
     report = check_folder(folder, "acro", trust_unsigned=True)
+    validator = jsonschema.Draft202012Validator(report_schema())
+    validator.validate(report)
+    validator.validate(json.loads((folder / "report.json").read_text()))
     got = {o["name"]: o for o in report["outputs"]}
     assert got["declared"]["status"] == "pass" and got["plain"]["status"] == "fail"
     assert got["declared"]["structural_zeros"] == declared

@@ -6,7 +6,9 @@ category with a small cell into the smallest other category (its smallest
 neighbour), again and again, until no cell of the table holds 1 to ``t - 1``
 contributors, counted as the sums of the current cells (for contributor counts an
 upper bound: the new table is checked when it is made). A plan that merges
-everything into one category is no advice and is not offered.
+everything into one category is no advice and is not offered, and none is worked
+out for tables of more than ``MAX_CELLS`` inner cells or dimensions of more than
+``MAX_LEVELS`` categories.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 import numpy as np
 
 from sdc.tables.evidence import TableEvidence
+
+#: Largest table (inner cells) and dimension (categories) advice is worked out for.
+MAX_CELLS = 100_000
+MAX_LEVELS = 500
 
 
 def merge_plan(counts: np.ndarray, t: int) -> list[list[int]] | None:
@@ -57,8 +63,12 @@ def merge_advice(ev: TableEvidence, t: int) -> tuple[str, ...]:
         return ()
     counts = ev.contributors.reshape(model.shape)
     inner = counts[tuple(slice(0, len(lv)) for lv in model.levels)]
+    if inner.size > MAX_CELLS:  # a plan for a table this big is no quick advice
+        return ()
     advice = []
     for d, dim in enumerate(model.dims):
+        if len(model.levels[d]) > MAX_LEVELS:
+            continue
         per_level = np.moveaxis(inner, d, 0).reshape(len(model.levels[d]), -1)
         plan = merge_plan(per_level, t)
         if plan is None:
