@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -196,6 +197,7 @@ def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
     from sdc.io import read_microdata
     from sdc.release.report import build_report
     from sdc.session import Session
+    from sdc.tables.output import TableOutput
     from sdc.tables.sources.spec import MERGEABLE
     from sdc.tables.statistics import AGGFUNC_ALIASES
 
@@ -205,9 +207,11 @@ def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
     if (args.values is None) != (args.aggfunc is None):
         raise SdcInputError("`--values` and `--aggfunc` of `sdc crosstab` go together.")
     s = Session(rules=args.rules, suppress=args.suppress)
+    measured = [args.values, args.aggfunc] if args.values else []
     options = dict(
         index=rows, columns=cols or None, values=args.values, aggfunc=args.aggfunc or "count",
-        margins=args.margins, contributor=args.contributor, name=args.name,
+        margins=args.margins, contributor=args.contributor,
+        name=_output_name(args, "crosstab", [*rows, *cols, *measured]),
     )  # fmt: skip
     if AGGFUNC_ALIASES.get(options["aggfunc"]) in MERGEABLE:
         # Streamed batch by batch: memory holds a batch and the table's cells, not the file.
@@ -220,8 +224,8 @@ def _cmd_crosstab(args: argparse.Namespace) -> Outcome:
             f"`--aggfunc {args.aggfunc}` of `sdc crosstab` needs every row in memory: give one "
             f"data file, or one of {', '.join(MERGEABLE)}."
         )
-    if args.out:
-        s.finalise(args.out)
+    assert isinstance(out, TableOutput)  # one statistic of one column
+    _finalise(s, args)
     shown = out.protected_table if out.protected_applied else out.table
     return _reported(build_report([out], s.ruleset_), shown.to_string())
 
@@ -310,11 +314,14 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
         text_cols = dims + ([args.contributor] if args.contributor else [])
         frame = read_microdata(args.data, text_cols, args.values)
     s = Session(rules=args.rules, suppress=True)
+    measured = [args.values, args.aggfunc] if args.values else []
     out = s.pivot_table(
         frame, index=rows, columns=cols or None, values=args.values,
         aggfunc=args.aggfunc or "count", margins=True, contributor=args.contributor,
-        name=args.name, hierarchies=hierarchies or None,
+        name=_output_name(args, "protect", [*dims, *measured]),
+        hierarchies=hierarchies or None,
     )  # fmt: skip
+    assert isinstance(out, TableOutput)  # one statistic of one column
     hide, publish = _cells_given(args.hide_cell), _cells_given(args.publish_cell)
     options = {
         "secondary_zeros": args.secondary_zeros, "singletons": args.singletons,
@@ -331,8 +338,7 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
         "protection": {"applied": True, "options": options, "linked": None},
     }  # fmt: skip
     s.outputs[out.name] = released
-    if args.out:
-        s.finalise(args.out)
+    _finalise(s, args)
     return _reported(build_report([released], s.ruleset_), protected.table.to_string())
 
 
@@ -416,6 +422,51 @@ def _cmd_example(args: argparse.Namespace) -> Outcome:
     report = build_report(list(s.outputs.values()), s.ruleset_)
     code = Status(report["status"]).exit_code if args.strict else 0
     return _reported(report, tables + "\n", code)
+
+
+def _request_options(c: argparse.ArgumentParser, command: str) -> None:
+    """``--name``, ``--out``, ``--append``, ``--overwrite``: one request, several commands."""
+    c.add_argument(
+        "--name", default=None,
+        help=f"output name (default: {command}_ and its columns, made unique)",
+    )  # fmt: skip
+    c.add_argument("--out", default=None, help="also write the finalised request folder here")
+    how = c.add_mutually_exclusive_group()
+    how.add_argument(
+        "--append", action="store_true",
+        help="add the output to the request folder --out (re-finalised as one)",
+    )  # fmt: skip
+    how.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the request folder --out (one finalise wrote)",
+    )  # fmt: skip
+
+
+def _output_name(args: argparse.Namespace, command: str, parts: list[str]) -> str:
+    """``--name``, or the command and its columns, unique in the folder appended to."""
+    if (args.append or args.overwrite) and not args.out:
+        raise SdcInputError(f"`--append` and `--overwrite` of `sdc {command}` go with `--out`.")
+    if args.name is not None:
+        return str(args.name)
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", "_".join([command, *parts])).strip("_")[:80]
+    taken: set[str] = set()
+    manifest = Path(args.out) / "manifest.json" if args.out else None
+    if args.append and manifest is not None and manifest.is_file():
+        try:
+            taken = {str(o.get("name")).casefold()
+                     for o in json.loads(manifest.read_bytes()).get("outputs", [])}  # fmt: skip
+        except (ValueError, AttributeError):
+            taken = set()  # append_bundle refuses the folder with its reason
+    name, i = base, 1
+    while name.casefold() in taken:
+        i += 1
+        name = f"{base}_{i}"
+    return name
+
+
+def _finalise(s: Any, args: argparse.Namespace) -> None:
+    if args.out:
+        s.finalise(args.out, overwrite=args.overwrite, append=args.append)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -507,8 +558,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="release the protected table (default: as the rule set says)",
     )
-    x.add_argument("--name", default="table", help="output name")
-    x.add_argument("--out", default=None, help="also write the finalised folder here")
+    _request_options(x, "crosstab")
     x.add_argument("--json", action="store_true", help="print the JSON report")
     x.set_defaults(func=_cmd_crosstab)
 
@@ -574,8 +624,7 @@ def _parser() -> argparse.ArgumentParser:
                        ("--publish-cell", "never suppress this cell")):  # fmt: skip
         pr.add_argument(flag, action="append", metavar="DIM=LABEL[,DIM=LABEL]",
                         help=f"{what}; a dimension left out is its total (repeatable)")  # fmt: skip
-    pr.add_argument("--name", default="table", help="output name")
-    pr.add_argument("--out", default=None, help="also write the finalised folder here")
+    _request_options(pr, "protect")
     pr.add_argument("--json", action="store_true", help="print the JSON report")
     pr.set_defaults(func=_cmd_protect)
 

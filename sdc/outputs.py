@@ -86,6 +86,57 @@ def report_entry(out: TermOutput) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _where(cell: dict[str, Any]) -> str:
+    if set(cell) == {"term"}:
+        return str(cell["term"])
+    return "(" + ", ".join(f"{k}={v}" for k, v in cell.items()) + ")"
+
+
+def cell_lines(out: dict[str, Any], max_findings: int) -> list[str]:
+    """A report entry's findings: the count of cells per rule, then the cells (at most
+    ``max_findings``); a released table's suppressed cells as ``suppressed (primary:
+    rule)`` or ``suppressed (secondary)``, not as failing, the others with their outcome.
+
+    >>> entry = {"protected": True, "findings": [{"rule": "threshold", "outcome": "fail",
+    ...     "cell": {"g": "a"}, "message": "2 record(s)"}], "cells": [
+    ...     {"labels": {"g": "a"}, "suppression": "primary"},
+    ...     {"labels": {"g": "b"}, "suppression": "secondary"}]}
+    >>> for line in cell_lines(entry, 10):
+    ...     print(line[:60])
+      by rule: threshold 1 cell(s) suppressed; secondary 1 cell(
+        - suppressed (primary: threshold) at (g=a): 2 record(s)
+        - suppressed (secondary) at (g=b): hidden so that no pri
+    """
+    suppression = {
+        tuple(sorted(c["labels"].items())): c.get("suppression")
+        for c in out.get("cells", []) if out.get("protected") and c.get("suppression")
+    }  # fmt: skip
+    rows: list[str] = []
+    per_rule: dict[tuple[str, str], int] = {}
+    for f in out["findings"]:
+        kind = suppression.get(tuple(sorted(f["cell"].items())))
+        verb = f"suppressed (primary: {f['rule']})" if kind else f"{f['outcome']} {f['rule']}"
+        rows.append(f"    - {verb} at {_where(f['cell'])}: {f['message']}")
+        key = (f["rule"], "suppressed" if kind else f["outcome"])
+        per_rule[key] = per_rule.get(key, 0) + 1
+    secondary = [
+        f"    - suppressed (secondary) at {_where(c['labels'])}: hidden so that no primary "
+        "can be recomputed from the margins"
+        for c in out.get("cells", []) if c.get("suppression") == "secondary"
+    ]  # fmt: skip
+    if secondary:
+        per_rule[("secondary", "suppressed")] = len(secondary)
+    if not per_rule:
+        return []
+    counts = "; ".join(f"{rule} {n} cell(s) {what}" for (rule, what), n in per_rule.items())
+    lines = [f"  by rule: {counts}"]
+    listed = rows + secondary
+    lines += listed[:max_findings]
+    if len(listed) > max_findings:
+        lines.append(f"    ... and {len(listed) - max_findings} more cell(s)")
+    return lines
+
+
 def summary_lines(out: TermOutput, head: str, max_findings: int = 10) -> str:
     """``head -> VERDICT``, the numbered reasons, then the first findings."""
     lines = [f"{head} -> {out.status.value.upper()}"]

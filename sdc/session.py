@@ -21,8 +21,10 @@ from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
 from sdc.tables.definition import table_definition_of
 from sdc.tables.output import TableOutput
+from sdc.tables.pandas_args import aggfunc_names, normalize_kind, refuse_unsupported, shares
 from sdc.tables.sources.dispatch import crosstab_frame, source_kind, source_table
 from sdc.tables.statistics import AGGFUNC_ALIASES
+from sdc.tables.table_set import TableSet
 from sdc.tables.tabulate import tabulate
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
     if not isinstance(aggfunc, str) or (aggfunc not in AGGFUNC_ALIASES and not percentile):
         raise input_error(
             "aggfunc", func, f"one of {sorted(AGGFUNC_ALIASES)} or a percentile p1 .. p99",
-            aggfunc, "Make one table per statistic.",
+            aggfunc, "A list of them gives one checked table per statistic.",
         )  # fmt: skip
     stat = AGGFUNC_ALIASES.get(aggfunc, aggfunc)
     if stat != "count" and not has_values:
@@ -52,6 +54,12 @@ def _statistic(aggfunc: Any, has_values: bool, func: str) -> str:
 
 
 def _as_series(obj: Any, default: str, func: str, arg: str) -> pd.Series:
+    if isinstance(obj, str):  # a column name, where pandas.crosstab takes the column itself
+        raise input_error(
+            arg, func, "a pandas Series, array or list (as in pandas.crosstab)", obj,
+            f"Write data[{obj!r}], or Session.pivot_table(data, index=[...], columns=[...], "
+            "aggfunc='count') to name columns.",
+        )  # fmt: skip
     if isinstance(obj, pd.Series):
         name = str(obj.name) if obj.name is not None else default
         return obj.reset_index(drop=True).rename(name)
@@ -72,6 +80,14 @@ def _series_list(obj: Any, prefix: str, func: str, arg: str) -> list[pd.Series]:
     if isinstance(obj, (list, tuple)) and obj and not np.isscalar(obj[0]):
         return [_as_series(o, f"{prefix}_{i}", func, arg) for i, o in enumerate(obj)]
     return [_as_series(obj, f"{prefix}_0", func, arg)]
+
+
+def _no_zeros_for_sources(zeros: Any, func: str) -> None:
+    if zeros is not None:
+        raise input_error(
+            "structural_zeros", func, "None for Dask, Spark or file sources", zeros,
+            "Declare them on a table made from a pandas DataFrame.",
+        )  # fmt: skip
 
 
 def _options(params: Any) -> dict[str, Any]:
@@ -147,6 +163,24 @@ class Session:
         #: Each output's records, for differencing (row-level: never written out).
         self._records = Tracker()
 
+    def __repr__(self) -> str:
+        """The rule set and every output with its verdict, one a line.
+
+        >>> import pandas as pd, sdc
+        >>> s = sdc.Session()
+        >>> _ = s.crosstab(pd.Series(list("ab") * 10, name="g"), name="by_g")
+        >>> s
+        <Session rules='default', 1 output(s)>
+          by_g: frequency table, count -> pass
+        """
+        head = f"<Session rules={self.ruleset_.name!r}, {len(self.outputs)} output(s)>"
+        lines = [
+            f"  {o.name}: {o.kind}" + (f", {o.statistic}" if getattr(o, "statistic", None)
+                                       else "") + f" -> {o.status.value}"
+            for o in self.outputs.values()
+        ]  # fmt: skip
+        return "\n".join([head, *lines])
+
     def _name(self, name: str | None, func: str) -> str:
         if name is None:
             name = f"output_{len(self.outputs)}"
@@ -170,23 +204,71 @@ class Session:
         index: Any,
         columns: Any = None,
         values: Any = None,
-        aggfunc: str | None = None,
+        aggfunc: Any = None,
         *,
         margins: bool = False,
+        margins_name: str = "All",
+        dropna: bool = False,
+        normalize: bool | str | int = False,
         contributor: Any = None,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
-    ) -> TableOutput:
+        structural_zeros: Sequence[dict[str, Any]] | None = None,
+    ) -> TableOutput | TableSet:
         """A checked ``pandas.crosstab``: Series (or lists of Series) as rows and columns.
 
         ``contributor`` (a Series of ids: patient, practice, holding) makes the
         threshold count distinct contributors and dominance use per-contributor totals.
         ``hierarchies`` maps a dimension to its subtotals (see :mod:`sdc.tables.hierarchy`);
-        they are published with the margins.
+        they are published with the margins. As in pandas, ``aggfunc`` may be a function
+        (``np.mean``, ``len``) or a list (one checked table per statistic, a
+        :class:`~sdc.tables.table_set.TableSet`), and ``normalize`` (True, "index",
+        "columns") gives the shares in ``.shares``, computed from the released counts
+        and margins (the verdict and what ``finalise`` writes are the counts). Missing
+        keys are a level of their own (``dropna=False``); totals are labelled "All".
+        See :mod:`sdc.tables.pandas_args`. ``structural_zeros``: combinations declared
+        impossible, e.g. ``[{"sex": "M", "diag": "pregnancy"}]``, which the zeros rule
+        does not flag; recorded and shown to the checker (see :mod:`sdc.tables.structural`).
         """
+        func = "Session.crosstab"
+        refuse_unsupported(margins_name, dropna, func)
+        if aggfunc is not None:
+            named, many = aggfunc_names(aggfunc, func)
+            if many:
+                if normalize is not False:
+                    raise input_error("normalize", func, "False with a list of aggfunc",
+                                      normalize, "Shares are of counts: make the count "
+                                      "table on its own.")  # fmt: skip
+                for _, stat in named:  # every name checked before any table is made
+                    _statistic(stat, values is not None or stat in ("count", "size", "len"),
+                               func)  # fmt: skip
+                base = self._name(name, func)
+                outs: dict[Any, TableOutput] = {
+                    label: self._crosstab(index, columns, values, stat, margins, contributor,
+                                          f"{base}_{label}", hierarchies, structural_zeros)
+                    for label, stat in named
+                }  # fmt: skip
+                return TableSet(base, outs, flat=columns is None)
+            aggfunc = named[0][1]
+        dims = (len(_objects(index)), len(_objects(columns)))
+        stat = "count" if aggfunc is None else str(AGGFUNC_ALIASES.get(aggfunc, aggfunc))
+        kind = normalize_kind(normalize, func, dims, stat)  # checked before the table is made
+        if kind is not None and hierarchies:
+            raise input_error("normalize", func, "False for a table with hierarchies",
+                              normalize, "Compute shares from `.table` instead.")  # fmt: skip
+        out = self._crosstab(index, columns, values, aggfunc, margins, contributor, name,
+                             hierarchies, structural_zeros)  # fmt: skip
+        if kind is not None:
+            released = out.protected_table if out.protected_applied else out.table
+            out.shares = shares(released, kind, margins)
+        return out
+
+    def _crosstab(self, index, columns, values, aggfunc, margins, contributor, name,
+                  hierarchies, zeros=None):  # fmt: skip
         func = "Session.crosstab"
         first = index[0] if isinstance(index, (list, tuple)) and index else index
         if (kind := source_kind(first)) is not None and kind != "files":
+            _no_zeros_for_sources(zeros, func)
             rows_, cols_ = _plain_list(index), _plain_list(columns)
             frame, r, c, v, who = crosstab_frame(kind, rows_, cols_, values, contributor, func)
             stat = _statistic(aggfunc, values is not None, func)
@@ -222,36 +304,80 @@ class Session:
             frame[contrib_col] = contrib_s.to_numpy()
         return self._add(
             frame, [str(s.name) for s in rows], [str(s.name) for s in cols], value_col,
-            statistic, contrib_col, margins, name, func, hierarchies, sources,
+            statistic, contrib_col, margins, name, func, hierarchies, sources, zeros,
             records=first.index if isinstance(first, pd.Series) else False,
         )  # fmt: skip
 
     def pivot_table(
         self,
         data: pd.DataFrame,
-        values: str | None = None,
+        values: str | Sequence[str] | None = None,
         index: str | Sequence[str] | None = None,
         columns: str | Sequence[str] | None = None,
-        aggfunc: str = "mean",
+        aggfunc: Any = "mean",
         *,
         margins: bool = False,
+        margins_name: str = "All",
+        dropna: bool = False,
         contributor: str | None = None,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
         progress: bool = False,
         population: str | None = None,
-    ) -> TableOutput:
+        structural_zeros: Sequence[dict[str, Any]] | None = None,
+    ) -> TableOutput | TableSet:
         """A checked ``pandas.pivot_table`` over column names of ``data`` (see ``crosstab``).
 
         ``data`` may also be a Dask or Spark DataFrame, or Parquet/CSV file paths (a path,
         a glob pattern or a list), streamed in bounded memory; ``progress`` then draws a
-        progress line on a terminal's stderr (see :mod:`sdc.tables.sources`).
-        ``population``: a filter expression (``"age < 90"``) selecting the records to
-        tabulate; it is recorded, so the gate can apply it again (see
-        :mod:`sdc.differencing.population`).
+        progress line on a terminal's stderr (see :mod:`sdc.tables.sources`). A list of
+        ``values`` or of ``aggfunc`` gives one checked table per value column and
+        statistic, shown side by side as pandas shows them (a
+        :class:`~sdc.tables.table_set.TableSet`). ``population``: a filter expression
+        (``"age < 90"``) selecting the records to tabulate; it is recorded, so the gate can
+        apply it again (see :mod:`sdc.differencing.population`).
         """
         func = "Session.pivot_table"
+        refuse_unsupported(margins_name, dropna, func)
+        named, many_stats = aggfunc_names(aggfunc, func)
+        many_values = isinstance(values, (list, tuple))
+        if not (many_stats or many_values):
+            return self._pivot_table(data, values, index, columns, named[0][1], margins,
+                                     contributor, name, hierarchies, progress,
+                                     structural_zeros, population)  # fmt: skip
+        if many_values and (not values or len(set(values)) < len(values)):
+            raise input_error("values", func, "a non-empty list of columns without repeats",
+                              values)  # fmt: skip
+        for _, stat in named:  # every name and column checked before any table is made
+            _statistic(stat, True, func)
+        if many_values and isinstance(data, pd.DataFrame):
+            require_columns(data, [str(v) for v in values], "values", func)  # type: ignore[union-attr]
+        base = self._name(name, func)
+        outs: dict[Any, TableOutput] = {}
+        for label, stat in named:
+            for value in list(values) if many_values else [values]:  # type: ignore[arg-type]
+                key = tuple(k for k, keep in ((label, many_stats), (value, many_values)) if keep)
+                outs[key[0] if len(key) == 1 else key] = self._pivot_table(
+                    data, value, index, columns, stat, margins, contributor,
+                    "_".join([base, *map(str, key)]), hierarchies, progress, structural_zeros,
+                    population,
+                )  # fmt: skip
+        flat = not column_list(columns, "columns", func)
+        return TableSet(base, outs, flat, values if isinstance(values, str) else None)
+
+    def _pivot_table(self, data, values, index, columns, aggfunc, margins, contributor, name,
+                     hierarchies, progress, zeros=None, population=None):  # fmt: skip
+        func = "Session.pivot_table"
         if (kind := source_kind(data)) is not None:
+            _no_zeros_for_sources(zeros, func)
+            if population is not None:
+                raise input_error(
+                    "population",
+                    func,
+                    "None with a Dask, Spark or file source",
+                    population,
+                    "Filter the source before tabulating it.",
+                )
             rows, cols = column_list(index, "index", func), column_list(columns, "columns", func)
             if not rows:
                 rows, cols = cols, []
@@ -287,19 +413,20 @@ class Session:
             rows, cols = cols, []
         return self._add(
             data[needed], rows, cols, value_col, statistic, contributor, margins, name, func,
-            hierarchies, population=population, base=given.index,
+            hierarchies, None, zeros, population=population, base=given.index,
         )  # fmt: skip
 
     def _add(
         self, frame, rows, cols, value_col, statistic, contrib_col, margins, name, func,
-        hierarchies=None, sources=None, *, records=None, population=None, base=None,
+        hierarchies=None, sources=None, zeros=None, *, records=None, population=None,
+        base=None,
     ):  # fmt: skip
         if not isinstance(margins, bool):
             raise input_error("margins", func, "True or False", margins)
         out = tabulate(
             frame, rows, cols, values=value_col, statistic=statistic, contributor=contrib_col,
             margins=margins, ruleset=self.ruleset_, name=self._name(name, func),
-            protect=self._protect(), func=func, hierarchies=hierarchies,
+            protect=self._protect(), func=func, hierarchies=hierarchies, structural_zeros=zeros,
         )  # fmt: skip
         if sources is None:  # columns of a DataFrame: each is named as in the data
             sources = {"dims": [*rows, *cols], "values": value_col, "contributor": contrib_col}
@@ -308,6 +435,15 @@ class Session:
         labels = records if isinstance(records, pd.Index) and len(records) == len(frame) else None
         out.definition["population"] = population_entry(labels, population, base)
         self._records.table(out, frame, [*rows, *cols], labels)
+        if out.structural_zeros:
+            out.definition["structural_zeros"] = list(out.structural_zeros)
+        if statistic != "histogram" and any(
+            r.rule == "threshold" and r.fail.any() for r in out.check.results
+        ):  # a histogram offers re-binning instead
+            from sdc.tables.merge_advice import merge_advice
+
+            t = self.ruleset_.params["threshold"].t
+            out.advice = (*out.advice, *merge_advice(out.check.evidence, t))
         self.outputs[out.name] = out
         return out
 
@@ -365,18 +501,16 @@ class Session:
             singletons=singletons, audit_rounds=audit_rounds, cost=cost,
         )  # fmt: skip
         outputs = [
-            self.pivot_table(
-                data, values=values, index=list(t.index), columns=list(t.columns) or None,
-                aggfunc=aggfunc, margins=True, contributor=contributor, name=t.name,
-                hierarchies=t.hierarchies, population=population,
+            self._pivot_table(
+                data, values, list(t.index), list(t.columns) or None, aggfunc, True,
+                contributor, t.name, t.hierarchies, False, None, population,
             )
             for t in specs
         ]  # fmt: skip
         dims = list(dict.fromkeys(d for o in outputs for d in o.model.dims))
-        joint = self.pivot_table(
-            data, values=values, index=dims, aggfunc=aggfunc, margins=True,
-            contributor=contributor, name="__joint",
-            hierarchies=joint_groups(outputs, dims) or None, population=population,
+        joint = self._pivot_table(
+            data, values, dims, None, aggfunc, True, contributor, "__joint",
+            joint_groups(outputs, dims) or None, False, None, population,
         )  # fmt: skip
         self.remove_output(joint.name)
         protected = []
@@ -404,8 +538,9 @@ class Session:
     ) -> TableOutput:
         """A checked histogram of ``column``: bin counts as a one-dimensional table.
 
-        ``bins``: a number of bins (round edges covering the data, so its extremes
-        are not published) or the edges. ``rebin`` merges small bins with their
+        ``bins``: a number of bins (round edges) or the edges. The end bins are open
+        (``< a``, ``>= b``) and every edge lies strictly inside the data's range, so
+        no edge pins its minimum or maximum. ``rebin`` merges small bins with their
         neighbours first (see :mod:`sdc.tables.histogram`). The table's rows are the bins.
         ``plot``: ``finalise`` also writes the bar chart (``.svg()``), drawn from the
         released bins only (see :mod:`sdc.plots`).
@@ -414,39 +549,28 @@ class Session:
 
         func = "Session.hist"
         given, data = data, select(data, population, func)
-        values, edges = histogram.histogram_frame(data, column, bins, func)
+        values, cuts = histogram.histogram_frame(data, column, bins, func)
         for arg, flag in (("rebin", rebin), ("plot", plot)):
             if not isinstance(flag, bool):
                 raise input_error(arg, func, "True or False", flag)
         t = self.ruleset_.params["threshold"].t
-        counts = histogram.bin_counts(values, edges)
-        merged = histogram.rebin(edges, counts, t)
+        counts = histogram.bin_counts(values, cuts)
+        merged = histogram.rebin(histogram.open_edges(cuts), counts, t)[1:-1]
         if rebin:
-            edges = merged
-        frame = pd.DataFrame({column: histogram.bin_labels(values, edges)})
+            cuts = merged
+        frame = pd.DataFrame({column: histogram.bin_labels(values, cuts)})
         out = self._add(
-            frame,
-            [column],
-            [],
-            None,
-            "histogram",
-            None,
-            False,
-            name,
-            func,
-            records=data.index,
-            population=population,
-            base=given.index,
-        )
+            frame, [column], [], None, "histogram", None, False, name, func,
+            records=data.index, population=population, base=given.index,
+        )  # fmt: skip
         out.plot = plot
         out.definition = {**(out.definition or {}), "call": "hist"}
-        out.definition["dims"][0]["bins"] = [float(e) for e in edges]
-        if not rebin and merged.size < edges.size:
-            labels = histogram.bin_labels(merged[:-1], merged).categories
-            shown = ", ".join(labels[: merged.size - 1])
+        out.definition["dims"][0]["bins"] = [float(e) for e in cuts]
+        if not rebin and merged.size < cuts.size:
+            shown = ", ".join(histogram.labels_of(merged))
             out.advice = (
                 f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} records "
-                f"with their neighbours, giving {merged.size - 1} bins: {shown}",
+                f"with their neighbours, giving {merged.size + 1} bins: {shown}",
             )
         return out
 
@@ -455,7 +579,7 @@ class Session:
         data: pd.DataFrame,
         column: str,
         by: str | None = None,
-        stats: Sequence[str] = ("count", "mean", "median", "p25", "p75", "min", "max"),
+        stats: Sequence[str] = ("count", "mean", "median", "p25", "p75"),
         *,
         contributor: str | None = None,
         name: str | None = None,
@@ -464,12 +588,14 @@ class Session:
         """Statistics of ``column`` per group of ``by``: one checked table each.
 
         ``stats``: aggfunc names (count, sum, mean, median, std, var, min, max, mode)
-        and percentiles ``p1`` .. ``p99``. Each table joins the session as
+        and percentiles ``p1`` .. ``p99``; the default ones pass the default rules on
+        ordinary data (raw ``min`` and ``max`` are refused by them: a refused extreme's
+        advice names the rounded percentile to ask for instead). Each table joins the session as
         ``<name>_<statistic>`` (see :mod:`sdc.tables.describe`). ``contributor``: a
         column naming who each record is; counts, dominance, the all-same rule and the
         contributors around a quantile then count people, not records.
         """
-        from sdc.tables.describe import Description, describe_frame
+        from sdc.tables.describe import Description, describe_frame, extreme_advice
 
         func = "Session.describe"
         given, data = data, select(data, population, func)
@@ -482,13 +608,17 @@ class Session:
             _statistic(stat, True, func)  # every name is checked before any table is made
         base = self._name(name, func)
         outputs = {
-            stat: self.pivot_table(
+            stat: self._pivot_table(
                 frame,
-                values=column,
-                index=group,
-                aggfunc=stat,
-                contributor=contributor,
-                name=f"{base}_{stat}",
+                column,
+                group,
+                None,
+                stat,
+                False,
+                contributor,
+                f"{base}_{stat}",
+                None,
+                False,
             )  # fmt: skip
             for stat in stats
         }
@@ -498,6 +628,8 @@ class Session:
                 definition["dims"][0].update(column=None, constant=group)
             definition["population"] = population_entry(frame.index, population, given.index)
             out.definition = definition
+        for stat, out in outputs.items():
+            out.advice = (*out.advice, *extreme_advice(stat, out.findings))
         return Description(base, column, outputs)
 
     def survival_table(
@@ -733,6 +865,7 @@ class Session:
     def finalise(
         self, path: str | Path, *, overwrite: bool = False,
         signing_key: str | Path | None = None, author: str | None = None,
+        append: bool = False,
     ) -> Path:  # fmt: skip
         """Write every output, the evidence the gate needs, a manifest and the report.
 
@@ -742,9 +875,21 @@ class Session:
         request is at best ``review`` at the gate. ``author``: who makes the request
         (default: the ``SDC_AUTHOR`` environment variable, if set), recorded in the
         manifest; the author may never approve it at ``sdc release``. See
-        :func:`sdc.release.bundle.write_bundle` for the layout.
+        :func:`sdc.release.bundle.write_bundle` for the layout. ``append``: add this
+        session's outputs to the request folder ``path`` that an earlier ``finalise``
+        wrote, re-finalised as one request (see :mod:`sdc.release.append`).
         """
         from sdc.release.bundle import write_bundle
+
+        if append:
+            from sdc.release.append import append_bundle
+
+            if overwrite:
+                raise input_error("append", "Session.finalise", "False with overwrite=True",
+                                  append, "Choose one.")  # fmt: skip
+            return append_bundle(
+                Path(path), list(self.outputs.values()), self.ruleset_, signing_key, author
+            )
 
         return write_bundle(
             Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key,

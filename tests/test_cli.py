@@ -227,7 +227,7 @@ def test_out_folder_then_check_gives_the_same_verdict(
         capsys, "crosstab", str(data), "--index", "region", "--out", str(out), *extra
     )
     assert code == expected
-    assert (out / "manifest.json").is_file() and (out / "table.csv").is_file()
+    assert (out / "manifest.json").is_file() and (out / "crosstab_region.csv").is_file()
     code2, checked = run_json(capsys, "check", str(out), "--trust-unsigned")
     assert code2 == expected
     assert checked["status"] == made["status"]
@@ -295,7 +295,7 @@ def test_leading_zeros_are_kept(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     _, report = run_json(capsys, *argv)
     labels = [c["labels"]["region"] for c in report["outputs"][0]["cells"]]
     assert labels == ["002", "01", "10"]  # sorted as text, zeros intact
-    released = pd.read_csv(out / "table.csv", dtype=str)
+    released = pd.read_csv(out / "crosstab_region.csv", dtype=str)
     assert sorted(released["region"]) == ["002", "01", "10"]
     assert run(capsys, "check", str(out), "--trust-unsigned")[0] == 0
 

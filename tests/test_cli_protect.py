@@ -99,7 +99,7 @@ def test_hierarchy_csv_passes_and_writes_the_protected_table(
     assert ["N", "25", "16", "41"] in lines  # with the hierarchy's subtotals
     assert "sdc report: PASS" in text
     assert "suppressed: 1 primary, 3 secondary; audit passed" in text
-    released = pd.read_csv(out / "table.csv", dtype={"region": str, "sex": str})
+    released = pd.read_csv(out / "protect_region_sex.csv", dtype={"region": str, "sex": str})
     assert int(released["count"].isna().sum()) == 4
     assert set(released["region"]) == {"01", "02", "03", "04", "All", "N", "S"}
     code, checked = run_json(capsys, "check", str(out), "--trust-unsigned")

@@ -52,7 +52,8 @@ def test_values_are_pandas_values() -> None:
 
 def test_each_statistic_gets_its_rules() -> None:
     df = _frame()
-    d = sdc.Session().describe(df, "cost", by="region")
+    stats = ["count", "mean", "median", "p25", "p75", "min", "max"]
+    d = sdc.Session().describe(df, "cost", by="region", stats=stats)
     f = d.findings
     quant = f[f.rule == "quantile"]
     # 15 records in W: the records strictly below and above each published value, by pandas.
@@ -83,6 +84,35 @@ def test_each_statistic_gets_its_rules() -> None:
     assert (n == v).any() and (abs(n - v) <= 0.05 * v).sum() == f.measured.iloc[0] < 10
     assert "a record has exactly this value" in f.message.iloc[0]
     assert d.outputs["p25"].status is sdc.Status.PASS
+
+
+@pytest.mark.parametrize("by", [None, "sex", "ageband"])
+def test_the_default_statistics_pass_the_default_rules_on_ordinary_data(by: str | None) -> None:
+    from sdc.example import example_microdata
+
+    df = example_microdata()
+    d = sdc.Session().describe(df, "cost", by=by)
+    assert list(d.outputs) == ["count", "mean", "median", "p25", "p75"]
+    assert d.status is sdc.Status.PASS, d.findings
+    g = df.groupby(by).cost if by else df.cost
+    np.testing.assert_allclose(d.table["mean"].to_numpy()[: (g.ngroups if by else 1)],
+                               np.atleast_1d(g.mean()))  # fmt: skip
+
+
+def test_a_refused_extreme_names_the_rounded_percentile_that_passes() -> None:
+    from sdc.example import example_microdata
+
+    df = example_microdata()
+    s = sdc.Session()
+    d = s.describe(df, "cost", by="sex", stats=["min", "max", "mean"], name="x")
+    assert d.outputs["min"].status is sdc.Status.FAIL
+    (advice,) = d.outputs["max"].advice
+    assert "'p95'" in advice and d.outputs["mean"].advice == ()
+    alt = s.describe(df, "cost", by="sex", stats=["p5", "p95"])
+    assert alt.status is sdc.Status.PASS
+    q = df.groupby("sex").cost.quantile([0.05, 0.95]).unstack()
+    np.testing.assert_allclose(alt.table.loc[q.index].to_numpy(dtype=float),
+                               q.map(_rounded).to_numpy(), rtol=0)  # fmt: skip
 
 
 _COUNTS = st.integers(0, 60)

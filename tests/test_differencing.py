@@ -9,6 +9,7 @@ or leaving one out, removes the finding.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -90,7 +91,8 @@ def test_histograms_on_two_grids_name_the_bins() -> None:
     s.hist(df, "age", bins=[0, 5, 15, 20], name="fives")
     (finding,) = s.check_differencing().findings
     assert finding.records == int(df.age.between(5, 9).sum()) == 2
-    assert finding.group == "age [0, 10) (in 'tens') & age [5, 15) (in 'fives')"
+    # the end bins are open: 0 and 20 pin no record, so "tens" has the bins < 10 and >= 10
+    assert finding.group == "age < 10 (in 'tens') & age [5, 15) (in 'fives')"
 
 
 def test_region_table_and_practice_table_of_the_same_records() -> None:
@@ -156,9 +158,13 @@ def test_a_histograms_total_minus_the_region_counts() -> None:
     s.hist(df, "age", bins=[0, 40, 60, 100], name="ages")
     (finding,) = s.check_differencing().findings
     assert (finding.group, finding.records) == ("region=E (hidden in 'regions')", 3)
-    ages = pd.cut(df.age, [0, 40, 60, 100], right=False)
-    bins = {f"age=[{int(b.left)}, {int(b.right)})": int(n) for b, n in
-            ages.value_counts().items()}  # fmt: skip
+    # the published bins: the given edges strictly inside the data's range, open end bins
+    cuts = [c for c in (0, 40, 60, 100) if df.age.min() < c < df.age.max()]
+    ages = pd.cut(df.age, [-np.inf, *cuts, np.inf], right=False)
+    inner = [f"[{a}, {b})" for a, b in itertools.pairwise(cuts)]
+    names = [f"< {cuts[0]}", *inner, f">= {cuts[-1]}"]
+    bins = {f"age={name}": int(n) for name, n in
+            zip(names, ages.value_counts(sort=False), strict=True)}  # fmt: skip
     assert combination_value(finding, {"regions": counts_by(df, ["region"]),
                                        "ages": pd.Series(bins)}) == 3  # fmt: skip
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import sdc
 from sdc.exceptions import SdcInputError
 from sdc.release.gate import check_folder
-from sdc.tables.histogram import bin_counts, nice_edges, rebin
+from sdc.tables.histogram import bin_counts, inner_cuts, labels_of, nice_edges, rebin
 
 AGES = pd.DataFrame(
     {"age": np.r_[np.random.default_rng(0).normal(50, 12, 500), [99.0, 101.5, 3.0]]}
@@ -41,27 +41,73 @@ def test_round_edges_cover_the_data(values: list[float], bins: int) -> None:
     assert len(edges) - 1 <= 2 * bins + 1
 
 
+def _open_cut(x: pd.Series, cuts: np.ndarray) -> pd.Series:
+    """pandas' own count of the bins: ``pd.cut`` with the open ends as infinite edges."""
+    edges = np.r_[-np.inf, cuts, np.inf]
+    return pd.cut(x, edges, right=False).value_counts(sort=False)
+
+
 def test_bins_count_what_pandas_cut_counts_and_small_bins_fail() -> None:
     s = sdc.Session()
     h = s.hist(AGES, "age", bins=12)
-    edges = nice_edges(AGES.age.to_numpy(), 12)
-    want = pd.cut(AGES.age, edges, right=False).value_counts(sort=False).to_numpy()
-    np.testing.assert_array_equal(_counts(h).to_numpy(), want)
+    cuts = nice_edges(AGES.age.to_numpy(), 12)[1:-1]
+    np.testing.assert_array_equal(_counts(h).to_numpy(), _open_cut(AGES.age, cuts).to_numpy())
     assert h.statistic == "histogram" and h.status is sdc.Status.FAIL
     f = h.findings
     assert set(f.rule) == {"threshold"}
-    assert list(f.age) == ["[0, 10)", "[10, 20)", "[80, 90)", "[90, 100)", "[100, 110)"]
-    assert 101.5 not in set(np.ravel([edges]))  # the maximum is not an edge
+    assert list(f.age) == ["< 10", "[10, 20)", "[80, 90)", "[90, 100)", ">= 100"]
+    assert h.definition["dims"][0]["bins"] == cuts.tolist()
+
+
+def test_whole_numbers_never_publish_their_maximum() -> None:
+    """A closed last bin ``[16, 17)`` of whole days would name the longest stay."""
+    stay = pd.DataFrame({"los": np.r_[np.repeat(np.arange(15), 30), [15, 16]]})
+    h = sdc.Session().hist(stay, "los", bins=20)
+    assert list(h.table.index)[-2:] == ["[14, 15)", ">= 15"]
+    assert h.table.index[0] == "< 1"
+    assert list(_counts(h))[-1] == 2  # 15 and 16 together: the top bin says "15 or more"
+    assert "16" not in " ".join(h.table.index)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.integers(-50, 50).map(float), min_size=1, max_size=120),
+        st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=120),
+    ),
+    st.one_of(
+        st.integers(1, 40),
+        st.lists(st.integers(-60, 60), min_size=2, max_size=12, unique=True).map(sorted),
+    ),
+    st.booleans(),
+)
+@example([0.0, 16.0] + [5.0] * 20, 20, False)
+@example([3.0, 3.0, 3.0], [1, 3, 5], True)
+def test_no_published_edge_pins_the_minimum_or_the_maximum(
+    values: list[float], bins: int | list[int], rebin_: bool
+) -> None:
+    df = pd.DataFrame({"x": values})
+    h = sdc.Session().hist(df, "x", bins=bins, rebin=rebin_)
+    cuts = np.asarray(h.definition["dims"][0]["bins"])
+    lo, hi = min(values), max(values)
+    assert ((cuts > lo) & (cuts < hi)).all()  # every finite edge strictly inside
+    labels = list(h.table.index)
+    assert labels == labels_of(cuts)
+    if cuts.size:  # the end bins are open and hold the extremes
+        assert labels[0].startswith("< ") and labels[-1].startswith(">= ")
+        assert _counts(h).iloc[0] > 0 and _counts(h).iloc[-1] > 0
+    np.testing.assert_array_equal(_counts(h).to_numpy(), _open_cut(df.x, cuts).to_numpy())
 
 
 def test_empty_bins_are_allowed_and_rebinning_makes_every_bin_safe() -> None:
-    df = pd.DataFrame({"x": [0.5] * 12 + [2.5] * 15})  # bin [1, 2) is empty
+    df = pd.DataFrame({"x": [0.5] * 12 + [2.5] * 15 + [3.5] * 10})  # bin [1, 2) is empty
     h = sdc.Session().hist(df, "x", bins=[0, 1, 2, 3])
-    assert h.status is sdc.Status.PASS and list(_counts(h)) == [12, 0, 15]
+    assert h.status is sdc.Status.PASS and list(_counts(h)) == [12, 0, 15, 10]
+    assert list(h.table.index) == ["< 1", "[1, 2)", "[2, 3)", ">= 3"]  # 0 is below the data
     r = sdc.Session().hist(AGES, "age", bins=12, rebin=True)
     assert r.status is sdc.Status.PASS
-    assert list(r.table.index) == ["[0, 30)", "[30, 40)", "[40, 50)", "[50, 60)", "[60, 70)",
-                                   "[70, 110)"]  # fmt: skip
+    assert list(r.table.index) == ["< 30", "[30, 40)", "[40, 50)", "[50, 60)", "[60, 70)",
+                                   ">= 70"]  # fmt: skip
     assert _counts(r).sum() == len(AGES)
 
 
@@ -77,13 +123,20 @@ def test_rebinned_bins_hold_t_or_nothing_and_keep_every_record(counts: list[int]
         assert ((merged == 0) | (merged >= t)).all()
 
 
-def test_values_outside_given_edges_and_missing_values_keep_their_own_bins() -> None:
+def test_edges_beyond_the_data_are_left_out_and_missing_values_keep_their_own_bin() -> None:
     df = pd.DataFrame({"x": [-5.0] * 11 + [0.5] * 12 + [7.0] * 10 + [np.nan] * 2})
-    h = sdc.Session().hist(df, "x", bins=[0, 1, 2])
+    h = sdc.Session().hist(df, "x", bins=[-9, 0, 1, 2, 7, 8])
     assert list(h.table.index) == ["< 0", "[0, 1)", "[1, 2)", ">= 2", "<missing>"]
     assert list(_counts(h)) == [11, 12, 0, 10, 2]
     assert h.status is sdc.Status.FAIL  # the two missing values
-    assert bin_counts(df.x.to_numpy(), np.array([0.0, 1.0, 2.0])).tolist() == [12, 0]
+    cuts = np.array([0.0, 1.0, 2.0])
+    assert bin_counts(df.x.to_numpy(), cuts).tolist() == [11, 12, 0, 10]
+    assert inner_cuts(df.x.to_numpy(), np.array([-9.0, 0, 1, 2, 7, 8])).tolist() == [0, 1, 2]
+
+
+def test_one_value_gives_one_bin() -> None:
+    h = sdc.Session().hist(pd.DataFrame({"x": [4.0] * 12}), "x", bins=5)
+    assert list(h.table.index) == ["all values"] and list(_counts(h)) == [12]
 
 
 @pytest.mark.parametrize(

@@ -194,18 +194,18 @@ def request_files(
         "rules": ruleset.to_dict(),
         "linked": linked_sets(outputs),
         "outputs": [_entry(out) for out in outputs],
-        "files": [
-            {
-                "path": path,
-                "kind": kind,
-                "output": output,
-                "sha256": sha256(data),
-                "bytes": len(data),
-            }
-            for path, (kind, output, data) in files.items()
-        ],  # fmt: skip
+        "files": file_list(files),
     }
     return manifest, files
+
+
+def file_list(files: dict[str, tuple[str, str | None, bytes]]) -> list[dict[str, Any]]:
+    """The manifest's ``files``: each file's path, kind, output, SHA-256 digest and size."""
+    return [
+        {"path": path, "kind": kind, "output": output, "sha256": sha256(data),
+         "bytes": len(data)}
+        for path, (kind, output, data) in files.items()
+    ]  # fmt: skip
 
 
 def write_bundle(
@@ -234,6 +234,12 @@ def write_bundle(
     written[MANIFEST] = manifest_bytes(manifest)
     if key is not None:
         written[SIGNATURE] = signature_file(written[MANIFEST], key)
+    return write_folder(folder, written)
+
+
+def write_folder(folder: Path, written: dict[str, bytes]) -> Path:
+    """Write ``{relative path: bytes}`` beside ``folder`` and move it into place whole
+    (replacing what was there); nothing is left half-written."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))

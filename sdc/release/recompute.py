@@ -131,9 +131,9 @@ def _dim_codes(d: dict[str, Any], levels: tuple[Any, ...], source: DataSource) -
         codes = np.zeros(source.rows, dtype=np.int64)
         texts = [str(d["constant"])]
     elif d.get("bins") is not None:
-        from sdc.tables.histogram import bin_labels
+        from sdc.tables.histogram import bin_labels, inner_cuts
 
-        if not isinstance(d["bins"], list) or not 2 <= len(d["bins"]) <= len(levels) + 1:
+        if not isinstance(d["bins"], list) or len(d["bins"]) > len(levels):
             raise Differs(f"the bins of {name!r} do not fit its levels")
         try:
             edges = np.asarray(d["bins"], dtype=np.float64)
@@ -142,6 +142,8 @@ def _dim_codes(d: dict[str, Any], levels: tuple[Any, ...], source: DataSource) -
         if not (np.isfinite(edges).all() and (np.diff(edges) > 0).all()):
             raise Differs(f"the bins of {name!r} are not increasing finite edges")
         values = source.numbers(d.get("column"), f"column {name!r}")
+        if inner_cuts(values, edges).size != edges.size:  # an edge would pin an extreme
+            raise Differs(f"an edge of {name!r} is at or beyond the data's minimum or maximum")
         codes, labels = factorize(pd.Series(bin_labels(values, edges)))
         codes, texts = text_codes(codes, labels)
     else:

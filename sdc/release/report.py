@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sdc._text import printable
+from sdc.outputs import cell_lines
 from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
@@ -139,14 +140,11 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
             lines.append(f"  {protection}")
         for i, reason in enumerate(out["reasons"], 1):
             lines.append(f"  [{i}] {reason}")
-        for f in out["findings"][:max_findings]:
-            cell = f["cell"]
-            where = cell["term"] if set(cell) == {"term"} else (
-                "(" + ", ".join(f"{k}={v}" for k, v in cell.items()) + ")"
-            )  # fmt: skip
-            lines.append(f"    - {f['outcome']} {f['rule']} at {where}: {f['message']}")
-        if len(out["findings"]) > max_findings:
-            lines.append(f"    ... and {len(out['findings']) - max_findings} more finding(s)")
+        if out.get("structural_zeros"):
+            from sdc.tables.structural import shown
+
+            lines.append(f"  {shown(out['structural_zeros'])}")
+        lines += cell_lines(out, max_findings)
         lines.append("")
     if report.get("differencing"):
         from sdc.differencing.report import text_lines

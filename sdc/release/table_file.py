@@ -291,7 +291,10 @@ def check_table(
     file_ok = not problems
     refused = _refused_labels(ev, entry.value_name)
     problems = [*(extra or []), *refused, *problems]
-    check = check_evidence(ev, statistic, ruleset)
+    declared, mask, problem = _structural(entry, ev)
+    if problem:
+        problems.append(problem)
+    check = check_evidence(ev, statistic, ruleset, mask)
     # A count has a value in every cell (0 when empty): a blank count is hidden, whatever
     # the cell holds. Other statistics have none in an empty cell, whose blank hides nothing.
     measurable = ev.nonmissing >= (2 if statistic in ("std", "var") else 1)
@@ -315,7 +318,25 @@ def check_table(
     release = Release(released, suppressed, entry.rounded_to, status, tuple(reasons),
                       audit=audited)  # fmt: skip
     out = TableOutput(entry.name, check, released, entry.value_name, True, release)
+    out.structural_zeros = declared
     return out, derived or recomputed is not None, file_ok
+
+
+def _structural(
+    entry: OutputEntry, ev: TableEvidence
+) -> tuple[tuple[dict[str, str], ...], np.ndarray | None, str | None]:
+    """The structural zeros the definition declares, as the session applied them (the
+    checker sees them in the report); a declaration that does not fit the table fails it."""
+    from sdc.tables.structural import declaration, structural_mask
+
+    declared = (entry.definition or {}).get("structural_zeros")
+    if not declared:
+        return (), None, None
+    try:
+        found = declaration(declared, ev.model.dims, "the definition")
+        return found, structural_mask(ev.model, found), None
+    except SdcInputError as exc:
+        return (), None, f"its structural zeros do not fit the table: {exc}"
 
 
 def _protection_problems(

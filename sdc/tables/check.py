@@ -84,8 +84,13 @@ class TableCheck:
         return Status.REVIEW if self.review.any() or self.notes else Status.PASS
 
 
-def check_evidence(ev: TableEvidence, statistic: str, ruleset: RuleSet) -> TableCheck:
+def check_evidence(
+    ev: TableEvidence, statistic: str, ruleset: RuleSet, structural: np.ndarray | None = None
+) -> TableCheck:
     """Run every rule the rule set names for ``statistic``; a rule that errs fails the table.
+
+    ``structural``: cells declared structurally impossible (see
+    :mod:`sdc.tables.structural`), which the ``zeros`` rule leaves alone.
 
     Examples
     --------
@@ -106,6 +111,11 @@ def check_evidence(ev: TableEvidence, statistic: str, ruleset: RuleSet) -> Table
             results.append(RULES[rule_id](view, ruleset.params[rule_id]))
         except Exception as exc:  # fail closed: a rule that cannot decide fails the table
             errors.append(f"rule {rule_id!r} could not be evaluated: {exc}")
+    if structural is not None and structural.any():
+        from sdc.tables.structural import apply
+
+        kept, wrong = apply(results, structural, ev.records)
+        results, errors = list(kept), [*errors, *wrong]
     return TableCheck(ev, statistic, ruleset, tuple(results), tuple(errors), label_notes(ev))
 
 

@@ -5,7 +5,10 @@ rules the rule set's ``[statistics]`` map gives it, and the gate re-checks each
 as a table): counts get the threshold; means and sums dominance too; medians and
 percentiles (``p1`` .. ``p99``) also need records on both sides (rule
 ``quantile``); raw ``min``, ``max`` and ``mode`` are refused unless the rule set
-allows them. :class:`Description` puts them side by side.
+allows them, and a refused extreme's advice names its safe alternative: a
+percentile near the end (``p5``, ``p95``), rounded to the rule set's
+``[quantile]`` grid and checked for company on both sides, so it is never one
+person's value. :class:`Description` puts them side by side.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from typing import Any
 import pandas as pd
 
 from sdc.tables.output import TableOutput
-from sdc.verdict import Status
+from sdc.tables.table_set import TableSet
 
 
-class Description:
+class Description(TableSet):
     """Statistics of one column per group: ``table`` (groups x statistics), verdict, findings.
 
     ``outputs`` holds one checked table per statistic (each is in the session too).
@@ -27,42 +30,41 @@ class Description:
     kind = "summary statistics"
 
     def __init__(self, name: str, column: str, outputs: dict[str, TableOutput]) -> None:
-        self.name = name
+        super().__init__(name, outputs, flat=True)
         self.column = column
-        self.outputs = outputs
 
-    @property
-    def table(self) -> pd.DataFrame:
-        """The statistics as computed (failing cells included): for the researcher."""
-        return pd.concat({s: o.table.iloc[:, 0] for s, o in self.outputs.items()}, axis=1)
+    key_column = "statistic"
 
-    @property
-    def protected_table(self) -> pd.DataFrame:
-        """The statistics with every failing cell masked: what may be released."""
-        return pd.concat({s: o.protected_table.iloc[:, 0] for s, o in self.outputs.items()}, axis=1)
+    def _label(self, key: Any, out: TableOutput) -> Any:
+        return key
 
-    @property
-    def status(self) -> Status:
-        return Status.worst(o.status for o in self.outputs.values())
-
-    @property
-    def findings(self) -> pd.DataFrame:
-        """Each table's findings, with the statistic they are about first."""
-        frames = [o.findings.assign(statistic=s) for s, o in self.outputs.items()]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame(columns=["statistic", "rule", "outcome", "message"])
-        out = pd.concat(frames, ignore_index=True)
-        return out[["statistic", *[c for c in out.columns if c != "statistic"]]]
-
-    def summary(self) -> str:
-        lines = [f"{self.name}: {self.column}, {len(self.outputs)} statistic(s) -> "
-                 f"{self.status.value.upper()}"]  # fmt: skip
-        lines += ["  " + o.summary().replace("\n", "\n  ") for o in self.outputs.values()]
-        return "\n".join(lines)
+    def _header(self) -> str:
+        return f"{self.name}: {self.column}, {len(self.outputs)} statistic(s)"
 
     def __repr__(self) -> str:
         return f"<Description {self.name!r} of {self.column!r} status={self.status.value}>"
+
+
+#: The rounded percentile offered in place of a refused raw extreme.
+SAFE_EXTREME = {"min": "p5", "max": "p95"}
+
+
+def extreme_advice(stat: str, findings: pd.DataFrame) -> tuple[str, ...]:
+    """What to ask for instead of a raw extreme the ``statistic`` rule refused.
+
+    >>> f = pd.DataFrame({"rule": ["statistic"], "outcome": ["fail"]})
+    >>> extreme_advice("max", f)[0][:40]
+    "the raw max is refused: ask for 'p95' in"
+    >>> extreme_advice("mean", f)
+    ()
+    """
+    alternative = SAFE_EXTREME.get(stat)
+    if alternative is None or not (findings.get("rule", pd.Series()) == "statistic").any():
+        return ()
+    return (
+        f"the raw {stat} is refused: ask for {alternative!r} instead (a percentile rounded "
+        "to the rule set's [quantile] grid, with contributors on both sides)",
+    )
 
 
 def describe_frame(

@@ -1,11 +1,14 @@
 """Histograms: bins are counts, checked as a one-dimensional count table.
 
 Bin edges computed from the data would publish its minimum and maximum (one
-person's values), so the default edges are multiples of a round width (1, 2,
-2.5 or 5 times a power of ten) that cover the data: the extremes are only
-known to within a bin. Edges the analyst gives are used as they are, with
-open-ended bins for values outside them (no value is dropped), and missing
-values get a bin of their own. Each bin is checked with the rule set's
+person's values), and so would a closed end bin of whole numbers (``[16, 17)``
+holds only 16s). So the end bins are always open, published as ``< a`` and
+``>= b``, and every published edge lies strictly inside the data's range: the
+extremes are never edges, and an end bin never says how far it reaches. The
+default cut points are multiples of a round width (1, 2, 2.5 or 5 times a power
+of ten); edges the analyst gives are used as cut points, except those at or
+beyond the data's minimum or maximum, which are left out (no value is dropped).
+Missing values get a bin of their own. Each bin is checked with the rule set's
 ``histogram`` rules (threshold; empty bins are allowed by default).
 ``rebin=True`` merges each bin with fewer than ``t`` records into its
 neighbour until every non-empty bin has at least ``t``.
@@ -44,38 +47,53 @@ def nice_edges(values: np.ndarray, bins: int) -> np.ndarray:
     return start + width * np.arange(n + 1)
 
 
-def _label(a: float, b: float) -> str:
-    return f"[{_num(a)}, {_num(b)})"
+def inner_cuts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The edges strictly between the smallest and the largest finite value.
+
+    >>> inner_cuts(np.array([0.0, 3.0, 16.0]), np.arange(0.0, 18.0, 4.0)).tolist()
+    [4.0, 8.0, 12.0]
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.asarray(edges, dtype=np.float64)[:0]
+    edges = np.asarray(edges, dtype=np.float64)
+    return edges[(edges > finite.min()) & (edges < finite.max())]
 
 
 def _num(x: float) -> str:
     return f"{x:.10g}"
 
 
-def bin_labels(values: np.ndarray, edges: np.ndarray) -> pd.Categorical[str]:
-    """Each value's bin as an ordered categorical: ``[a, b)``, open ends, missing as NaN."""
-    labels = [_label(a, b) for a, b in pairwise(edges)]
-    below, above = f"< {_num(edges[0])}", f">= {_num(edges[-1])}"
-    idx = np.searchsorted(edges, values, side="right") - 1  # [a, b)
-    out = np.empty(values.size, dtype=object)
-    inside = (idx >= 0) & (idx < len(labels))
-    out[inside] = np.asarray(labels, dtype=object)[idx[inside]]
-    out[values < edges[0]] = below
-    out[values >= edges[-1]] = above
+def labels_of(cuts: np.ndarray) -> list[str]:
+    """The bins' labels: ``< a``, ``[a, b)`` .., ``>= z`` (one bin, ``all values``, without cuts).
+
+    >>> labels_of(np.array([2.0, 5.0, 14.0]))
+    ['< 2', '[2, 5)', '[5, 14)', '>= 14']
+    """
+    if cuts.size == 0:
+        return ["all values"]
+    inner = [f"[{_num(a)}, {_num(b)})" for a, b in pairwise(cuts)]
+    return [f"< {_num(cuts[0])}", *inner, f">= {_num(cuts[-1])}"]
+
+
+def bin_labels(values: np.ndarray, cuts: np.ndarray) -> pd.Categorical[str]:
+    """Each value's bin as an ordered categorical (open end bins), missing as NaN."""
+    labels = labels_of(cuts)
+    idx = np.searchsorted(cuts, values, side="right")  # [a, b)
+    out = np.asarray(labels, dtype=object)[np.minimum(idx, len(labels) - 1)]
     out[np.isnan(values)] = None  # missing: its own level when tabulated
-    cats = labels.copy()
-    if (values < edges[0]).any():
-        cats.insert(0, below)
-    if (values >= edges[-1]).any():
-        cats.append(above)
-    return pd.Categorical(out, categories=cats, ordered=True)
+    return pd.Categorical(out, categories=labels, ordered=True)
 
 
-def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Records in each ``[a, b)`` bin between the first and the last edge."""
-    idx = np.searchsorted(edges, values[~np.isnan(values)], side="right") - 1
-    idx = idx[(idx >= 0) & (idx < edges.size - 1)]
-    return np.bincount(idx, minlength=edges.size - 1)
+def bin_counts(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Records in each bin, the two open end bins included (missing values left out)."""
+    idx = np.searchsorted(cuts, values[~np.isnan(values)], side="right")
+    return np.bincount(idx, minlength=cuts.size + 1)
+
+
+def open_edges(cuts: np.ndarray) -> np.ndarray:
+    """The cut points with the open ends, ``-inf`` and ``inf``, for :func:`rebin`."""
+    return np.r_[-np.inf, cuts, np.inf]
 
 
 def rebin(edges: np.ndarray, counts: np.ndarray, t: int) -> np.ndarray:
@@ -107,7 +125,7 @@ def histogram_frame(
     bins: int | Sequence[float],
     func: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The column's values (float, NaN for missing) and the bin edges to use."""
+    """The column's values (float, NaN for missing) and the cut points between bins."""
     if not isinstance(data, pd.DataFrame):
         raise input_error("data", func, "a pandas DataFrame", type(data).__name__)
     if not isinstance(column, str) or column not in data.columns:
@@ -117,7 +135,7 @@ def histogram_frame(
         if not 1 <= bins <= 10_000:
             raise input_error("bins", func, "a number of bins in [1, 10000] or a list of edges",
                               bins)  # fmt: skip
-        return values, nice_edges(values, int(bins))
+        return values, inner_cuts(values, nice_edges(values, int(bins)))
     try:
         edges = np.asarray(bins, dtype=np.float64)
     except (TypeError, ValueError):
@@ -129,4 +147,4 @@ def histogram_frame(
         or np.any(np.diff(edges) <= 0)
     ):
         raise input_error("bins", func, "at least two finite, increasing edges", list(edges))
-    return values, edges
+    return values, inner_cuts(values, edges)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sdc.outputs import cell_lines
 from sdc.plots import Plottable
 from sdc.protection.audit import Audit
 from sdc.protection.params import with_options
@@ -61,6 +62,11 @@ class TableOutput(Plottable):
 
     #: What the engine offers to make the output pass (e.g. a histogram's re-binning).
     advice: tuple[str, ...] = ()
+    #: Combinations declared structurally impossible (``sdc.tables.structural``).
+    structural_zeros: tuple[dict[str, str], ...] = ()
+    #: Shares of the released counts (``crosstab(normalize=...)``, see
+    #: :mod:`sdc.tables.pandas_args`); not written by ``finalise``, which writes the counts.
+    shares: pd.DataFrame | None = None
     #: Fingerprints of the columns it was computed from (``sdc.tables.tabulate``).
     fingerprints: dict[str, Any] | None = None
     #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
@@ -291,6 +297,7 @@ class TableOutput(Plottable):
             "rounded_to": self.protected.rounded_to if self.protected_applied else None,
             "cells": cell_entries,
             "findings": findings,
+            **({"structural_zeros": list(self.structural_zeros)} if self.structural_zeros else {}),
         }
 
     def summary(self) -> str:
@@ -301,12 +308,11 @@ class TableOutput(Plottable):
         ]
         for i, reason in enumerate(self.reasons, 1):
             lines.append(f"  [{i}] {reason}")
-        f = self.findings
-        for row in f.head(10).to_dict("records"):
-            where = ", ".join(f"{d}={row[d]}" for d in self.model.dims)
-            lines.append(f"    - {row['outcome']} {row['rule']} at ({where}): {row['message']}")
-        if len(f) > 10:
-            lines.append(f"    ... and {len(f) - 10} more finding(s)")
+        if self.structural_zeros:
+            from sdc.tables.structural import shown
+
+            lines.append(f"  {shown(self.structural_zeros)}")
+        lines += cell_lines(self.to_report(), 10)
         lines += [f"  advice: {a}" for a in self.advice]
         return "\n".join(lines)
 

@@ -10,8 +10,10 @@ import pandas as pd
 from sdc._text import refused_characters
 from sdc._validation import input_error, numeric_values
 from sdc.definition import number_fingerprint, text_codes, text_fingerprint
+from sdc.exceptions import SdcInputError
 from sdc.rules.statistic import quantile_of
 from sdc.ruleset import RuleSet
+from sdc.tables import structural
 from sdc.tables.check import check_evidence
 from sdc.tables.evidence import compute_evidence
 from sdc.tables.factorize import MISSING_LABEL, factorize
@@ -72,8 +74,11 @@ def tabulate(
     protect: bool,
     func: str,
     hierarchies: dict[str, Any] | None = None,
+    structural_zeros: Any = None,
 ) -> TableOutput:
-    """Compute and check one table; ``frame`` holds exactly the columns named (validated)."""
+    """Compute and check one table; ``frame`` holds exactly the columns named (validated).
+
+    ``structural_zeros``: combinations declared impossible (:mod:`sdc.tables.structural`)."""
     dims = rows + columns
     if frame.shape[0] == 0:
         raise input_error("data", func, "non-empty", "0 rows", "There is nothing to tabulate.")
@@ -125,8 +130,14 @@ def tabulate(
             codes, vals, contrib, ev, table_values, params.neighbourhood,
             params.significant_figures,
         )  # fmt: skip
-    check = check_evidence(ev, statistic, ruleset)
+    declared = structural.declaration(structural_zeros, dims, func)
+    try:
+        mask = structural.structural_mask(model, declared) if declared else None
+    except SdcInputError as exc:
+        raise SdcInputError(f"`structural_zeros` of `{func}`: {exc}") from None
+    check = check_evidence(ev, statistic, ruleset, mask)
     value_name = values if values is not None and statistic not in COUNTS else statistic
     out = TableOutput(name, check, table_values, value_name, protect)
     out.fingerprints = fingerprints
+    out.structural_zeros = declared
     return out
