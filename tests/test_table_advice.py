@@ -90,7 +90,11 @@ def test_structural_zeros_are_not_flagged_and_are_shown_in_the_report(tmp_path) 
     validator.validate(report)
     validator.validate(json.loads((folder / "report.json").read_text()))
     got = {o["name"]: o for o in report["outputs"]}
-    assert got["declared"]["status"] == "pass" and got["plain"]["status"] == "fail"
+    # at the gate the declaration is the researcher's word: a person confirms it
+    assert got["declared"]["status"] == "review" and got["plain"]["status"] == "fail"
+    assert "1 cell(s) the request declares structural zeros" in " ".join(
+        got["declared"]["reasons"]
+    )
     assert got["declared"]["structural_zeros"] == declared
     assert "(sex=M, diag=pregnancy)" in text_report(report)
 

@@ -315,6 +315,8 @@ def check_table(
     problems += _protection_problems(ev, entry, ruleset, suppressed)
     if problems:
         status, reasons = Status.FAIL, (*problems, *reasons)
+    elif status is Status.PASS and mask is not None:
+        status, reasons = _declared_zeros_reviewed(ev, statistic, ruleset, mask, reasons)
     release = Release(released, suppressed, entry.rounded_to, status, tuple(reasons),
                       audit=audited)  # fmt: skip
     out = TableOutput(entry.name, check, released, entry.value_name, True, release)
@@ -337,6 +339,24 @@ def _structural(
         return found, structural_mask(ev.model, found), None
     except SdcInputError as exc:
         return (), None, f"its structural zeros do not fit the table: {exc}"
+
+
+def _declared_zeros_reviewed(
+    ev: TableEvidence, statistic: str, ruleset: RuleSet, mask: np.ndarray,
+    reasons: tuple[str, ...],
+) -> tuple[Status, tuple[str, ...]]:
+    """A table that passes only because the request declared some of its cells
+    impossible goes to a person: the declaration is the researcher's word, and a true
+    zero called structural would otherwise leave unseen."""
+    plain = check_evidence(ev, statistic, ruleset)
+    relieved = int(((plain.fail | plain.review) & mask).sum())
+    if not relieved:
+        return Status.PASS, reasons
+    return Status.REVIEW, (
+        f"{relieved} cell(s) the request declares structural zeros (impossible "
+        "combinations) would be flagged otherwise: a person confirms the declaration",
+        *reasons,
+    )
 
 
 def _protection_problems(
