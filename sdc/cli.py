@@ -674,6 +674,7 @@ def _error(code: int, kind: str, message: str) -> Outcome:
 
 def _run(argv: list[str]) -> Outcome:
     try:
+        _text_arguments(argv)
         args = _parser().parse_args(argv)
         return args.func(args)
     except _Help as h:
@@ -692,6 +693,19 @@ def _run(argv: list[str]) -> Outcome:
     except Exception as exc:  # fail closed: an internal error is never a pass
         message = f"internal error ({type(exc).__name__}): {_one_line(str(exc))}; verdict: fail"
         return _error(Status.FAIL.exit_code, "internal", message)
+
+
+def _text_arguments(argv: list[str]) -> None:
+    """Every argument is text: bytes that are not UTF-8 (which Python keeps as lone
+    surrogates) could be neither recorded in a registry nor shown in a report."""
+    for i, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+            raise SdcInputError(
+                f"argument {i} ({shown}) is not UTF-8 text; give names, reasons and paths as UTF-8."
+            ) from None
 
 
 def _one_line(text: str) -> str:

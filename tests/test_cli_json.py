@@ -170,6 +170,20 @@ def test_a_usage_error_in_a_fresh_process(files: dict[str, Path]) -> None:
     assert done.stderr.count("\n") == 1
 
 
+def test_an_argument_that_is_not_text_is_an_input_error(files: dict[str, Path]) -> None:
+    """Bytes that are not UTF-8 on the command line (an author, a reason, a path) are
+    refused before anything runs: a registry could not record them."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "sdc.cli", "check", str(files["request"]).encode(),
+         b"--rules", b"def\xffault", b"--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    document = one_document(done.stdout)
+    assert document["error"]["kind"] == "input"
+    assert "argument 4" in document["error"]["message"] and "UTF-8" in done.stderr
+
+
 def test_json_after_a_double_dash_is_an_argument() -> None:
     """``--json`` only counts as the option before ``--``."""
     from sdc.cli import _run

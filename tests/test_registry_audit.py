@@ -184,7 +184,8 @@ def test_an_edited_record_is_named_by_its_entry(reg, statement: str, seq: int) -
     assert _broken(reg) == seq
 
 
-_TEXT = st.text(st.characters(exclude_characters="\x00"), max_size=70)  # PostgreSQL text has no NUL
+# PostgreSQL text holds no NUL; lone surrogates are not text any encoding can store
+_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=70)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
