@@ -43,12 +43,17 @@ def assert_same_report(got: Any, want: Any, exact: bool, where: str = "") -> Non
         assert isinstance(got, list) and len(got) == len(want), (where, got, want)
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert_same_report(g, w, exact, f"{where}[{i}]")
-    elif isinstance(want, float) and not exact and isinstance(got, (int, float)):
+    elif not exact and _number(want) and _number(got) and float in (type(want), type(got)):
+        # a ratio of sums is 1 (written as an int) on one path and 1 - 1 ulp on the other
         assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9), (where, got, want)
     elif isinstance(want, str) and not exact and isinstance(got, str):
         assert _numbers_out(got) == _numbers_out(want), (where, got, want)
     else:
         assert got == want, (where, got, want)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _numbers_out(text: str) -> str:
