@@ -1,4 +1,5 @@
-"""Caps on what the gate reads (the ``[gate]`` section of a rule set).
+"""The operator's settings of the gate: caps on what it reads (``[gate]``) and the
+approvals a release needs (``[release]``).
 
 The gate reads files a researcher could have written, so every read is bounded:
 bytes per file and in total, files in a request, folder depth, fields per CSV
@@ -37,3 +38,18 @@ class GateParams:
     max_cells: int = field(default=20_000_000, metadata={"min": 1})
     #: Nesting of arrays and objects in a JSON document.
     max_json_depth: int = field(default=32, metadata={"min": 4, "max": 512})
+
+
+@dataclass(frozen=True)
+class ReleaseParams:
+    """What a release needs: ``approvers`` distinct checkers must approve a request before
+    anything of it leaves (1 or 2; the request's author is never one of them).
+
+    Examples
+    --------
+    >>> ReleaseParams().approvers
+    1
+    """
+
+    #: Distinct checkers who must approve a request (``sdc release``) before it leaves.
+    approvers: int = field(default=1, metadata={"min": 1, "max": 2})

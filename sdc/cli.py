@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sdc.exceptions import SdcInputError, SdcRegistryError
+from sdc.exceptions import SdcInputError, SdcRefusedDecision, SdcRegistryError
 from sdc.verdict import Status
 
 if TYPE_CHECKING:
@@ -76,14 +76,80 @@ def _reported(report: dict[str, Any], tables: str = "", code: int | None = None)
     return Outcome(exit_code, report, text)
 
 
-def _cmd_check(args: argparse.Namespace) -> Outcome:
-    from sdc.release.gate import check_folder
+def _gate(args: argparse.Namespace) -> Any:
+    from sdc.release.gate import check_request
 
-    report = check_folder(
+    return check_request(
         args.folder, args.rules, trust_keys=args.trust_key or [],
         trust_unsigned=args.trust_unsigned, data=args.data,
     )  # fmt: skip
-    return _reported(report)
+
+
+def _cmd_check(args: argparse.Namespace) -> Outcome:
+    if not args.report:
+        from sdc.release.gate import check_folder
+
+        return _reported(check_folder(
+            args.folder, args.rules, trust_keys=args.trust_key or [],
+            trust_unsigned=args.trust_unsigned, data=args.data,
+        ))  # fmt: skip
+    from sdc.release.html_report import write_html_report
+    from sdc.release.workflow import preview
+
+    result = _gate(args)
+    title = f"Output check report: {Path(args.folder).name}"
+    write_html_report(result.report, args.report, release=preview(result), title=title)
+    return _reported(result.report)
+
+
+def _cmd_release(args: argparse.Namespace) -> Outcome:
+    from sdc.release.workflow import NothingLeaves, release_request, release_text
+
+    action = "approve" if args.approve else "reject" if args.reject else "request-changes"
+    try:
+        doc = release_request(
+            args.folder, registry=args.registry, by=args.by, action=action, reason=args.reason,
+            out=args.out, rules=args.rules, trust_keys=args.trust_key or [],
+            trust_unsigned=args.trust_unsigned, data=args.data,
+        )  # fmt: skip
+    except NothingLeaves as exc:
+        return _error(Status.FAIL.exit_code, "refused", _one_line(str(exc)))
+    except SdcRefusedDecision as exc:
+        return _error(EXIT_INVALID, "refused", _one_line(str(exc)))
+    code = 3 if doc["state"]["state"] == "pending" else 0
+    document = {"schema_version": DOCUMENT_VERSION, "status": "ok", "exit_code": code, **doc}
+    return Outcome(code, document, release_text(doc))
+
+
+def _cmd_export_sacro(args: argparse.Namespace) -> Outcome:
+    from sdc.release.sacro import export_sacro
+
+    written = export_sacro(_gate(args), args.out)
+    document = {"schema_version": DOCUMENT_VERSION, "status": "ok", "exit_code": 0, **written}
+    text = (
+        f"wrote {written['folder']}/results.json for SACRO-Viewer ({len(written['outputs'])} "
+        f"output(s); files: {', '.join(written['files'])})"
+    )
+    return Outcome(0, document, text)
+
+
+def _trust_options(c: argparse.ArgumentParser) -> None:
+    """The gate's rule and trust options (``check``, ``release``, ``export-sacro``)."""
+    c.add_argument(
+        "--rules", default=None,
+        help="the gate's rule set: preset or TOML path (default: $SDC_RULES, else 'default'; "
+             "never the request's)",
+    )  # fmt: skip
+    c.add_argument(
+        "--trust-key", action="append", metavar="PUBLIC",
+        help="a public key (PEM) whose signature authenticates a request (repeatable)",
+    )  # fmt: skip
+    c.add_argument(
+        "--trust-unsigned", action="store_true",
+        help="take an unsigned request's files as finalise wrote them (said in the report)",
+    )  # fmt: skip
+    c.add_argument("--data", default=None, metavar="PATH",
+                   help="CSV/Parquet data to recompute the outputs from")  # fmt: skip
 
 
 def _cmd_keygen(args: argparse.Namespace) -> Outcome:
@@ -313,23 +379,48 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="re-check a request folder written by Session.finalise")
     c.add_argument("folder")
+    _trust_options(c)
     c.add_argument(
-        "--rules", default=None,
-        help="the gate's rule set: preset or TOML path (default: $SDC_RULES, else 'default'; "
-             "never the request's)",
-    )  # fmt: skip
-    c.add_argument(
-        "--trust-key", action="append", metavar="PUBLIC",
-        help="a public key (PEM) whose signature authenticates a request (repeatable)",
-    )  # fmt: skip
-    c.add_argument(
-        "--trust-unsigned", action="store_true",
-        help="take an unsigned request's files as finalise wrote them (said in the report)",
-    )  # fmt: skip
-    c.add_argument("--data", default=None, metavar="PATH",
-                   help="CSV/Parquet data to recompute the outputs from")  # fmt: skip
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write the checker's HTML report (with what would leave) here",
+    )
     c.add_argument("--json", action="store_true", help="print the JSON report")
     c.set_defaults(func=_cmd_check)
+
+    rl = sub.add_parser(
+        "release", help="re-check a request, record a decision and, once approved, write the "
+        "egress folder",
+    )  # fmt: skip
+    rl.add_argument("folder", help="the request folder (written by Session.finalise)")
+    rl.add_argument("--registry", required=True, metavar="URL",
+                    help="sqlite:///path.db or postgresql://...")  # fmt: skip
+    rl.add_argument("--by", required=True, metavar="ID", help="who decides (the checker)")
+    decision = rl.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", action="store_true",
+                          help="approve; the reason must name each review output that may "
+                          "leave")  # fmt: skip
+    decision.add_argument("--reject", action="store_true", help="reject the request")
+    decision.add_argument("--request-changes", action="store_true",
+                          help="send the request back for changes")  # fmt: skip
+    rl.add_argument("--reason", required=True, metavar="TEXT",
+                    help="why (kept in the audit log; never released)")  # fmt: skip
+    rl.add_argument("--out", default=None, metavar="EGRESS",
+                    help="with --approve: a new folder for what leaves (written once the "
+                    "request has all its approvals)")  # fmt: skip
+    _trust_options(rl)
+    rl.add_argument("--json", action="store_true", help="print one JSON document")
+    rl.set_defaults(func=_cmd_release)
+
+    xs = sub.add_parser(
+        "export-sacro", help="write a request as SACRO-Viewer opens it (ACRO's results.json)"
+    )
+    xs.add_argument("folder", help="the request folder (written by Session.finalise)")
+    xs.add_argument("out", help="a new folder for results.json and the files")
+    _trust_options(xs)
+    xs.add_argument("--json", action="store_true", help="print one JSON document")
+    xs.set_defaults(func=_cmd_export_sacro)
 
     k = sub.add_parser("keygen", help="make an Ed25519 key pair for signing requests")
     k.add_argument("private", help="file for the private key (the trusted runner's only)")

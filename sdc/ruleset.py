@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdc.caps import GateParams
+from sdc.caps import GateParams, ReleaseParams
 from sdc.exceptions import SdcRuleSetError
 from sdc.protection.params import ProtectionParams
 from sdc.rules import PRESET_DIR, RULES
@@ -28,7 +28,7 @@ STATISTICS = (
     "coefficients", "survival", "quantile", "model", "microdata",
 )  # fmt: skip
 
-_TOP_KEYS = {"name", "description", "statistics", "protection", "gate", *RULES}
+_TOP_KEYS = {"name", "description", "statistics", "protection", "gate", "release", *RULES}
 
 #: Rules on regressions; on trained models (weights); the others apply to tables.
 MODEL_RULES = ("dof", "parameters", "saturated")
@@ -145,6 +145,8 @@ class RuleSet:
     source: str = "<memory>"
     #: The caps on what the gate reads (``[gate]``; see :mod:`sdc.caps`).
     gate: GateParams = dataclasses.field(default_factory=GateParams)
+    #: The approvals a release needs (``[release]``; see :mod:`sdc.caps`).
+    release: ReleaseParams = dataclasses.field(default_factory=ReleaseParams)
 
     @classmethod
     def load(cls, spec: str | Path | RuleSet) -> RuleSet:
@@ -204,6 +206,7 @@ class RuleSet:
             )
         protection = _params(ProtectionParams, raw.get("protection", {}), source, "protection")
         gate = _params(GateParams, raw.get("gate", {}), source, "gate")
+        release = _params(ReleaseParams, raw.get("release", {}), source, "release")
         return cls(
             name=str(raw.get("name", Path(source).stem)),
             description=str(raw.get("description", "")),
@@ -212,6 +215,7 @@ class RuleSet:
             protection=protection,
             source=source,
             gate=gate,
+            release=release,
         )
 
     def rules_for(self, statistic: str) -> tuple[str, ...]:
@@ -231,6 +235,7 @@ class RuleSet:
         out["statistics"] = {k: list(v) for k, v in self.statistics.items()}
         out["protection"] = _plain(dataclasses.asdict(self.protection))
         out["gate"] = _plain(dataclasses.asdict(self.gate))
+        out["release"] = _plain(dataclasses.asdict(self.release))
         return out
 
     def settings_sha256(self) -> str:

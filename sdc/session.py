@@ -121,7 +121,9 @@ class Session:
         self.rules = rules
         self.suppress = suppress
         self.ruleset_ = RuleSet.load(rules)
-        self.outputs: dict[str, TableOutput | RegressionOutput | SurvivalOutput] = {}
+        self.outputs: dict[
+            str, TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
+        ] = {}
 
     def _name(self, name: str | None, func: str) -> str:
         if name is None:
@@ -528,14 +530,19 @@ class Session:
         ``keys``: the quasi-identifiers; ``sensitive``: variables whose l-diversity is
         checked; ``weight``: sampling weights (Fk and the individual risk); ``contributor``:
         a household or person id (household risk). The result's ``mitigate`` plans local
-        suppression to k-anonymity. Not written by ``finalise`` yet.
+        suppression to k-anonymity. It joins the session: ``finalise`` writes its
+        assessment, and its records (keys, sensitive variables, weight) only if it passes.
         """
         from sdc.microdata.output import assess
+        from sdc.microdata.released import microdata_definition
 
-        return assess(
+        out = assess(
             data, self.ruleset_, keys=keys, sensitive=sensitive, weight=weight,
             contributor=contributor, name=self._name(name, "Session.assess_microdata"),
         )  # fmt: skip
+        out.definition = microdata_definition(data, out.keys.keys, out.sensitive, out.weight)
+        self.outputs[out.name] = out
+        return out
 
     def _fit(self, func: str, factory: Any, formula: Any, data: Any, name: str | None,
              fit: dict[str, Any], contributor: str | None = None,
@@ -642,18 +649,21 @@ class Session:
 
     def finalise(
         self, path: str | Path, *, overwrite: bool = False,
-        signing_key: str | Path | None = None,
+        signing_key: str | Path | None = None, author: str | None = None,
     ) -> Path:  # fmt: skip
         """Write every output, the evidence the gate needs, a manifest and the report.
 
         ``signing_key``: the trusted runner's Ed25519 private key (a PEM file, as
         ``sdc keygen`` writes it), to sign the manifest with; by default the file named
         by the ``SDC_SIGNING_KEY`` environment variable, if it is set. An unsigned
-        request is at best ``review`` at the gate. See
+        request is at best ``review`` at the gate. ``author``: who makes the request
+        (default: the ``SDC_AUTHOR`` environment variable, if set), recorded in the
+        manifest; the author may never approve it at ``sdc release``. See
         :func:`sdc.release.bundle.write_bundle` for the layout.
         """
         from sdc.release.bundle import write_bundle
 
         return write_bundle(
-            Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key
-        )
+            Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key,
+            author,
+        )  # fmt: skip

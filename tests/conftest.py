@@ -36,3 +36,4 @@ def _no_gate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     change what tests see: each test starts without them and sets what it needs."""
     monkeypatch.delenv("SDC_SIGNING_KEY", raising=False)
     monkeypatch.delenv("SDC_RULES", raising=False)
+    monkeypatch.delenv("SDC_AUTHOR", raising=False)

@@ -235,7 +235,8 @@ def test_out_folder_then_check_gives_the_same_verdict(
     # The text form of `check` agrees too, and says the request was trusted unsigned.
     code3, text, _ = run(capsys, "check", str(out), "--trust-unsigned")
     assert code3 == expected and f"sdc report: {made['status'].upper()}" in text
-    assert "NOT AUTHENTICATED, TRUSTED BY THE OPERATOR" in text.splitlines()[1]
+    assert "INSIDE THE TRE ONLY" in text.splitlines()[1]
+    assert "NOT AUTHENTICATED, TRUSTED BY THE OPERATOR" in text.splitlines()[2]
     # Unsigned and not trusted, it is at best review.
     code4, unsigned = run_json(capsys, "check", str(out))
     assert code4 == (3 if expected == 0 else expected)

@@ -72,7 +72,7 @@ def test_a_signed_request_passes_with_the_trusted_key_only(
     report = check_folder(signed, trust_keys=keys["runner.pub"])
     assert report["trust"]["signature"] == "valid"
     assert {o["authenticated"] for o in report["outputs"]} == {"signature"}
-    assert text_report(report).splitlines()[1].startswith("  ! Authenticated: signed by")
+    assert text_report(report).splitlines()[2].startswith("  ! Authenticated: signed by")
     for trust, state in (({"trust_keys": keys["other.pub"]}, "untrusted key"), ({}, "not checked")):
         report = check_folder(signed, **trust)
         assert report["trust"]["signature"] == state and report["status"] == "review"
@@ -91,7 +91,7 @@ def test_the_cli_verifies_and_says_what_it_trusted(
     capsys.readouterr()
     assert main(["check", str(signed), "--trust-unsigned"]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert text[1].startswith("  ! NOT AUTHENTICATED, TRUSTED BY THE OPERATOR (--trust-unsigned)")
+    assert text[2].startswith("  ! NOT AUTHENTICATED, TRUSTED BY THE OPERATOR (--trust-unsigned)")
 
 
 def test_finalise_signs_with_the_key_in_the_environment(

@@ -91,6 +91,18 @@ def test_dask_partitions_give_the_pandas_report(case: Microdata, data: st.DataOb
     assert_same_report(got, want, case.exact)
 
 
+def test_a_column_with_no_value_at_all_is_one_missing_level(tmp_path: Path) -> None:
+    """Parquet stores an all-missing column as Arrow's null type: it has no level but the
+    missing one, as on the pandas path (found by Hypothesis)."""
+    module("pyarrow")
+    pd.DataFrame({"d0": [None]}).to_parquet(tmp_path / "a.parquet")
+    s = sdc.Session()
+    streamed = s.pivot_table([tmp_path / "a.parquet"], index="d0", aggfunc="count", name="s")
+    read = s.pivot_table(pd.read_parquet(tmp_path / "a.parquet"), index="d0", aggfunc="count",
+                         name="p")  # fmt: skip
+    assert streamed.table.index.tolist() == read.table.index.tolist() == ["<missing>"]
+
+
 def test_a_contributor_split_across_files_counts_once(tmp_path: Path) -> None:
     """Person 1 has rows in every file: N counts it once, its total is one contribution."""
     module("pyarrow")

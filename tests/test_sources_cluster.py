@@ -37,6 +37,10 @@ def spark() -> Iterator[Any]:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         missing("Spark needs Java 17 (Debian: openjdk-17-jre-headless)")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Spark's Python workers start in the current folder: with a non-editable install (CI),
+    # the checkout's sdc/ would shadow the installed package, which maps sdc.rules and
+    # sdc.kernels from their own folders. Safe path: never put the current folder first.
+    os.environ["PYTHONSAFEPATH"] = "1"
     from pyspark.sql import SparkSession
 
     session = (
@@ -46,6 +50,7 @@ def spark() -> Iterator[Any]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "1g")
+        .config("spark.executorEnv.PYTHONSAFEPATH", "1")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

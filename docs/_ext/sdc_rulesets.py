@@ -27,6 +27,8 @@ TOP_KEYS = {
     "protection": "what is done with failing cells when a protected table is asked for "
     "(see [protection] below)",
     "gate": "the caps on what the gate reads of a request folder (see [gate] below)",
+    "release": "the approvals `sdc release` needs before anything of a request leaves "
+    "(see [release] below)",
 }
 
 _KIND_OF_STATISTIC = {
@@ -106,7 +108,7 @@ def _field_table(cls: type, section: str, presets: dict[str, Any]) -> list[str]:
     for f in dataclasses.fields(cls):
         values = []
         for p in presets.values():
-            obj = {"protection": p.protection, "gate": p.gate}.get(section)
+            obj = {"protection": p.protection, "gate": p.gate, "release": p.release}.get(section)
             obj = p.params[section] if obj is None else obj
             values.append(f"`{_value(getattr(obj, f.name))}`")
         rows.append(
@@ -156,7 +158,7 @@ def ruleset_reference() -> str:
     from sdc.rules import PRESET_DIR, RULES
 
     from sdc import ruleset as rs
-    from sdc.caps import GateParams
+    from sdc.caps import GateParams, ReleaseParams
     from sdc.protection.params import ProtectionParams
 
     out: list[str] = []
@@ -224,6 +226,11 @@ def ruleset_reference() -> str:
     add(_doc(GateParams) + " Each read of a request stays within these caps; a file or a "
         "folder past one is refused and never leaves.\n")  # fmt: skip
     out.extend(_field_table(GateParams, "gate", presets))
+    add("")
+
+    add("### `[release]`\n")
+    add(_doc(ReleaseParams) + " See the release workflow (`sdc release`).\n")
+    out.extend(_field_table(ReleaseParams, "release", presets))
     add("")
 
     add("## Presets\n")

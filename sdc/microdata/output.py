@@ -54,6 +54,8 @@ class MicrodataOutput:
     kind = "microdata"
     value_name = "microdata"
     plot = False
+    #: What made it, as recorded in the manifest; set by the session.
+    definition: dict[str, Any] | None = None
 
     def __init__(
         self, name: str, ruleset: RuleSet, data: pd.DataFrame, keys: KeyCodes,
@@ -264,6 +266,20 @@ class MicrodataOutput:
     def data(self) -> pd.DataFrame:
         """The assessed records (in the session only)."""
         return self._data
+
+    # ------------------------------------------------------------------ release
+    def released_csv(self) -> str:
+        """The records as ``finalise`` writes them (only when the output passes): the keys,
+        the sensitive variables and the weight, nothing else (:mod:`sdc.microdata.released`)."""
+        from sdc.microdata.released import records_csv
+
+        return records_csv(self._data, [*self.keys.keys, *self.sensitive], self.weight)
+
+    def evidence_dict(self) -> dict[str, Any]:
+        """What the gate needs to assess the released records again (never leaves)."""
+        from sdc.microdata.released import evidence
+
+        return evidence(self)
 
 
 def assess(

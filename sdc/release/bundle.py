@@ -12,10 +12,16 @@ Layout::
                                     in their one serialisation (sdc.canonical)
     <folder>/<name>.svg             a plot, when one was asked for: drawn from the CSV only
                                     (see :mod:`sdc.plots`)
+    <folder>/<name>.csv             for microdata (``assess_microdata``): the assessed records,
+                                    written only when the assessment passes
     <folder>/evidence/<name>.json   per-cell evidence the gate re-checks (stays inside the TRE:
                                     it holds the largest contributions)
     <folder>/report.json, report.txt  the session's verdicts (the gate writes its own; these
-                                    never leave)
+                                    never leave: they may show what the released files hide)
+
+The manifest also records the request's author (``finalise(author=...)``, else
+``SDC_AUTHOR``), who may never approve it, and the sets of tables protected
+jointly (``protect_linked``), which the gate audits jointly.
 
 The folder is assembled beside its destination and moved into place whole.
 """
@@ -50,13 +56,16 @@ from sdc.ruleset import RuleSet
 from sdc.tables.output import TableOutput
 
 if TYPE_CHECKING:
+    from sdc.microdata.output import MicrodataOutput
     from sdc.regression.output import RegressionOutput
     from sdc.regression.survival import SurvivalOutput
 
-    Output = TableOutput | RegressionOutput | SurvivalOutput
+    Output = TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
 
 #: Environment variable naming the signing key when ``finalise`` is given none.
 SIGNING_KEY_ENV = "SDC_SIGNING_KEY"
+#: Environment variable naming the request's author when ``finalise`` is given none.
+AUTHOR_ENV = "SDC_AUTHOR"
 
 
 def sha256(data: bytes) -> str:
@@ -101,7 +110,47 @@ def _entry(out: Output) -> dict[str, Any]:
     }
 
 
-def request_files(outputs: list[Output], ruleset: RuleSet) -> tuple[dict[str, Any], dict]:
+def _author(author: str | None) -> str | None:
+    if author is None:
+        author = os.environ.get(AUTHOR_ENV) or None
+    if author is None:
+        return None
+    if (
+        not isinstance(author, str)
+        or not author.strip()
+        or len(author) > 200
+        or any(ord(c) < 32 or ord(c) == 127 for c in author)
+    ):
+        raise SdcInputError(
+            f"`author` of `Session.finalise` must be one line of text (at most 200 "
+            f"characters) naming who makes the request; got {author!r}."
+        )
+    return author.strip()
+
+
+def linked_sets(outputs: list[Output]) -> list[list[str]]:
+    """The sets of tables protected jointly, as their definitions record them (members that
+    were removed from the session are left out; a set needs two tables still there)."""
+    named = {o.name: o for o in outputs}
+    groups: list[list[str]] = []
+    for out in outputs:
+        definition = getattr(out, "definition", None) or {}
+        linked = (definition.get("protection") or {}).get("linked")
+        if definition.get("call") != "protect_linked" or not linked:
+            continue
+        members = [
+            n for n in linked
+            if n in named and ((getattr(named[n], "definition", None) or {}).get("protection")
+                               or {}).get("linked") == linked
+        ]  # fmt: skip
+        if len(members) >= 2 and members not in groups:
+            groups.append(members)
+    return groups
+
+
+def request_files(
+    outputs: list[Output], ruleset: RuleSet, author: str | None = None
+) -> tuple[dict[str, Any], dict]:
     """The manifest (as data) and every file of the request: ``{path: (kind, output, bytes)}``."""
     files: dict[str, tuple[str, str | None, bytes]] = {}
     seen: set[str] = set()
@@ -114,8 +163,11 @@ def request_files(outputs: list[Output], ruleset: RuleSet) -> tuple[dict[str, An
                 f"two outputs are named {out.name!r} up to case; they would share files."
             )
         seen.add(out.name.casefold())
-        csv_text = out.released_csv()
-        files[data_path(out.name)] = (DATA_KIND[out.kind], out.name, csv_text.encode("utf-8"))
+        if out.kind == "microdata" and out.status.value != "pass":
+            csv_text = ""  # record-level data is written only when its assessment passes
+        else:
+            csv_text = out.released_csv()
+            files[data_path(out.name)] = (DATA_KIND[out.kind], out.name, csv_text.encode("utf-8"))
         evidence = json.dumps(out.evidence_dict(), separators=(",", ":"), allow_nan=False)
         files[evidence_path(out.name)] = ("evidence", out.name, evidence.encode("utf-8"))
         if out.plot:
@@ -128,7 +180,9 @@ def request_files(outputs: list[Output], ruleset: RuleSet) -> tuple[dict[str, An
         "schema_version": MANIFEST_VERSION,
         "producer": f"sdc-engine {__version__}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "author": author,
         "rules": ruleset.to_dict(),
+        "linked": linked_sets(outputs),
         "outputs": [_entry(out) for out in outputs],
         "files": [
             {
@@ -150,11 +204,13 @@ def write_bundle(
     ruleset: RuleSet,
     overwrite: bool = False,
     signing_key: str | Path | None = None,
+    author: str | None = None,
 ) -> Path:
     """Write outputs, evidence, the session's report, the manifest and its signature.
 
     ``signing_key``: an Ed25519 private key (PEM) to sign the manifest with; by default
-    the one named by ``SDC_SIGNING_KEY``, if set (unsigned otherwise). An error
+    the one named by ``SDC_SIGNING_KEY``, if set (unsigned otherwise). ``author``: who
+    makes the request (default: ``SDC_AUTHOR``, if set); they may never approve it. An error
     leaves nothing half-written. ``overwrite`` replaces only a folder that an
     earlier ``finalise`` wrote (it has a manifest); any other non-empty folder is refused.
     """
@@ -162,7 +218,7 @@ def write_bundle(
         raise SdcInputError("`finalise` needs at least one output; the session has none.")
     _check_folder(folder, overwrite)
     key = _signing_key(signing_key)
-    manifest, files = request_files(outputs, ruleset)
+    manifest, files = request_files(outputs, ruleset, _author(author))
     written = {path: data for path, (_, _, data) in files.items()}
     written[MANIFEST] = manifest_bytes(manifest)
     if key is not None:

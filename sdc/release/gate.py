@@ -19,7 +19,12 @@ What the gate relies on, and nothing else:
   ``fail`` (row-level data) or ``review``.
 
 Each output is judged on its own: an error while reading one makes that one
-``fail`` with the reason, and the others are still judged. An output's
+``fail`` with the reason, and the others are still judged. Tables the manifest
+records as linked (``protect_linked``) are then audited together, as one system.
+Record-level data is screened: a CSV or Parquet file the manifest does not
+describe, a table file that cannot be read as its table, and every table's
+column names (:mod:`sdc.release.screen`); a microdata output is assessed again
+from its released records (:mod:`sdc.release.microdata_file`). An output's
 ``status`` is the verdict on letting it leave: the rules' verdict on its files
 (``rules_status``), at best ``review`` when nothing vouches for the files
 (``trust_reason`` says why, and so does the last of its reasons). The request's
@@ -28,21 +33,25 @@ status is the worst of its outputs'.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sdc._text import printable
 from sdc.exceptions import SdcInputError, SdcRefusedFile
 from sdc.plots import draw
+from sdc.release import screen
 from sdc.release.manifest import (
     DATA_KIND,
     FILE_KINDS,
     MANIFEST,
     REPORT_FILES,
     FileEntry,
+    Manifest,
     OutputEntry,
     data_path,
     evidence_path,
@@ -58,13 +67,14 @@ from sdc.release.recompute import (
     recompute_table,
     same_evidence,
 )
-from sdc.release.report import build_report, other_entry
+from sdc.release.report import STAYS_INSIDE, build_report, other_entry
 from sdc.release.safe_read import Entry, RequestFolder, parse_json
 from sdc.release.signing import SIGNATURE, Verification, load_public_key, verify
 from sdc.release.table_file import check_table, statistic_problem, table_evidence
 from sdc.release.term_files import check_regression, check_survival
 from sdc.release.unknown_files import classify
 from sdc.ruleset import RuleSet
+from sdc.tables.output import TableOutput
 from sdc.verdict import Status
 
 #: Environment variable naming the gate's rule set when none is given.
@@ -104,6 +114,22 @@ class _Result:
         return Status(self.entry["status"])
 
 
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate decided and what it read: the report, the manifest it parsed, the
+    rule set it applied, and the bytes of every file it read and found equal to its
+    digest (what a release copies: never read again from the folder)."""
+
+    report: dict[str, Any]
+    manifest: Manifest
+    ruleset: RuleSet
+    checked: dict[str, bytes]
+
+    @property
+    def manifest_sha256(self) -> str:
+        return hashlib.sha256(self.manifest.raw).hexdigest()
+
+
 def check_folder(
     folder: str | Path,
     rules: str | Path | RuleSet | None = None,
@@ -121,12 +147,39 @@ def check_folder(
     :mod:`sdc.release.recompute`). A manifest that cannot be read is an
     ``SdcInputError``; anything wrong with an output makes that output ``fail``.
     """
+    return check_request(folder, rules, trust_keys=trust_keys, trust_unsigned=trust_unsigned,
+                         data=data).report  # fmt: skip
+
+
+def check_request(
+    folder: str | Path,
+    rules: str | Path | RuleSet | None = None,
+    *,
+    trust_keys: str | Path | Iterable[str | Path] = (),
+    trust_unsigned: bool = False,
+    data: str | Path | None = None,
+) -> GateResult:
+    """:func:`check_folder`, with what the gate read (for ``sdc release``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, sdc
+    >>> from sdc.example import example_microdata
+    >>> s = sdc.Session(suppress=True)
+    >>> _ = s.crosstab(example_microdata().region, name="visits")
+    >>> folder = s.finalise(pathlib.Path(tempfile.mkdtemp()) / "req", author="alice")
+    >>> result = check_request(folder, "default", trust_unsigned=True)
+    >>> result.report["status"], result.manifest.author, sorted(result.checked)[:2]
+    ('pass', 'alice', ['evidence/visits.json', 'report.json'])
+    """
     ruleset = operator_rules(rules)
     paths = [trust_keys] if isinstance(trust_keys, str | Path) else list(trust_keys)
     keys = [load_public_key(p) for p in paths]
     source = DataSource(data) if data is not None else None
     with RequestFolder(folder, ruleset.gate) as request:
-        return _Gate(request, ruleset, keys, trust_unsigned, source).run()
+        gate = _Gate(request, ruleset, keys, trust_unsigned, source)
+        report = gate.run()
+        return GateResult(report, gate.manifest, ruleset, dict(gate.checked))
 
 
 class _Gate:
@@ -138,6 +191,10 @@ class _Gate:
         self.keys = keys
         self.trust_unsigned = trust_unsigned
         self.source = source
+        #: The bytes of every file read whose digest matched the manifest's.
+        self.checked: dict[str, bytes] = {}
+        #: The tables as judged, by name (for the joint audit of linked tables).
+        self.tables: dict[str, TableOutput] = {}
 
     # ------------------------------------------------------------------ the request
 
@@ -158,8 +215,49 @@ class _Gate:
             results.append(out)
             if image is not None:
                 images.append(image)
+        self._audit_linked(results + images)
         others = self._listed_files() + self._unlisted(found)
         return self._report(results + images + others, found)
+
+    def _audit_linked(self, results: list[_Result]) -> None:
+        """Linked tables that may leave are audited together; any that the set exposes fail,
+        with their plots."""
+        from sdc.tables.linked import audit_linked
+
+        by_name = {r.entry["name"]: r for r in results}
+        for group in self.manifest.linked:
+            names = [n for n in group if n in self.tables and n in by_name
+                     and by_name[n].status is not Status.FAIL]  # fmt: skip
+            if len(names) < 2:
+                continue
+            try:
+                counts = audit_linked([self.tables[n] for n in names])
+            except Exception as exc:  # fail closed: the set cannot be shown safe
+                why = (
+                    f"the linked tables {', '.join(names)} could not be audited together "
+                    f"({type(exc).__name__}: {_short(exc)})"
+                )
+                counts, problem = [(0, 0)] * len(names), why
+            else:
+                problem = None  # type: ignore[assignment]
+            for n, (narrow, shown) in zip(names, counts, strict=True):
+                reasons = [problem] if problem else []
+                if narrow:
+                    reasons.append(f"{narrow} suppressed cell(s) can be narrowed down too far "
+                                   f"from the linked tables together ({', '.join(names)}): "
+                                   "joint audit")  # fmt: skip
+                if shown:
+                    reasons.append(f"{shown} suppressed cell(s) are published by another table "
+                                   f"of its linked set ({', '.join(names)})")  # fmt: skip
+                if not reasons:
+                    reasons.append(f"audited together with its linked tables ({', '.join(names)}):"
+                                   " every suppressed cell keeps its protection")  # fmt: skip
+                    by_name[n].entry["reasons"] = [*by_name[n].entry["reasons"], *reasons]
+                    continue
+                for r in (by_name[n], by_name.get(plot_path(n))):
+                    if r is not None:
+                        r.entry.update(status=Status.FAIL.value,
+                                       reasons=[*r.entry["reasons"], *reasons])  # fmt: skip
 
     def _verify(self, found: dict[str, Entry]) -> Verification:
         if SIGNATURE not in found:
@@ -183,6 +281,7 @@ class _Gate:
                 f"{entry.path} was changed or replaced after finalise (its size or SHA-256 "
                 "digest differs from the manifest's)"
             )
+        self.checked[entry.path] = data
         return data
 
     # ------------------------------------------------------------------ one output
@@ -211,6 +310,9 @@ class _Gate:
         if wrong:
             return failed(f"the manifest lists {printable(wrong[0])!r} for it, which is not "
                           "one of its files (each has a fixed name and kind)")  # fmt: skip
+        if o.kind == "microdata" and data_path(o.name) not in listed:
+            return failed("no released records: finalise writes record-level data only when "
+                          "its assessment passes, so nothing of it leaves")  # fmt: skip
         try:
             data = self._file(listed.get(data_path(o.name)), "released file")
             evidence = parse_json(
@@ -233,6 +335,13 @@ class _Gate:
         outcome of recomputing it from the data (None without data)."""
         if o.kind in ("frequency table", "magnitude table"):
             return self._table(o, data, evidence)
+        if o.kind == "microdata":
+            from sdc.release.microdata_file import check_microdata
+
+            checked = check_microdata(o, data, evidence, self.ruleset, self.caps.max_cells)
+            note = None if self.source is None else (
+                "not recomputed: microdata is assessed from its released records")  # fmt: skip
+            return checked, True, note
         if o.kind == "regression":
             out = check_regression(o, data, evidence, self.ruleset, self.caps.max_cells)
             recomputed = None
@@ -262,10 +371,27 @@ class _Gate:
                     extra = ["its evidence differs from the evidence recomputed from the data: "
                              "it was changed after it was computed"]  # fmt: skip
                 ev, values = fresh.evidence, fresh.values
+        params = self.ruleset.params["row-level"]
+        names = screen.screen_names([*ev.model.dims, o.value_name], params)
+        if screen.status(names) is Status.FAIL:
+            extra = [*extra, *screen.reasons(names, "a column name")]
         out, derived, file_ok = check_table(o, data, ev, self.ruleset, self.caps.max_cells,
                                             values, extra)  # fmt: skip
         if recomputed == "equal" and not file_ok:
             recomputed = "differs"
+        more: list[str] = []
+        if not file_ok:  # declared as a table, not read as one: does it look like records?
+            try:
+                shape = screen.screen_bytes(data_path(o.name), data, params, self.caps.max_cells)
+            except SdcInputError:
+                shape = None
+            if shape is not None and screen.status(shape) is not Status.PASS:
+                more = screen.reasons(shape, "the file looks record-level")
+        elif screen.status(names) is Status.REVIEW:
+            more = screen.reasons(names, "a column name")
+        if more:
+            out = _amended(out, Status.worst([out.status, Status.REVIEW]), more)
+        self.tables[o.name] = out
         return out, derived, recomputed
 
     def _survival(self, o: OutputEntry, data: bytes, evidence: Any) -> tuple[Any, bool, str | None]:
@@ -357,8 +483,33 @@ class _Gate:
             except SdcRefusedFile as exc:
                 head, error = None, f"cannot be read ({_short(exc)})"
             status, why = classify(path, head, error)
-            results.append(_Result(other_entry(path, "unknown file", status, why)))
+            entry = other_entry(path, "unknown file", status, why)
+            if head is not None:
+                self._screen_unknown(path, entry)
+            results.append(_Result(entry))
         return results
+
+    def _screen_unknown(self, path: str, entry: dict[str, Any]) -> None:
+        """A CSV, TSV or Parquet file nobody described: screened for the shape of records
+        (it never leaves; the verdict says how urgently a person must look)."""
+        if not path.lower().endswith((*screen.DELIMITED, *screen.PARQUET)):
+            return
+        try:
+            data = self.request.read(path)
+            shape = screen.screen_bytes(path, data, self.ruleset.params["row-level"],
+                                        self.caps.max_cells)  # fmt: skip
+        except (SdcInputError, SdcRefusedFile) as exc:
+            entry["reasons"].append(f"it could not be screened for records ({_short(exc)})")
+            entry["status"] = Status.worst([Status(entry["status"]), Status.REVIEW]).value
+            return
+        if shape is None:
+            return
+        status = Status.worst([Status(entry["status"]), screen.status(shape), Status.REVIEW])
+        entry["status"] = status.value
+        entry["reasons"] += screen.reasons(shape, "screened for records") or [
+            "screened for records: no sign of row-level data (it still never leaves)"
+        ]
+        entry["findings"] = screen.findings(shape)
 
     # ------------------------------------------------------------------ the report
 
@@ -404,8 +555,15 @@ class _Gate:
         }
         report["notices"] = self._notices(entries, same)
         report["files"] = self._files(entries, found)
-        return {k: report[k] for k in ("schema_version", "status", "rules", "trust", "notices",
-                                       "summary", "outputs", "files")}  # fmt: skip
+        m = self.manifest
+        report["request"] = {
+            "manifest_sha256": hashlib.sha256(m.raw).hexdigest(), "author": m.author,
+            "created": m.created, "linked": [list(g) for g in m.linked],
+        }  # fmt: skip
+        report["stays_inside"] = STAYS_INSIDE
+        return {k: report[k] for k in ("schema_version", "status", "stays_inside", "rules",
+                                       "trust", "notices", "request", "summary", "outputs",
+                                       "files")}  # fmt: skip
 
     def _notices(self, entries: list[dict[str, Any]], same_rules: bool) -> list[str]:
         v = self.verification
@@ -458,6 +616,13 @@ class _Gate:
                 kind = e.kind
             out.append({"path": path, "kind": kind, "output": None, "leaves": "no"})
         return sorted(out, key=lambda f: f["path"])
+
+
+def _amended(out: TableOutput, status: Status, reasons: list[str]) -> TableOutput:
+    """The judged table with a new verdict and more reasons."""
+    release = dataclasses.replace(out.protected, status=status,
+                                  reasons=(*out.protected.reasons, *reasons))  # fmt: skip
+    return TableOutput(out.name, out.check, out.values, out.value_name, True, release)
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

@@ -38,7 +38,7 @@ from sdc.release.report import _protection_line
 
 STATUSES = ("pass", "review", "fail")
 #: Top-level keys of the report drawn in their own place; any other is shown generically.
-REPORT_KEYS = {"schema_version", "status", "rules", "summary", "outputs"}
+REPORT_KEYS = {"schema_version", "status", "stays_inside", "rules", "summary", "outputs"}
 #: Keys of an output entry and their defaults when a report leaves them out.
 OUTPUT_DEFAULTS: dict[str, Any] = {
     "statistic": None, "reasons": [], "dims": [], "margins": False, "protected": False,

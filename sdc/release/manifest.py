@@ -1,13 +1,15 @@
-"""The manifest of a request folder (``manifest.json``, format 2.0): every file, every output.
+"""The manifest of a request folder (``manifest.json``, format 2.1): every file, every output.
 
 ``finalise`` writes it; the gate reads it, and trusts it only as far as its
 signature (``manifest.sig``, :mod:`sdc.release.signing`) goes::
 
     {
-      "schema_version": "2.0",
+      "schema_version": "2.1",
       "producer": "sdc-engine 0.1.0",
       "created": "2025-01-31T12:00:00+00:00",
+      "author": "alice",         who made the request (finalise(author=...)), or null
       "rules": {...},            the rule set the session used (the gate applies its own)
+      "linked": [["by_sex", "by_age"]],   tables protected jointly (protect_linked)
       "outputs": [{
         "name": "visits", "kind": "frequency table", "statistic": "count",
         "value_name": "count", "protected": true, "rounded_to": null, "status": "pass",
@@ -25,10 +27,12 @@ refused. An output's files have fixed names: ``<name>.csv`` (its released data),
 ``evidence/<name>.json`` and, for a plot, ``<name>.svg``; the session's reports
 are ``report.json`` and ``report.txt``.
 
-Reading checks the structure only (keys, types, paths); whether the files and
-outputs agree with each other is for the gate to judge, output by output.
-Manifests of format 1.x (before signatures and canonical files) are not read:
-finalise the outputs again.
+Reading checks the structure only (keys, types, paths, and that each linked set
+names outputs of the manifest, each once); whether the files and outputs agree
+with each other is for the gate to judge, output by output. Format 2.0 (without
+``author`` and ``linked``) is still read: no author, nothing linked. Manifests of
+format 1.x (before signatures and canonical files) are not read: finalise the
+outputs again.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ from sdc.exceptions import SdcInputError
 from sdc.release.safe_read import parse_json, relative_path
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = "2.0"
+MANIFEST_VERSION = "2.1"
+#: Formats this version reads (2.0: before ``author`` and ``linked``).
+READ_VERSIONS = ("2.0", MANIFEST_VERSION)
 
 #: Kinds of file in a request: whether a file of the kind may ever leave the TRE.
 FILE_KINDS = {
@@ -51,6 +57,7 @@ FILE_KINDS = {
     "coefficients": True,
     "survival table": True,
     "plot": True,
+    "microdata": True,
     "evidence": False,
     "report": False,
 }
@@ -61,12 +68,14 @@ DATA_KIND = {
     "magnitude table": "table",
     "regression": "coefficients",
     "survival": "survival table",
+    "microdata": "microdata",
 }
 
 #: The session's own reports: the gate writes its own and never releases these.
 REPORT_FILES = ("report.json", "report.txt")
 
-_TOP_KEYS = ("schema_version", "producer", "created", "rules", "outputs", "files")
+_TOP_KEYS_20 = ("schema_version", "producer", "created", "rules", "outputs", "files")
+_TOP_KEYS = (*_TOP_KEYS_20, "author", "linked")
 _OUTPUT_KEYS = (
     "name", "kind", "statistic", "value_name", "protected", "rounded_to", "status",
     "definition",
@@ -151,6 +160,10 @@ class Manifest:
     outputs: tuple[OutputEntry, ...]
     files: tuple[FileEntry, ...]
     raw: bytes
+    #: Who made the request (``finalise(author=...)``); None when not recorded.
+    author: str | None = None
+    #: Sets of tables protected jointly (``Session.protect_linked``), by output name.
+    linked: tuple[tuple[str, ...], ...] = ()
 
     def file(self, path: str) -> FileEntry | None:
         return next((f for f in self.files if f.path == path), None)
@@ -187,9 +200,12 @@ def parse_manifest(data: bytes, max_json_depth: int) -> Manifest:
             f"format {raw['schema_version']} (written before signatures and canonical files) "
             "is not read; finalise the outputs again with this version."
         )
-    top = _keys(raw, _TOP_KEYS, "the manifest")
-    if top["schema_version"] != MANIFEST_VERSION:
-        raise _bad(f"schema_version must be {MANIFEST_VERSION!r}; got {top['schema_version']!r}.")
+    if not isinstance(raw, dict):
+        _keys(raw, _TOP_KEYS, "the manifest")
+    version = raw.get("schema_version")
+    if version not in READ_VERSIONS:
+        raise _bad(f"schema_version must be one of {list(READ_VERSIONS)}; got {version!r}.")
+    top = _keys(raw, _TOP_KEYS if version == MANIFEST_VERSION else _TOP_KEYS_20, "the manifest")
     for key in ("producer", "created"):
         if refused_characters(_text(top[key], key)):
             raise _bad(f"{key} holds control or format characters.")
@@ -213,7 +229,32 @@ def parse_manifest(data: bytes, max_json_depth: int) -> Manifest:
         if f.path.casefold() in paths:
             raise _bad(f"lists the file {f.path!r} twice.")
         paths.add(f.path.casefold())
-    return Manifest(top["producer"], top["created"], top["rules"], outputs, files, data)
+    author = top.get("author")
+    if author is not None and (not _text(author, "author").strip() or len(author) > MAX_NAME
+                               or refused_characters(author)):  # fmt: skip
+        raise _bad("author must be null or one line of text (at most 200 characters).")
+    linked = _linked(top.get("linked", []), names)
+    return Manifest(top["producer"], top["created"], top["rules"], outputs, files, data,
+                    author, linked)  # fmt: skip
+
+
+def _linked(value: Any, names: dict[str, str]) -> tuple[tuple[str, ...], ...]:
+    """Sets of linked tables: lists of at least two output names, each output in one set."""
+    if not isinstance(value, list):
+        raise _bad("linked must be a list of lists of output names.")
+    seen: set[str] = set()
+    groups = []
+    for i, group in enumerate(value):
+        if not isinstance(group, list) or len(group) < 2:
+            raise _bad(f"linked set {i} must list at least two output names.")
+        for name in group:
+            if not isinstance(name, str) or names.get(name.casefold()) != name:
+                raise _bad(f"linked set {i} names {name!r}, which is no output of the manifest.")
+            if name in seen:
+                raise _bad(f"names output {name!r} in two linked sets (or twice in one).")
+            seen.add(name)
+        groups.append(tuple(group))
+    return tuple(groups)
 
 
 def _output(obj: Any, i: int) -> OutputEntry:

@@ -1,10 +1,13 @@
 """The JSON report (versioned, with a shipped JSON Schema) and its text rendering.
 
-The session's report (``finalise`` writes it) and the gate's share one schema. The
-gate's adds what only it knows: how far the request is trusted (``trust``), the
-sentences a reader must see first (``notices``), the rule set the request asked
-for (``rules.requested``), each output's ``authenticated``/``rules_status``, and
-every file of the request with whether it may leave (``files``).
+The session's report (``finalise`` writes it) and the gate's share one schema.
+Both say at their top that they stay inside the TRE (``stays_inside``): they may
+show what the released files hide. The gate's adds what only it knows: the
+request (``request``: its manifest's digest, author and linked tables), how far
+it is trusted (``trust``), the sentences a reader must see first (``notices``),
+the rule set the request asked for (``rules.requested``), each output's
+``authenticated``/``rules_status``, and every file of the request with whether
+it may leave (``files``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from sdc._text import printable
 from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
-REPORT_SCHEMA_VERSION = "1.2"
+REPORT_SCHEMA_VERSION = "1.3"
+
+#: What every checker's report says at its top: it stays inside the TRE.
+STAYS_INSIDE = (
+    "This is the checker's report: it stays inside the TRE and never leaves. It may show "
+    "what the released files hide (the records and contributors behind suppressed or "
+    "failing cells). What leaves is the egress folder that sdc release writes."
+)
 
 
 class Reportable(Protocol):
@@ -64,6 +74,7 @@ def build_report(
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "status": status.value,
+        "stays_inside": STAYS_INSIDE,
         "rules": {"name": ruleset.name, "source": ruleset.source},
         "summary": counts,
         "outputs": entries,
@@ -117,6 +128,8 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
     of its own into the report.
     """
     lines = [f"sdc report: {report['status'].upper()} (rules: {report['rules']['name']})"]
+    if report.get("stays_inside"):
+        lines.append(f"  ! INSIDE THE TRE ONLY: {report['stays_inside']}")
     lines += [f"  ! {notice}" for notice in report.get("notices", [])]
     lines += ["  " + ", ".join(f"{v} {k}" for k, v in report["summary"].items()), ""]
     for out in report["outputs"]:

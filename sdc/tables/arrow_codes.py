@@ -50,6 +50,8 @@ def _chunk_codes(chunk: Any) -> tuple[np.ndarray, list[Any]]:
     import pyarrow.compute as pc
 
     t = chunk.type
+    if pa.types.is_null(t):  # a column with no value at all: every row missing, no level
+        return np.full(len(chunk), -1, dtype=np.int64), []
     if pa.types.is_dictionary(t):
         inner, labels = _chunk_codes(chunk.dictionary)
         indices = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)

@@ -147,3 +147,79 @@ def _table_release(
                       by_audit[at] & mine, table_audit)  # fmt: skip
     released = TableOutput(out.name, out.check, out.values, out.value_name, True, release)
     return released, ProtectedTable(released, release)
+
+
+def joint_model(models: Sequence[TableModel]) -> TableModel:
+    """The joint cube of several tables: the union of their dimensions (each with the same
+    levels in every table) and of their hierarchy groups; margins published."""
+    dims = list(dict.fromkeys(d for m in models for d in m.dims))
+    levels, groups = [], []
+    for d in dims:
+        seen: dict[str, tuple[Any, ...]] = {}
+        level: tuple[Any, ...] | None = None
+        for m in models:
+            if d not in m.dims:
+                continue
+            i = m.dims.index(d)
+            if level is None:
+                level = m.levels[i]
+            elif tuple(map(str, level)) != tuple(map(str, m.levels[i])):
+                raise SdcInputError(f"linked tables see different levels of {d!r}.")
+            for label, leaves in m.dim_groups(i):
+                if str(label) in seen and set(map(str, seen[str(label)])) != set(map(str, leaves)):
+                    raise SdcInputError(f"linked tables group {d!r} differently under the "
+                                        f"same label {str(label)!r}.")  # fmt: skip
+                seen[str(label)] = tuple(leaves)
+        assert level is not None
+        levels.append(tuple(level))
+        groups.append(tuple((g, leaves) for g, leaves in seen.items()))
+    has_groups = any(groups)
+    return TableModel(tuple(dims), tuple(levels), n_rows=len(dims), margins=True,
+                      groups=tuple(groups) if has_groups else ())  # fmt: skip
+
+
+def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
+    """Audit released tables (with margins) jointly: per table, how many of its suppressed
+    cells an attacker can narrow down too far from all of them together, and how many
+    another table of the set publishes.
+
+    Each table's released pattern (its release's ``suppressed`` cells) and its evidence
+    are what is audited; a cell that two tables share (a common margin) is published if
+    either publishes it, and must have the same value in both.
+    """
+    from sdc.protection.audit import audit
+    from sdc.tables.protect import additive_values, lower_bound, protection_levels
+
+    joint = joint_model([o.model for o in outputs])
+    maps = [_cell_map(o.model, joint) for o in outputs]
+    cells = np.unique(np.concatenate(maps))
+    pos = np.full(joint.n_cells, -1, dtype=np.int64)
+    pos[cells] = np.arange(cells.size)
+    value = np.full(cells.size, np.nan)
+    hidden = np.ones(cells.size, dtype=bool)
+    level = np.zeros(cells.size)
+    bound = 0.0
+    for o, m in zip(outputs, maps, strict=True):
+        at = pos[m]
+        mine = additive_values(o.check)
+        known = ~np.isnan(value[at])
+        if not np.allclose(value[at][known], mine[known], rtol=1e-9, atol=1e-9):
+            raise SdcInputError("linked tables give a shared cell different values.")
+        value[at] = mine
+        suppressed = (
+            o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool)
+        )
+        hidden[at] &= suppressed & o.model.published_mask
+        level[at] = np.maximum(level[at], protection_levels(o.check))
+        bound = min(bound, lower_bound(o.check))
+    shown_elsewhere = [
+        int(((o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool))
+             & o.model.published_mask & ~hidden[pos[m]]).sum())
+        for o, m in zip(outputs, maps, strict=True)
+    ]  # fmt: skip
+    if not hidden.any():
+        return [(0, n) for n in shown_elsewhere]
+    x = joint.model_matrix()[:, cells]
+    a = audit(x, value, hidden, level, bound)
+    return [(int((~a.ok[pos[m]] & hidden[pos[m]]).sum()), n)
+            for m, n in zip(maps, shown_elsewhere, strict=True)]  # fmt: skip
