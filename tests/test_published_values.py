@@ -232,3 +232,48 @@ def test_awkward_cells_as_finalised_and_as_the_gate_reads_them(
     assert_cells_equal(got, reference_cells(AWKWARD, statistic), "released")
     verdict = sdc.gate.check_folder(folder, str(rules_file), trust_unsigned=True)
     assert verdict["outputs"][0]["status"] == "pass", verdict["outputs"][0]["reasons"]
+
+
+def _tampered(text: str, col_index: int, statistic: str) -> str:
+    """The released CSV with its first non-empty value changed: for a statistic the gate
+    re-derives from the evidence, by the least visible amount (its last digit); for one it
+    cannot, to a value beyond every value of the table (no cell's rows could give it)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[1:], 1):
+        fields = line.split(",")
+        if len(fields) > col_index and fields[col_index] not in ("", None):
+            value = fields[col_index]
+            if statistic in ("count", "sum", "mean", "min", "max"):
+                fields[col_index] = str(int(value) + 1) if "." not in value else value + "1"
+            else:
+                fields[col_index] = "1000.0"
+            lines[i] = ",".join(fields)
+            return "\n".join(lines)
+    raise AssertionError("no published value to change")
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_the_gate_fails_a_changed_value_of_each_statistic(
+    statistic: str, rules_file: Path, tmp_path: Path
+) -> None:
+    """The gate re-derives count, sum, mean, min and max from the evidence and any other
+    statistic is bounded by its cell's range: one changed value (digest recorded again, as
+    someone rewriting the manifest would) fails, naming the cell."""
+    from gate_corpus import redigest
+
+    s = sdc.Session(rules=str(rules_file))
+    s.pivot_table(
+        AWKWARD, index="a", columns="b", values="v", aggfunc=statistic, margins=True, name="t"
+    )
+    folder = s.finalise(tmp_path / "req")
+    path = folder / "t.csv"
+    text = path.read_text(encoding="utf-8")
+    changed = _tampered(text, 2, statistic)
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    redigest(folder, "t.csv")
+    verdict = sdc.gate.check_folder(folder, str(rules_file), trust_unsigned=True)
+    (out,) = verdict["outputs"]
+    assert out["status"] == "fail"
+    why = " ".join(out["reasons"])
+    assert "the table was changed after it was checked" in why, why

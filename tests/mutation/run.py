@@ -93,6 +93,21 @@ def module_name(path: str) -> str:
     return ".".join([best, *rest])
 
 
+def in_functions(source: str, line: int, names: Sequence[str]) -> bool:
+    """Whether ``line`` lies in a ``def`` named one of ``names`` (at any depth).
+
+    >>> src = "def f():\n    return 1\ndef g():\n    return 2\n"
+    >>> [in_functions(src, n, ["g"]) for n in (1, 2, 3, 4)]
+    [False, False, True, True]
+    """
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if first <= line <= (node.end_lineno or 0):
+                return True
+    return False
+
+
 def in_function_body(source: str, line: int) -> bool:
     """Whether ``line`` lies in the body of a ``def`` (not its decorators or defaults).
 
@@ -465,6 +480,9 @@ def mutants(target: dict, exclude: list[str], session: Path) -> list[Job]:
             if source is None:
                 continue
             line = spec.start_pos[0]
+            only = target.get("functions", {}).get(module)
+            if only is not None and not in_functions(sources[module], line, only):
+                continue
             patch = in_function_body(sources[module], line)
             job = Job(item.job_id, module, spec.operator_name, line, source, patch)
             job.changed = _changed_line(sources[module], source)
@@ -584,6 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--floor", type=float, default=None, help="minimum score in percent")
     ap.add_argument("--jobs", type=int, default=_cpus(), help="mutants tested at once")
     ap.add_argument("--keep", type=Path, help="keep the cosmic-ray sessions in this folder")
+    ap.add_argument("--list", action="store_true", help="count the mutants; test none")
     args = ap.parse_args(argv)
     spec = tomllib.loads((HERE / "targets.toml").read_text(encoding="utf-8"))
     floor = spec["floor"] if args.floor is None else args.floor
@@ -592,6 +611,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or not targets:
         raise SystemExit(f"unknown target(s) {sorted(unknown)}")
     files = sorted({m for t in targets for m in t["modules"]})
+    if args.list:
+        with tempfile.TemporaryDirectory() as tmp:
+            for target in targets:
+                jobs = mutants(target, spec["exclude-operators"], Path(tmp) / "s.sqlite")
+                for m in target["modules"]:
+                    n = sum(j.module == m for j in jobs)
+                    print(f"{target['name']}: {m}: {n} mutants")
+                print(f"{target['name']}: {len(jobs)} mutants", flush=True)
+                (Path(tmp) / "s.sqlite").unlink()
+        return 0
     before = _digest(files)
     os.chdir(ROOT)
     # Unmutated modules are read from (and written to) their bytecode caches, whatever
