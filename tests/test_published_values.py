@@ -277,3 +277,56 @@ def test_the_gate_fails_a_changed_value_of_each_statistic(
     assert out["status"] == "fail"
     why = " ".join(out["reasons"])
     assert "the table was changed after it was checked" in why, why
+
+
+#: A table whose first cell has rows (x, p), contributors with several records in a cell
+#: (the quantile rule counts contributors, not records), a missing value, and negatives.
+SURROUNDED = pd.DataFrame(
+    [("x", "p", v, i) for i, v in enumerate((4.0, 4.1, 4.0, 3.9, 100.0, 4.2), start=7)]
+    + [("x", "q", v, i % 3) for i, v in enumerate((1.0, 2.0, 2.0, 2.0, np.nan, 5.0, 6.0))]
+    + [("y", "p", v, 20) for v in (10.0, 10.0, 10.5)]
+    + [("y", "q", v, 21 + i) for i, v in enumerate((-5.0, -1.0, 0.0, 8.25, -0.99))],
+    columns=["a", "b", "v", "who"],
+)
+
+
+def surrounding(x: np.ndarray, who: np.ndarray | None, v: float) -> tuple[int, int, int, bool]:
+    """Contributors (records without ``who``) below, above and within 5% of ``v``; whether a
+    record equals it: the quantile rule's evidence, from its definition."""
+    keep = ~np.isnan(x)
+    x = x[keep]
+    ids = np.arange(x.size) if who is None else who[keep]
+
+    def distinct(mask: np.ndarray) -> int:
+        return len(set(ids[mask].tolist()))
+
+    return (distinct(x < v), distinct(x > v), distinct(np.abs(x - v) <= 0.05 * abs(v)),
+            bool((x == v).any()))  # fmt: skip
+
+
+@pytest.mark.parametrize("contributor", [None, "who"])
+@pytest.mark.parametrize("statistic", ["median", "p25", "p90"])
+def test_quantile_evidence_counts_what_surrounds_each_published_value(
+    statistic: str, contributor: str | None
+) -> None:
+    s = sdc.Session(rules=sdc.RuleSet.from_toml(PERMISSIVE))
+    t = s.pivot_table(SURROUNDED, index="a", columns="b", values="v", aggfunc=statistic,
+                      margins=True, contributor=contributor)  # fmt: skip
+    q = t.check.evidence.quantile
+    model = t.model
+    checked = 0
+    for cell in np.flatnonzero(model.published_mask).tolist():
+        labels = model.labels(cell)
+        rows = np.ones(len(SURROUNDED), dtype=bool)
+        for dim, label in labels.items():
+            if label != "All":
+                rows &= (SURROUNDED[dim] == label).to_numpy()
+        x = SURROUNDED["v"].to_numpy(dtype=float)[rows]
+        who = None if contributor is None else SURROUNDED["who"].to_numpy()[rows]
+        want_value = reference(x, statistic)
+        v = float(q.value[cell])
+        assert v in (want_value if isinstance(want_value, frozenset) else {want_value}), cell
+        got = (int(q.below[cell]), int(q.above[cell]), int(q.near[cell]), bool(q.exact[cell]))
+        assert got == surrounding(x, who, v), (labels, v)
+        checked += 1
+    assert checked == 9  # 2 x 2 cells, 2 + 2 margins and the grand total
