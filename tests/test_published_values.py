@@ -330,3 +330,17 @@ def test_quantile_evidence_counts_what_surrounds_each_published_value(
         assert got == surrounding(x, who, v), (labels, v)
         checked += 1
     assert checked == 9  # 2 x 2 cells, 2 + 2 margins and the grand total
+
+
+@pytest.mark.parametrize("digits", [0, 1, 2, 3, 5])
+def test_round_significant_against_decimal(digits: int) -> None:
+    """The grid quantiles are published on, against :func:`significant` (exact decimal
+    rounding, half to even); 0 digits leaves values as they are; the input is untouched."""
+    from sdc.tables.quantiles import round_significant
+
+    values = np.array([51234.0, 0.012345, -987.6, 1.5, 2.5, 7.0, np.nan, 0.0, -0.00456789])
+    before = values.copy()
+    got = round_significant(values, digits)
+    np.testing.assert_array_equal(values, before)
+    want = values if digits == 0 else [significant(v, digits) for v in values.tolist()]
+    np.testing.assert_array_equal(got, want)
