@@ -17,7 +17,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from sdc.rules import RuleResult
-from sdc.rules.dominance import NKParams, PPercentParams, PQParams, nk_dominance, p_percent, pq
+from sdc.rules.dominance import (
+    NKParams,
+    PPercentParams,
+    PQParams,
+    nk_dominance,
+    p_percent,
+    p_percent_protection,
+    pq,
+    pq_protection,
+)
 from sdc.rules.frequency import (
     QuantileParams,
     ThresholdParams,
@@ -43,28 +52,29 @@ def magnitude(sum_: list[float], top: list[list[float]], negatives: list[int] | 
 
 def test_nk_share_and_limit_at_small_and_empty_totals() -> None:
     ev = magnitude(
-        sum_=[0.5, 0.0, -0.5, 100.0, 100.0],
+        sum_=[0.5, 0.0, -0.5, 100.0, 100.0, 0.0],
         top=[
             [0.45, 0.0, 0.0],
             [0.0, 0.0, 0.0],
             [0.2, 0.0, 0.0],
             [90.0, 5.0, 4.0],
             [50.0, 30.0, 10.0],
+            [5.0, 0.0, 0.0],  # 5 and -5
         ],  # fmt: skip
-        negatives=[0, 0, 1, 0, 0],
+        negatives=[0, 0, 1, 0, 0, 1],
     )
     r = nk_dominance(ev, NKParams(n=2, k=0.85))
     # share = (x1 + x2) / X where X > 0, else 0 (nothing to dominate)
-    np.testing.assert_allclose(r.measured, [0.9, 0.0, 0.0, 0.95, 0.8])
-    assert r.fail.tolist() == [True, False, False, True, False]
-    assert r.review.tolist() == [False, False, True, False, False]  # a negative value
-    np.testing.assert_array_equal(r.limit, [0.85] * 5)
+    np.testing.assert_allclose(r.measured, [0.9, 0.0, 0.0, 0.95, 0.8, 0.0])
+    assert r.fail.tolist() == [True, False, False, True, False, False]
+    assert r.review.tolist() == [False, False, True, False, False, True]  # a negative value
+    np.testing.assert_array_equal(r.limit, [0.85] * 6)
     assert r.message(0) == (
         "the share of the 2 largest contributor(s) in the total of the cell is 0.9; unsafe "
         "when it is > 0.85 ((2, 0.85) dominance)"
     )
     inclusive = nk_dominance(ev, NKParams(n=2, k=0.8, inclusive=True))
-    assert inclusive.fail.tolist() == [True, False, False, True, True]
+    assert inclusive.fail.tolist() == [True, False, False, True, True, False]
     assert "unsafe when it is >= 0.8" in inclusive.message(4)
 
 
@@ -105,6 +115,15 @@ def test_p_rule_with_a_single_column_of_largest_contributions() -> None:
     np.testing.assert_allclose(r.measured, [0.0, 0.04])
     assert r.fail.tolist() == [True, True]
     assert nk_dominance(ev, NKParams(n=2, k=0.9)).fail.tolist() == [True, True]
+
+
+def test_protection_levels_with_a_single_column_of_largest_contributions() -> None:
+    """The Handbook's levels with x2 = 0 when the evidence keeps only x1."""
+    top, total = np.array([[90.0], [60.0]]), np.array([100.0, 100.0])
+    got = p_percent_protection(top, total, PPercentParams(p=0.1))
+    np.testing.assert_allclose(got, [0.1 * 90 - 10, 0.1 * 60 - 40])
+    got = pq_protection(top, total, PQParams(p=0.2, q=0.5))
+    np.testing.assert_allclose(got, [0.4 * 90 - 10, 0.4 * 60 - 40])
 
 
 def test_threshold_measures_contributors_from_one() -> None:
@@ -150,6 +169,11 @@ def test_quantile_from_one_value() -> None:
     assert r.fail.tolist() == [False, True, False]
     np.testing.assert_array_equal(r.measured, [0, 0, 3])  # the smaller side, or the near
     np.testing.assert_array_equal(r.limit, [10] * 3)
+    # Off the grid (0 significant figures) a value must have company, but a cell without
+    # values publishes none: still nothing to fail.
+    ev = quantile_cells([0, 40], [0, 20], [0, 20], [0, 3], [False, False], figures=0)
+    r = quantile(ev, QuantileParams(t=10, significant_figures=0))
+    assert r.fail.tolist() == [False, True]
 
 
 @pytest.mark.parametrize(
