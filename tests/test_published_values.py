@@ -344,3 +344,35 @@ def test_round_significant_against_decimal(digits: int) -> None:
     np.testing.assert_array_equal(values, before)
     want = values if digits == 0 else [significant(v, digits) for v in values.tolist()]
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("statistic", ["median", "p90", "std", "mode"])
+def test_cells_of_groups_of_different_depths(statistic: str) -> None:
+    """Groups of different depths (G = G1 and y, G1 = x; H = z): a row of y or z belongs to
+    fewer cells than a row of x, and every cell still holds the statistic of its rows."""
+    df = SURROUNDED.assign(a=SURROUNDED["a"].replace({"y": "z"}))
+    df = pd.concat([df, SURROUNDED[SURROUNDED.a == "y"]], ignore_index=True)
+    leaves = {"G": ["x", "y"], "G1": ["x"], "H": ["z"]}
+    s = sdc.Session(rules=sdc.RuleSet.from_toml(PERMISSIVE))
+    hierarchy = {"G": ["G1", "y"], "G1": ["x"], "H": ["z"]}
+    t = s.pivot_table(df, index="a", columns="b", values="v", aggfunc=statistic,
+                      margins=True, hierarchies={"a": hierarchy})  # fmt: skip
+    model, checked = t.model, 0
+    for cell in np.flatnonzero(model.published_mask).tolist():
+        labels = model.labels(cell)
+        rows = np.ones(len(df), dtype=bool)
+        for dim, label in labels.items():
+            if label == "All":
+                continue
+            members = leaves.get(label, [label]) if dim == "a" else [label]
+            rows &= df[dim].isin(members).to_numpy()
+        want = reference(df["v"].to_numpy(dtype=float)[rows], statistic)
+        got = float(t.values[cell])
+        if isinstance(want, frozenset):
+            assert got in want, (labels, got, want)
+        elif np.isnan(want):
+            assert np.isnan(got), (labels, got)
+        else:
+            assert np.isclose(got, want, rtol=1e-9, atol=1e-9), (labels, got, want)
+        checked += 1
+    assert checked == 7 * 3  # x, y, z, the total, G, G1, H; by p, q and the total
