@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import gate_corpus as corpus
+import needs
 import pytest
 
 from sdc import SdcInputError
@@ -317,7 +318,7 @@ def test_a_device_in_place_of_evidence_is_refused(request_folder: Path) -> None:
     try:
         os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))  # what /dev/zero is
     except (PermissionError, OSError):
-        pytest.skip("making a device node needs privileges this run does not have")
+        needs.missing("making a device node needs privileges this run does not have")
     done = _check_in_a_process(request_folder)
     assert done.returncode == 1, done.stderr
     assert "not a regular file" in reasons(json.loads(done.stdout), corpus.MEANS)

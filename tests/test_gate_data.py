@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import gate_corpus as corpus
+import needs
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,7 +89,7 @@ def test_recomputed_tables_are_authenticated_by_the_data(
 def test_parquet_data_recomputes_the_same(
     request_and_data: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    pytest.importorskip("pyarrow")
+    needs.module("pyarrow")
     folder, _, _ = request_and_data
     parquet = tmp_path / "people.parquet"
     people().to_parquet(parquet)

@@ -232,3 +232,147 @@ def test_awkward_cells_as_finalised_and_as_the_gate_reads_them(
     assert_cells_equal(got, reference_cells(AWKWARD, statistic), "released")
     verdict = sdc.gate.check_folder(folder, str(rules_file), trust_unsigned=True)
     assert verdict["outputs"][0]["status"] == "pass", verdict["outputs"][0]["reasons"]
+
+
+def _tampered(text: str, col_index: int, statistic: str) -> str:
+    """The released CSV with its first non-empty value changed: for a statistic the gate
+    re-derives from the evidence, by the least visible amount (its last digit); for one it
+    cannot, to a value beyond every value of the table (no cell's rows could give it)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[1:], 1):
+        fields = line.split(",")
+        if len(fields) > col_index and fields[col_index] not in ("", None):
+            value = fields[col_index]
+            if statistic in ("count", "sum", "mean", "min", "max"):
+                fields[col_index] = str(int(value) + 1) if "." not in value else value + "1"
+            else:
+                fields[col_index] = "1000.0"
+            lines[i] = ",".join(fields)
+            return "\n".join(lines)
+    raise AssertionError("no published value to change")
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_the_gate_fails_a_changed_value_of_each_statistic(
+    statistic: str, rules_file: Path, tmp_path: Path
+) -> None:
+    """The gate re-derives count, sum, mean, min and max from the evidence and any other
+    statistic is bounded by its cell's range: one changed value (digest recorded again, as
+    someone rewriting the manifest would) fails, naming the cell."""
+    from gate_corpus import redigest
+
+    s = sdc.Session(rules=str(rules_file))
+    s.pivot_table(
+        AWKWARD, index="a", columns="b", values="v", aggfunc=statistic, margins=True, name="t"
+    )
+    folder = s.finalise(tmp_path / "req")
+    path = folder / "t.csv"
+    text = path.read_text(encoding="utf-8")
+    changed = _tampered(text, 2, statistic)
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    redigest(folder, "t.csv")
+    verdict = sdc.gate.check_folder(folder, str(rules_file), trust_unsigned=True)
+    (out,) = verdict["outputs"]
+    assert out["status"] == "fail"
+    why = " ".join(out["reasons"])
+    assert "the table was changed after it was checked" in why, why
+
+
+#: A table whose first cell has rows (x, p), contributors with several records in a cell
+#: (the quantile rule counts contributors, not records), a missing value, and negatives.
+SURROUNDED = pd.DataFrame(
+    [("x", "p", v, i) for i, v in enumerate((4.0, 4.1, 4.0, 3.9, 100.0, 4.2), start=7)]
+    + [("x", "q", v, i % 3) for i, v in enumerate((1.0, 2.0, 2.0, 2.0, np.nan, 5.0, 6.0))]
+    + [("y", "p", v, 20) for v in (10.0, 10.0, 10.5)]
+    + [("y", "q", v, 21 + i) for i, v in enumerate((-5.0, -1.0, 0.0, 8.25, -0.99))],
+    columns=["a", "b", "v", "who"],
+)
+
+
+def surrounding(x: np.ndarray, who: np.ndarray | None, v: float) -> tuple[int, int, int, bool]:
+    """Contributors (records without ``who``) below, above and within 5% of ``v``; whether a
+    record equals it: the quantile rule's evidence, from its definition."""
+    keep = ~np.isnan(x)
+    x = x[keep]
+    ids = np.arange(x.size) if who is None else who[keep]
+
+    def distinct(mask: np.ndarray) -> int:
+        return len(set(ids[mask].tolist()))
+
+    return (distinct(x < v), distinct(x > v), distinct(np.abs(x - v) <= 0.05 * abs(v)),
+            bool((x == v).any()))  # fmt: skip
+
+
+@pytest.mark.parametrize("contributor", [None, "who"])
+@pytest.mark.parametrize("statistic", ["median", "p25", "p90"])
+def test_quantile_evidence_counts_what_surrounds_each_published_value(
+    statistic: str, contributor: str | None
+) -> None:
+    s = sdc.Session(rules=sdc.RuleSet.from_toml(PERMISSIVE))
+    t = s.pivot_table(SURROUNDED, index="a", columns="b", values="v", aggfunc=statistic,
+                      margins=True, contributor=contributor)  # fmt: skip
+    q = t.check.evidence.quantile
+    model = t.model
+    checked = 0
+    for cell in np.flatnonzero(model.published_mask).tolist():
+        labels = model.labels(cell)
+        rows = np.ones(len(SURROUNDED), dtype=bool)
+        for dim, label in labels.items():
+            if label != "All":
+                rows &= (SURROUNDED[dim] == label).to_numpy()
+        x = SURROUNDED["v"].to_numpy(dtype=float)[rows]
+        who = None if contributor is None else SURROUNDED["who"].to_numpy()[rows]
+        want_value = reference(x, statistic)
+        v = float(q.value[cell])
+        assert v in (want_value if isinstance(want_value, frozenset) else {want_value}), cell
+        got = (int(q.below[cell]), int(q.above[cell]), int(q.near[cell]), bool(q.exact[cell]))
+        assert got == surrounding(x, who, v), (labels, v)
+        checked += 1
+    assert checked == 9  # 2 x 2 cells, 2 + 2 margins and the grand total
+
+
+@pytest.mark.parametrize("digits", [0, 1, 2, 3, 5])
+def test_round_significant_against_decimal(digits: int) -> None:
+    """The grid quantiles are published on, against :func:`significant` (exact decimal
+    rounding, half to even); 0 digits leaves values as they are; the input is untouched."""
+    from sdc.tables.quantiles import round_significant
+
+    values = np.array([51234.0, 0.012345, -987.6, 1.5, 2.5, 7.0, np.nan, 0.0, -0.00456789])
+    before = values.copy()
+    got = round_significant(values, digits)
+    np.testing.assert_array_equal(values, before)
+    want = values if digits == 0 else [significant(v, digits) for v in values.tolist()]
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("statistic", ["median", "p90", "std", "mode"])
+def test_cells_of_groups_of_different_depths(statistic: str) -> None:
+    """Groups of different depths (G = G1 and y, G1 = x; H = z): a row of y or z belongs to
+    fewer cells than a row of x, and every cell still holds the statistic of its rows."""
+    df = SURROUNDED.assign(a=SURROUNDED["a"].replace({"y": "z"}))
+    df = pd.concat([df, SURROUNDED[SURROUNDED.a == "y"]], ignore_index=True)
+    leaves = {"G": ["x", "y"], "G1": ["x"], "H": ["z"]}
+    s = sdc.Session(rules=sdc.RuleSet.from_toml(PERMISSIVE))
+    hierarchy = {"G": ["G1", "y"], "G1": ["x"], "H": ["z"]}
+    t = s.pivot_table(df, index="a", columns="b", values="v", aggfunc=statistic,
+                      margins=True, hierarchies={"a": hierarchy})  # fmt: skip
+    model, checked = t.model, 0
+    for cell in np.flatnonzero(model.published_mask).tolist():
+        labels = model.labels(cell)
+        rows = np.ones(len(df), dtype=bool)
+        for dim, label in labels.items():
+            if label == "All":
+                continue
+            members = leaves.get(label, [label]) if dim == "a" else [label]
+            rows &= df[dim].isin(members).to_numpy()
+        want = reference(df["v"].to_numpy(dtype=float)[rows], statistic)
+        got = float(t.values[cell])
+        if isinstance(want, frozenset):
+            assert got in want, (labels, got, want)
+        elif np.isnan(want):
+            assert np.isnan(got), (labels, got)
+        else:
+            assert np.isclose(got, want, rtol=1e-9, atol=1e-9), (labels, got, want)
+        checked += 1
+    assert checked == 7 * 3  # x, y, z, the total, G, G1, H; by p, q and the total

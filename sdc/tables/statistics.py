@@ -64,24 +64,29 @@ def member_cells(codes: np.ndarray, ev: TableEvidence) -> Iterator[np.ndarray]:
 
 
 def grouped(codes: np.ndarray, values: np.ndarray, ev: TableEvidence, statistic: str) -> np.ndarray:
-    """Cell values of a non-additive statistic by one grouped pass per member-slot combination."""
+    """Cell values of a non-additive statistic by one grouped pass over every (cell, row).
+
+    A cell may take rows through different member slots (a group over a subgroup and a
+    level: the subgroup's rows come through one slot, the level's through another), so
+    the memberships of all slot combinations are grouped together.
+    """
     out = np.full(ev.n_cells, np.nan)
-    for cells in member_cells(codes, ev):
-        keep = cells >= 0
-        if not keep.any():
-            continue
-        g = pd.Series(values[keep]).groupby(cells[keep])
-        if statistic == "median":
-            agg = g.median()
-        elif (q := quantile_of(statistic)) is not None:
-            agg = g.quantile(q)
-        elif statistic in ("std", "var"):
-            agg = g.std(ddof=1) if statistic == "std" else g.var(ddof=1)
-        elif statistic == "mode":
-            agg = g.agg(lambda s: s.mode().min() if s.notna().any() else np.nan)
-        else:
-            raise KeyError(statistic)
-        out[agg.index.to_numpy()] = agg.to_numpy(dtype=np.float64)
+    found = [(cells[cells >= 0], values[cells >= 0]) for cells in member_cells(codes, ev)]
+    cells = np.concatenate([c for c, _ in found])
+    if not cells.size:
+        return out
+    g = pd.Series(np.concatenate([v for _, v in found])).groupby(cells)
+    if statistic == "median":
+        agg = g.median()
+    elif (q := quantile_of(statistic)) is not None:
+        agg = g.quantile(q)
+    elif statistic in ("std", "var"):
+        agg = g.std(ddof=1) if statistic == "std" else g.var(ddof=1)
+    elif statistic == "mode":
+        agg = g.agg(lambda s: s.mode().min() if s.notna().any() else np.nan)
+    else:
+        raise KeyError(statistic)
+    out[agg.index.to_numpy()] = agg.to_numpy(dtype=np.float64)
     return out
 
 
