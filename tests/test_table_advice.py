@@ -92,9 +92,7 @@ def test_structural_zeros_are_not_flagged_and_are_shown_in_the_report(tmp_path) 
     got = {o["name"]: o for o in report["outputs"]}
     # at the gate the declaration is the researcher's word: a person confirms it
     assert got["declared"]["status"] == "review" and got["plain"]["status"] == "fail"
-    assert "1 cell(s) the request declares structural zeros" in " ".join(
-        got["declared"]["reasons"]
-    )
+    assert "1 cell(s) the request declares structural zeros" in " ".join(got["declared"]["reasons"])
     assert got["declared"]["structural_zeros"] == declared
     assert "(sex=M, diag=pregnancy)" in text_report(report)
 

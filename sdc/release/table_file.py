@@ -342,7 +342,10 @@ def _structural(
 
 
 def _declared_zeros_reviewed(
-    ev: TableEvidence, statistic: str, ruleset: RuleSet, mask: np.ndarray,
+    ev: TableEvidence,
+    statistic: str,
+    ruleset: RuleSet,
+    mask: np.ndarray,
     reasons: tuple[str, ...],
 ) -> tuple[Status, tuple[str, ...]]:
     """A table that passes only because the request declared some of its cells
