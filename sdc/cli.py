@@ -273,7 +273,6 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
     from sdc.io import read_microdata
     from sdc.release.report import build_report
     from sdc.session import Session
-    from sdc.tables.output import TableOutput
 
     rows, cols = _columns(args.index), _columns(args.columns)
     if not rows:
@@ -304,18 +303,7 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
         secondary_zeros=args.secondary_zeros, singletons=args.singletons,
         audit_rounds=args.audit_rounds, exact_intervals=args.exact_intervals, cost=args.cost,
     )  # fmt: skip
-    # The session releases the table as protected here, options included.
-    released = TableOutput(out.name, out.check, out.values, out.value_name, True, protected.release)
-    options = {
-        "secondary_zeros": args.secondary_zeros, "singletons": args.singletons,
-        "audit_rounds": args.audit_rounds, "exact_intervals": args.exact_intervals,
-        "cost": args.cost,
-    }  # fmt: skip
-    released.definition = {
-        **(out.definition or {}), "call": "protect",
-        "protection": {"applied": True, "options": options, "linked": None},
-    }  # fmt: skip
-    s.outputs[out.name] = released
+    released = s.outputs[out.name]  # the session keeps the table as protected, with options
     if args.out:
         s.finalise(args.out)
     return _reported(build_report([released], s.ruleset_), protected.table.to_string())
