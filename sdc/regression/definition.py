@@ -108,7 +108,10 @@ def survival_definition(
         "time_unit": None if time_unit is None else float(time_unit),
         "contributor": None
         if contributor is None
-        else column_entry(contributor, series_fingerprint(data[contributor])),
+        else column_entry(
+            contributor,
+            series_fingerprint(data[contributor].astype(str)),  # ids as text
+        ),  # fmt: skip
         "dataset": {"rows": rows, "fingerprint": dataset_fingerprint(fps, rows)},
         "population": None,
     }

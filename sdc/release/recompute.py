@@ -266,7 +266,7 @@ def recompute_survival(definition: Any, source: DataSource, ruleset: Any, name: 
     if who is not None:  # rows of one person counted once, as the session did
         col = who.get("column") if isinstance(who, dict) else None
         ids = source.column(col, "contributor column")
-        _same(series_fingerprint(ids), who.get("fingerprint"), "contributor column")
+        _same(series_fingerprint(ids.astype(str)), who.get("fingerprint"), "contributor column")
         if str(col) in frame:
             raise Differs("its contributor column is one of its other columns")
         frame[str(col)] = ids.to_numpy()
