@@ -589,20 +589,34 @@ class Session:
 
     def check_model(
         self, estimator: Any, *, train: Any = None, test: Any = None,
-        n_records: int | None = None, name: str | None = None,
+        n_records: int | None = None, contributor: Any = SESSION_DEFAULT,
+        name: str | None = None,
     ) -> ModelOutput:  # fmt: skip
         """Check a fitted (scikit-learn) model for release (see :mod:`sdc.models.output`).
 
         Weights-only checks always run; ``train=(X, y)`` with ``test=(X, y)`` (records
         not used in training) adds the membership inference attack and the
-        equivalence classes of the predictions. Models are not written by
+        equivalence classes of the predictions. ``contributor``: the ids of the training
+        rows (one per row of ``train``; the session's column name cannot be used, as the
+        features rarely hold it): a tree model's leaves are then also counted in
+        distinct contributors. Models are not written by
         ``finalise``: the model file goes to the gate, which runs ``sdc check-model``.
         """
         from sdc.models.check import check_estimator
 
+        func = "Session.check_model"
+        if contributor is SESSION_DEFAULT:
+            if self.contributor is not None and train is not None:
+                raise input_error(
+                    "contributor", func, "given (the ids of the training rows) when the "
+                    "session has a contributor column", "not given",
+                    "Pass contributor=df.loc[train_rows, "
+                    f"{self.contributor!r}], or contributor=None if each row is a person.",
+                )  # fmt: skip
+            contributor = None
         return check_estimator(
-            estimator, self.ruleset_, name=self._name(name, "Session.check_model"),
-            train=train, test=test, n_records=n_records,
+            estimator, self.ruleset_, name=self._name(name, func),
+            train=train, test=test, n_records=n_records, contributor=contributor,
         )  # fmt: skip
 
     def assess_microdata(

@@ -248,3 +248,65 @@ def test_duplicating_a_patients_rows_never_changes_a_survival_table(seed, n, pic
                              name="b")  # fmt: skip
     assert after.status is before.status
     pd.testing.assert_frame_equal(after.table, before.table)
+
+
+# ------------------------------------------------------------------ trained models
+
+
+def tree_data(seed: int = 0, n: int = 400):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = (x[:, 0] + rng.normal(0, 0.5, n) > 0).astype(int)
+    ids = rng.integers(0, n // 4, n)  # about four rows per person
+    return x, y, ids
+
+
+@pytest.mark.parametrize("forest", [False, True])
+def test_model_leaves_count_distinct_contributors_as_pandas_does(forest):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    from sdc.models.check import leaf_people
+
+    x, y, ids = tree_data()
+    model = (RandomForestClassifier(n_estimators=5, min_samples_leaf=5, random_state=0)
+             if forest else DecisionTreeClassifier(min_samples_leaf=5, random_state=0))  # fmt: skip
+    model.fit(x, y)
+    trees = model.estimators_ if forest else [model]
+    per_leaf = [pd.Series(ids).groupby(tree.apply(x)).nunique() for tree in trees]
+    expected = (min(int(p.min()) for p in per_leaf),
+                sum(int(((p > 0) & (p < 10)).sum()) for p in per_leaf))  # fmt: skip
+    assert leaf_people(model, x, ids, 10) == expected
+
+
+def test_a_leaf_of_one_persons_rows_fails_only_when_contributors_are_given():
+    from sklearn.tree import DecisionTreeClassifier
+
+    x, y, ids = tree_data(1, 600)
+    x[:12] = [9.0, 9.0, 9.0]  # twelve rows of one person, far from the others
+    y[:12] = 1
+    ids[:12] = 10_000
+    model = DecisionTreeClassifier(min_samples_leaf=10, random_state=0).fit(x[:500], y[:500])
+    train, test = (x[:500], y[:500]), (x[500:], y[500:])
+    s = sdc.Session()
+    rows = s.check_model(model, train=train, test=test, name="rows")
+    people = s.check_model(model, train=train, test=test, contributor=ids[:500], name="people")
+    k_rows = rows.findings[rows.findings.rule == "k-anonymity"]
+    k_people = people.findings[people.findings.rule == "k-anonymity"]
+    assert not k_rows["term"].str.contains("contributors").any()
+    mine = k_people[k_people["term"].str.contains("contributors")]
+    assert (mine.outcome == "fail").all() and len(mine) == 1
+    assert people.status is not Status.PASS
+
+
+def test_model_contributor_needs_training_rows_and_a_session_default_must_be_given_as_ids():
+    from sklearn.tree import DecisionTreeClassifier
+
+    x, y, ids = tree_data()
+    model = DecisionTreeClassifier(min_samples_leaf=5).fit(x[:300], y[:300])
+    with pytest.raises(SdcInputError, match="train"):
+        sdc.Session().check_model(model, contributor=ids[:300])
+    s = sdc.Session(contributor="pid")
+    with pytest.raises(SdcInputError, match="training rows"):
+        s.check_model(model, train=(x[:300], y[:300]), test=(x[300:], y[300:]))
+    assert s.check_model(model).status is not None  # weights only: no rows to name
