@@ -247,12 +247,17 @@ def test_a_regression_the_engine_cannot_check_is_finalised_for_review(tmp_path):
     assert entry(gate(folder, trust_unsigned=True), "qr")["status"] == "review"
 
 
-def test_a_custom_output_whose_file_is_not_its_own_fails(tmp_path):
+def captioned(tmp_path: Path) -> Path:
+    """The corpus request with a caption ``n.txt`` added as a custom output."""
     s = corpus.base_session()
     note = tmp_path / "n.txt"
     note.write_text("a caption")
     s.custom_output(note, kind="caption")
-    folder = finalise(s, tmp_path / "req")
+    return finalise(s, tmp_path / "req")
+
+
+def test_a_custom_output_whose_file_is_not_its_own_fails(tmp_path):
+    folder = captioned(tmp_path)
     (folder / "other.txt").write_text("a caption")
 
     def swap(m: dict[str, Any]) -> None:
@@ -265,11 +270,7 @@ def test_a_custom_output_whose_file_is_not_its_own_fails(tmp_path):
 
 
 def test_a_changed_custom_file_fails(tmp_path):
-    s = corpus.base_session()
-    note = tmp_path / "n.txt"
-    note.write_text("a caption")
-    s.custom_output(note, kind="caption")
-    folder = finalise(s, tmp_path / "req")
+    folder = captioned(tmp_path)
     (folder / "n.txt").write_text("P0001,1980-01-02")
     report = gate(folder, trust_unsigned=True)
     assert entry(report, "n")["status"] == "fail"
