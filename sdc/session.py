@@ -462,8 +462,9 @@ class Session:
         if not rebin and merged.size < edges.size:
             labels = histogram.bin_labels(merged[:-1], merged).categories
             shown = ", ".join(labels[: merged.size - 1])
+            who = "records" if contributor is None else "contributors"
             out.advice = (
-                f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} records "
+                f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} {who} "
                 f"with their neighbours, giving {merged.size - 1} bins: {shown}",
             )
         return out

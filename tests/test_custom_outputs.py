@@ -321,3 +321,19 @@ def test_custom_files_are_digested_like_every_file(passing, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     (f,) = [f for f in manifest["files"] if f["path"] == "n.txt"]
     assert f["sha256"] == hashlib.sha256(b"a caption").hexdigest() and f["kind"] == "custom"
+
+
+def test_the_sacro_export_carries_the_exception_and_comments(tmp_path):
+    from sdc.release.gate import check_request
+    from sdc.release.sacro import export_sacro
+
+    s = corpus.base_session()
+    s.add_exception(corpus.MEANS, "Means over 15 or more patients each.")
+    s.add_comment(corpus.MEANS, "Costs in pounds.")
+    result = check_request(finalise(s, tmp_path / "req"), trust_unsigned=True)
+    export_sacro(result, tmp_path / "acro")
+    doc = json.loads((tmp_path / "acro" / "results.json").read_text())
+    means = doc["results"][corpus.MEANS]
+    assert means["exception"] == "Means over 15 or more patients each."
+    assert "Costs in pounds." in means["comments"]
+    assert doc["results"][corpus.COUNTS]["exception"] == ""
