@@ -310,3 +310,19 @@ def test_model_contributor_needs_training_rows_and_a_session_default_must_be_giv
     with pytest.raises(SdcInputError, match="training rows"):
         s.check_model(model, train=(x[:300], y[:300]), test=(x[300:], y[300:]))
     assert s.check_model(model).status is not None  # weights only: no rows to name
+
+
+def test_tables_counted_by_contributor_are_recomputed_equal_at_the_gate(tmp_path: Path):
+    df = episodes()
+    s = sdc.Session(contributor="pid")
+    s.hist(df, "los", bins=10, name="h")
+    s.describe(df, "cost", by="region", stats=["count", "mean"], name="d")
+    s.pivot_table(df, index="region", aggfunc="count", margins=True, name="p").protect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        folder = s.finalise(tmp_path / "req")
+    df.to_csv(tmp_path / "data.csv", index=False)
+    report = check_folder(folder, data=tmp_path / "data.csv")
+    got = {o["name"]: (o["status"], o["recomputed"]) for o in report["outputs"]}
+    assert got == {"h": ("pass", "equal"), "d_count": ("fail", "equal"),
+                   "d_mean": ("fail", "equal"), "p": ("pass", "equal")}  # fmt: skip
