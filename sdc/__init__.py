@@ -18,6 +18,7 @@ __getattr__, __dir__, _public = attach(
         "SdcError": "sdc.exceptions",
         "SdcEvidenceError": "sdc.exceptions",
         "SdcInputError": "sdc.exceptions",
+        "SdcReleaseWarning": "sdc.exceptions",
         "SdcRuleSetError": "sdc.exceptions",
         "Session": "sdc.session",
         "Status": "sdc.verdict",
@@ -29,7 +30,13 @@ __getattr__, __dir__, _public = attach(
 __all__ = [*_public, "__version__"]
 
 if TYPE_CHECKING:
-    from sdc.exceptions import SdcError, SdcEvidenceError, SdcInputError, SdcRuleSetError
+    from sdc.exceptions import (
+        SdcError,
+        SdcEvidenceError,
+        SdcInputError,
+        SdcReleaseWarning,
+        SdcRuleSetError,
+    )
     from sdc.models.check import check_model_file
     from sdc.models.output import ModelOutput
     from sdc.regression.output import RegressionOutput

@@ -330,14 +330,7 @@ def _cmd_protect(args: argparse.Namespace) -> Outcome:
         "threshold": args.protection_threshold,
     }  # fmt: skip
     protected = _with_progress(lambda: out.protect(**options, hide=hide, publish=publish))
-    options |= {"hide": hide, "publish": publish}
-    # The session releases the table as protected here, options included.
-    released = TableOutput(out.name, out.check, out.values, out.value_name, True, protected.release)
-    released.definition = {
-        **(out.definition or {}), "call": "protect",
-        "protection": {"applied": True, "options": options, "linked": None},
-    }  # fmt: skip
-    s.outputs[out.name] = released
+    released = s.outputs[out.name]  # the session keeps the table as protected, with options
     _finalise(s, args)
     return _reported(build_report([released], s.ruleset_), protected.table.to_string())
 

@@ -48,3 +48,7 @@ class SdcRegistryError(SdcError):
     knows, or a write the database refused. Not raised for a broken audit chain:
     ``verify()`` reports that as its result.
     """
+
+
+class SdcReleaseWarning(UserWarning):
+    """``finalise`` wrote outputs that do not pass as they are (they fail, or need review)."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sdc.differencing.result import DifferencingResult
     from sdc.microdata.output import MicrodataOutput
     from sdc.models.output import ModelOutput
+    from sdc.release.custom import CustomOutput
     from sdc.tables.describe import Description
     from sdc.tables.protected import ProtectedTable
 
@@ -130,13 +131,28 @@ def _rows_used(result: Any) -> pd.Index | None:
     return labels if isinstance(labels, pd.Index) else None
 
 
+class _SessionDefault:
+    """The ``contributor`` of a method when none is given: the session's own."""
+
+    def __repr__(self) -> str:
+        return "<the session's contributor>"
+
+
+#: What a method's ``contributor`` is when not given: ``Session(contributor=...)``.
+SESSION_DEFAULT: Any = _SessionDefault()
+
+
 class Session:
     """Make checked tables under one rule set, then ``finalise`` them for the output checker.
 
     ``rules`` is a preset name ("default", "acro", "opensafely", "datashield"), a
     TOML path or a :class:`~sdc.ruleset.RuleSet`. ``suppress`` chooses whether
     outputs are released protected (failing cells masked); ``None`` follows the
-    rule set's ``[protection] apply``.
+    rule set's ``[protection] apply``. It is read when an output is made: changing
+    it later affects later outputs only (``t.protect()`` protects one already made).
+    ``contributor``: the column naming who each record is (patient, practice), used
+    by every method that takes ``contributor=`` when it is not given there
+    (``contributor=None`` there: each row is a different person).
 
     Examples
     --------
@@ -153,15 +169,25 @@ class Session:
     'fail'
     """
 
-    def __init__(self, rules: str | Path | RuleSet = "default", *, suppress: bool | None = None):
+    def __init__(
+        self, rules: str | Path | RuleSet = "default", *, suppress: bool | None = None,
+        contributor: str | None = None,
+    ) -> None:  # fmt: skip
+        if contributor is not None and (not isinstance(contributor, str) or not contributor):
+            raise input_error("contributor", "Session", "one column name or None", contributor)
         self.rules = rules
         self.suppress = suppress
+        self.contributor = contributor
         self.ruleset_ = RuleSet.load(rules)
         self.outputs: dict[
-            str, TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
+            str, TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput | CustomOutput
         ] = {}
         #: Each output's records, for differencing (row-level: never written out).
         self._records = Tracker()
+        #: The researcher's case for releasing an output, by name (``add_exception``).
+        self.exceptions: dict[str, str] = {}
+        #: Comments for the checker: (output name or None, text) (``add_comment``).
+        self.comments: list[tuple[str | None, str]] = []
 
     def __repr__(self) -> str:
         """The rule set and every output with its verdict, one a line.
@@ -196,6 +222,21 @@ class Session:
                               "Use remove_output first to replace it.")  # fmt: skip
         return name
 
+    def _who(self, contributor: Any, data: Any, func: str) -> Any:
+        """The contributor a method uses: the one given (None: rows are people), else the
+        session's, which must then be a column of ``data``."""
+        if contributor is not SESSION_DEFAULT:
+            return contributor
+        who = self.contributor
+        columns = getattr(data, "columns", None)
+        if who is not None and columns is not None and who not in list(columns):
+            raise input_error(
+                "contributor", func, "a column of data (the session's contributor)", who,
+                "Pass contributor=None if each row of these data is a different person, "
+                "or contributor=<column> naming who each row is.",
+            )  # fmt: skip
+        return who
+
     def _protect(self) -> bool:
         return self.ruleset_.protection.apply if self.suppress is None else bool(self.suppress)
 
@@ -210,7 +251,7 @@ class Session:
         margins_name: str = "All",
         dropna: bool = False,
         normalize: bool | str | int = False,
-        contributor: Any = None,
+        contributor: Any = SESSION_DEFAULT,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
         structural_zeros: Sequence[dict[str, Any]] | None = None,
@@ -231,6 +272,15 @@ class Session:
         does not flag; recorded and shown to the checker (see :mod:`sdc.tables.structural`).
         """
         func = "Session.crosstab"
+        if contributor is SESSION_DEFAULT:
+            if self.contributor is not None:
+                raise input_error(
+                    "contributor", func, "given (the Series of ids) when the session has a "
+                    "contributor column", "not given",
+                    f"crosstab takes Series, not a frame: pass contributor=df"
+                    f"[{self.contributor!r}], or contributor=None if each row is a person.",
+                )  # fmt: skip
+            contributor = None
         refuse_unsupported(margins_name, dropna, func)
         if aggfunc is not None:
             named, many = aggfunc_names(aggfunc, func)
@@ -319,7 +369,7 @@ class Session:
         margins: bool = False,
         margins_name: str = "All",
         dropna: bool = False,
-        contributor: str | None = None,
+        contributor: str | None = SESSION_DEFAULT,
         name: str | None = None,
         hierarchies: dict[str, Any] | None = None,
         progress: bool = False,
@@ -338,6 +388,7 @@ class Session:
         apply it again (see :mod:`sdc.differencing.population`).
         """
         func = "Session.pivot_table"
+        contributor = self._who(contributor, data, func)
         refuse_unsupported(margins_name, dropna, func)
         named, many_stats = aggfunc_names(aggfunc, func)
         many_values = isinstance(values, (list, tuple))
@@ -444,8 +495,14 @@ class Session:
 
             t = self.ruleset_.params["threshold"].t
             out.advice = (*out.advice, *merge_advice(out.check.evidence, t))
+        out.on_protect = self._keep_protected
         self.outputs[out.name] = out
         return out
+
+    def _keep_protected(self, released: TableOutput) -> None:
+        """After ``t.protect(...)``: the session releases the table as protected."""
+        if released.name in self.outputs:  # an output removed from the session stays out
+            self.outputs[released.name] = released
 
     def _add_source(
         self, kind, data, rows, cols, value_col, statistic, contrib_col, margins, name, func,
@@ -466,6 +523,7 @@ class Session:
         finally:
             if bar is not None:
                 bar.close()
+        out.on_protect = self._keep_protected
         self.outputs[out.name] = out
         return out
 
@@ -476,7 +534,7 @@ class Session:
         *,
         values: str | None = None,
         aggfunc: str = "count",
-        contributor: str | None = None,
+        contributor: str | None = SESSION_DEFAULT,
         secondary_zeros: bool | None = None,
         singletons: bool | None = None,
         audit_rounds: int | None = None,
@@ -493,6 +551,7 @@ class Session:
         from sdc.protection.params import with_options
         from sdc.tables.linked import LinkedTable, joint_groups, protect_linked
 
+        contributor = self._who(contributor, data, "Session.protect_linked")
         specs = [LinkedTable.of(t) for t in tables]
         if not specs:
             raise SdcInputError("protect_linked needs at least one table.")
@@ -533,6 +592,7 @@ class Session:
         *,
         rebin: bool = False,
         plot: bool = False,
+        contributor: str | None = SESSION_DEFAULT,
         name: str | None = None,
         population: str | None = None,
     ) -> TableOutput:
@@ -543,24 +603,31 @@ class Session:
         no edge pins its minimum or maximum. ``rebin`` merges small bins with their
         neighbours first (see :mod:`sdc.tables.histogram`). The table's rows are the bins.
         ``plot``: ``finalise`` also writes the bar chart (``.svg()``), drawn from the
-        released bins only (see :mod:`sdc.plots`).
+        released bins only (see :mod:`sdc.plots`). ``contributor``: a column naming who
+        each record is; a bin is then checked on its distinct contributors (the bar
+        still counts records), and ``rebin`` merges until each bin has ``t`` people.
         """
         from sdc.tables import histogram
 
         func = "Session.hist"
         given, data = data, select(data, population, func)
+        contributor = self._who(contributor, data, func)
         values, cuts = histogram.histogram_frame(data, column, bins, func)
         for arg, flag in (("rebin", rebin), ("plot", plot)):
             if not isinstance(flag, bool):
                 raise input_error(arg, func, "True or False", flag)
+        ids = histogram.contributor_codes(data, column, contributor, func)
         t = self.ruleset_.params["threshold"].t
-        counts = histogram.bin_counts(values, cuts)
-        merged = histogram.rebin(histogram.open_edges(cuts), counts, t)[1:-1]
+        edges = histogram.open_edges(cuts)
+        people = None if ids is None else histogram.BinPeople(values, edges, ids)
+        merged = histogram.rebin(edges, histogram.bin_counts(values, cuts, ids), t, people)[1:-1]
         if rebin:
             cuts = merged
         frame = pd.DataFrame({column: histogram.bin_labels(values, cuts)})
+        if ids is not None:
+            frame[contributor] = data[contributor].to_numpy()
         out = self._add(
-            frame, [column], [], None, "histogram", None, False, name, func,
+            frame, [column], [], None, "histogram", contributor, False, name, func,
             records=data.index, population=population, base=given.index,
         )  # fmt: skip
         out.plot = plot
@@ -568,8 +635,9 @@ class Session:
         out.definition["dims"][0]["bins"] = [float(e) for e in cuts]
         if not rebin and merged.size < cuts.size:
             shown = ", ".join(histogram.labels_of(merged))
+            who = "records" if contributor is None else "contributors"
             out.advice = (
-                f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} records "
+                f"re-binning offered: rebin=True merges the bins of 1 to {t - 1} {who} "
                 f"with their neighbours, giving {merged.size + 1} bins: {shown}",
             )
         return out
@@ -581,7 +649,7 @@ class Session:
         by: str | None = None,
         stats: Sequence[str] = ("count", "mean", "median", "p25", "p75"),
         *,
-        contributor: str | None = None,
+        contributor: str | None = SESSION_DEFAULT,
         name: str | None = None,
         population: str | None = None,
     ) -> Description:
@@ -599,6 +667,7 @@ class Session:
 
         func = "Session.describe"
         given, data = data, select(data, population, func)
+        contributor = self._who(contributor, data, func)
         frame, group = describe_frame(data, column, by, func, contributor)
         if isinstance(stats, str) or not stats or not all(isinstance(s, str) for s in stats):
             raise input_error("stats", func, "a non-empty list of statistic names", stats)
@@ -641,6 +710,7 @@ class Session:
         *,
         time_unit: float | None = None,
         plot: bool = False,
+        contributor: str | None = SESSION_DEFAULT,
         name: str | None = None,
         population: str | None = None,
     ) -> SurvivalOutput:
@@ -653,25 +723,29 @@ class Session:
         round width of about a twentieth of the longest follow-up); a finer one gives
         fewer boundaries, never weaker ones.
         ``plot``: ``finalise`` also writes the released curves as an image (``.svg()``).
+        ``contributor``: a column naming who each row is; rows of one person count once
+        (they must then agree: see :func:`sdc.regression.survival.survival_table`).
         """
         from sdc.regression.survival import survival_table
 
         func = "Session.survival_table"
         given, data = data, select(data, population, func)
+        contributor = self._who(contributor, data, func)
         if not isinstance(plot, bool):
             raise input_error("plot", func, "True or False", plot)
         out = survival_table(
-            data, duration, event, by, self.ruleset_, self._name(name, func), time_unit
-        )
+            data, duration, event, by, self.ruleset_, self._name(name, func), time_unit,
+            contributor,
+        )  # fmt: skip
         out.plot = plot
-        out.definition = survival_definition(data, duration, event, by, time_unit)
+        out.definition = survival_definition(data, duration, event, by, time_unit, contributor)
         out.definition["population"] = population_entry(data.index, population, given.index)
         self._records.survival(out, data, duration, event, by, time_unit)
         self.outputs[out.name] = out
         return out
 
     def check_model_result(
-        self, result: Any, *, contributor: Any = None, name: str | None = None
+        self, result: Any, *, contributor: Any = SESSION_DEFAULT, name: str | None = None
     ) -> RegressionOutput:
         """Check a statsmodels result the researcher fitted (see :mod:`sdc.regression.output`).
 
@@ -684,6 +758,18 @@ class Session:
         from sdc.regression.rows import contributor_ids
 
         func = "Session.check_model_result"
+        if contributor is SESSION_DEFAULT:
+            frame = getattr(getattr(getattr(result, "model", None), "data", None), "frame", None)
+            contributor = self._who(contributor, frame, func)
+            if isinstance(contributor, str):  # the session's column, in the data of the fit
+                if not isinstance(frame, pd.DataFrame):
+                    raise input_error(
+                        "contributor", func, "the ids (the fit keeps no data frame to take "
+                        "the session's contributor column from)", contributor,
+                        "Pass contributor=data[column], or contributor=None if each row is "
+                        "a person.",
+                    )  # fmt: skip
+                contributor = frame[contributor]
         ids = contributor_ids(result, contributor, func)
         out = RegressionOutput(self._name(name, func), result, self.ruleset_, ids)
         out.definition = regression_definition("check_model_result", None, None, {})
@@ -694,25 +780,40 @@ class Session:
 
     def check_model(
         self, estimator: Any, *, train: Any = None, test: Any = None,
-        n_records: int | None = None, name: str | None = None,
+        n_records: int | None = None, contributor: Any = SESSION_DEFAULT,
+        name: str | None = None,
     ) -> ModelOutput:  # fmt: skip
         """Check a fitted (scikit-learn) model for release (see :mod:`sdc.models.output`).
 
         Weights-only checks always run; ``train=(X, y)`` with ``test=(X, y)`` (records
         not used in training) adds the membership inference attack and the
-        equivalence classes of the predictions. Models are not written by
+        equivalence classes of the predictions. ``contributor``: the ids of the training
+        rows (one per row of ``train``; the session's column name cannot be used, as the
+        features rarely hold it): a tree model's leaves are then also counted in
+        distinct contributors. Models are not written by
         ``finalise``: the model file goes to the gate, which runs ``sdc check-model``.
         """
         from sdc.models.check import check_estimator
 
+        func = "Session.check_model"
+        if contributor is SESSION_DEFAULT:
+            if self.contributor is not None and train is not None:
+                raise input_error(
+                    "contributor", func, "given (the ids of the training rows) when the "
+                    "session has a contributor column", "not given",
+                    "Pass contributor=df.loc[train_rows, "
+                    f"{self.contributor!r}], or contributor=None if each row is a person.",
+                )  # fmt: skip
+            contributor = None
         return check_estimator(
-            estimator, self.ruleset_, name=self._name(name, "Session.check_model"),
-            train=train, test=test, n_records=n_records,
+            estimator, self.ruleset_, name=self._name(name, func),
+            train=train, test=test, n_records=n_records, contributor=contributor,
         )  # fmt: skip
 
     def assess_microdata(
         self, data: pd.DataFrame, keys: Sequence[str], sensitive: Sequence[str] | None = None,
-        *, weight: str | None = None, contributor: str | None = None, name: str | None = None,
+        *, weight: str | None = None, contributor: str | None = SESSION_DEFAULT,
+        name: str | None = None,
     ) -> MicrodataOutput:  # fmt: skip
         """Assess record-level data for release (see :mod:`sdc.microdata`).
 
@@ -725,6 +826,7 @@ class Session:
         from sdc.microdata.output import assess
         from sdc.microdata.released import microdata_definition
 
+        contributor = self._who(contributor, data, "Session.assess_microdata")
         out = assess(
             data, self.ruleset_, keys=keys, sensitive=sensitive, weight=weight,
             contributor=contributor, name=self._name(name, "Session.assess_microdata"),
@@ -743,6 +845,7 @@ class Session:
             raise input_error("formula", where, "a formula such as 'y ~ x + C(g)'", formula)
         if not isinstance(data, pd.DataFrame):
             raise input_error("data", where, "a pandas DataFrame", type(data).__name__)
+        contributor = self._who(contributor, data, where)
         if contributor is not None:
             if not isinstance(contributor, str):
                 raise input_error("contributor", where, "one column name", contributor)
@@ -769,7 +872,7 @@ class Session:
         self.outputs[out.name] = out
         return out
 
-    def ols(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+    def ols(self, formula: str, data: pd.DataFrame, *, contributor: str | None = SESSION_DEFAULT,
             name: str | None = None, population: str | None = None,
             **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.ols`` and check it.
@@ -782,7 +885,7 @@ class Session:
         return self._fit("ols", smf.ols, formula, data, name, {}, contributor, population, **kwargs)
 
     def wls(self, formula: str, data: pd.DataFrame, *, weights: Any,
-            contributor: str | None = None, name: str | None = None,
+            contributor: str | None = SESSION_DEFAULT, name: str | None = None,
             population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.wls`` with ``weights`` (values, or a column of
         ``data``) and check it; groups are counted by their effective size (Kish)."""
@@ -794,7 +897,7 @@ class Session:
         return self._fit("wls", smf.wls, formula, data, name, {}, contributor, population,
                          weights=weights, **kwargs)  # fmt: skip
 
-    def logit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+    def logit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = SESSION_DEFAULT,
               name: str | None = None, population: str | None = None,
               **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.logit`` and check it."""
@@ -803,7 +906,7 @@ class Session:
         return self._fit("logit", smf.logit, formula, data, name, {"disp": 0}, contributor,
                          population, **kwargs)  # fmt: skip
 
-    def probit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+    def probit(self, formula: str, data: pd.DataFrame, *, contributor: str | None = SESSION_DEFAULT,
                name: str | None = None, population: str | None = None,
                **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.probit`` and check it."""
@@ -812,8 +915,9 @@ class Session:
         return self._fit("probit", smf.probit, formula, data, name, {"disp": 0}, contributor,
                          population, **kwargs)  # fmt: skip
 
-    def poisson(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
-                name: str | None = None, population: str | None = None,
+    def poisson(self, formula: str, data: pd.DataFrame, *,
+                contributor: str | None = SESSION_DEFAULT, name: str | None = None,
+                population: str | None = None,
                 **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.poisson`` (``offset=``, ``exposure=`` as in
         statsmodels) and check it."""
@@ -822,7 +926,7 @@ class Session:
         return self._fit("poisson", smf.poisson, formula, data, name, {"disp": 0}, contributor,
                          population, **kwargs)  # fmt: skip
 
-    def glm(self, formula: str, data: pd.DataFrame, *, contributor: str | None = None,
+    def glm(self, formula: str, data: pd.DataFrame, *, contributor: str | None = SESSION_DEFAULT,
             name: str | None = None, population: str | None = None,
             **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit ``statsmodels.formula.api.glm`` (``family=``, ``freq_weights=``,
@@ -832,7 +936,7 @@ class Session:
         return self._fit("glm", smf.glm, formula, data, name, {}, contributor, population, **kwargs)
 
     def phreg(self, formula: str, data: pd.DataFrame, *, status: Any,
-              contributor: str | None = None, name: str | None = None,
+              contributor: str | None = SESSION_DEFAULT, name: str | None = None,
               population: str | None = None, **kwargs: Any) -> RegressionOutput:  # fmt: skip
         """Fit a Cox model, ``statsmodels.formula.api.phreg`` (``status``: 1 for an event,
         values or a column of ``data``), and check it; groups are counted by their events."""
@@ -842,11 +946,14 @@ class Session:
                          status=status, **kwargs)  # fmt: skip
 
     def remove_output(self, name: str) -> None:
-        """Drop an output from the session so it is not finalised."""
+        """Drop an output from the session so it is not finalised (with its exception and
+        comments)."""
         if name not in self.outputs:
             raise input_error("name", "Session.remove_output", "an output of this session", name)
         del self.outputs[name]
         self._records.forget(name)
+        self.exceptions.pop(name, None)
+        self.comments = [(n, t) for n, t in self.comments if n != name]
 
     def check_differencing(self, *, intervals: bool = False) -> DifferencingResult:
         """Whether the outputs together give away a small group (see :mod:`sdc.differencing`).
@@ -861,6 +968,90 @@ class Session:
                               intervals)  # fmt: skip
         t = int(self.ruleset_.params["threshold"].t)
         return self._records.check(self.outputs, t, intervals=intervals)
+
+    def _note(self, text: Any, arg: str, func: str) -> str:
+        from sdc.release.manifest import MAX_NOTE
+
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
+            raise input_error(arg, func, f"a text of 1 to {MAX_NOTE} characters", text)
+        return text.strip()
+
+    def _output_name(self, name: Any, func: str) -> str:
+        if not isinstance(name, str) or name not in self.outputs:
+            raise input_error("name", func, "the name of an output of this session", name,
+                              f"Outputs: {', '.join(self.outputs) or 'none yet'}.")  # fmt: skip
+        return name
+
+    def add_exception(self, name: str, reason: str) -> None:
+        """Ask the checker to release output ``name`` although it needs review (or fails),
+        and say why: ``reason`` is shown to the checker with its verdict.
+
+        It changes no verdict: a ``review`` output still needs a checker's approval, and
+        a failing one still fails. A second call replaces the reason.
+
+        Examples
+        --------
+        >>> import sdc
+        >>> from sdc.example import example_microdata
+        >>> s = sdc.Session()
+        >>> t = s.crosstab(example_microdata().region, name="visits")
+        >>> s.add_exception("visits", "The small cells are published in the annual report.")
+        >>> s.exceptions
+        {'visits': 'The small cells are published in the annual report.'}
+        >>> s.outputs["visits"].status.value
+        'fail'
+        """
+        func = "Session.add_exception"
+        self.exceptions[self._output_name(name, func)] = self._note(reason, "reason", func)
+
+    def add_comment(self, name: str | None, text: str) -> None:
+        """A comment for the checker on output ``name`` (``None``: on the whole request).
+
+        Comments are written into the request's manifest and shown in the checker's
+        report; they are no files, so they never make the request need review, and they
+        change no verdict.
+
+        Examples
+        --------
+        >>> import sdc
+        >>> s = sdc.Session()
+        >>> s.add_comment(None, "Tables for chapter 3 of the thesis.")
+        >>> s.comments
+        [(None, 'Tables for chapter 3 of the thesis.')]
+        """
+        func = "Session.add_comment"
+        who = None if name is None else self._output_name(name, func)
+        self.comments.append((who, self._note(text, "text", func)))
+
+    def custom_output(self, path: Any, *, kind: str, name: str | None = None) -> CustomOutput:
+        """Add a file the engine did not make (a figure, a table made elsewhere) for review.
+
+        ``path``: the file, copied as it is now; or a fitted statsmodels result of a class
+        the engine cannot check (e.g. ``QuantReg``): its coefficient table is written.
+        ``kind``: what it is, in words, for the checker. It is always at best ``review``
+        (a person must look at it), and it fails if it looks like row-level data
+        (see :mod:`sdc.release.custom`).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile, sdc
+        >>> note = pathlib.Path(tempfile.mkdtemp()) / "figure1.txt"
+        >>> _ = note.write_text("Figure 1: admissions by year, drawn from table visits.")
+        >>> s = sdc.Session()
+        >>> out = s.custom_output(note, kind="figure caption", name="caption")
+        >>> out.status.value, out.path
+        ('review', 'caption.txt')
+        """
+        from sdc.release.custom import CustomOutput, read_custom
+
+        func = "Session.custom_output"
+        label = self._note(kind, "kind", func)
+        source, data = read_custom(path, func)
+        if name is None:
+            name = Path(source).stem or None
+        out = CustomOutput(self._name(name, func), source, label, data)
+        self.outputs[out.name] = out
+        return out
 
     def finalise(
         self, path: str | Path, *, overwrite: bool = False,
@@ -878,8 +1069,14 @@ class Session:
         :func:`sdc.release.bundle.write_bundle` for the layout. ``append``: add this
         session's outputs to the request folder ``path`` that an earlier ``finalise``
         wrote, re-finalised as one request (see :mod:`sdc.release.append`).
+
+        Each output is written as the session holds it: a table protected with
+        ``t.protect(...)`` as that protection shows it. The researcher's exceptions and
+        comments go into the manifest. Outputs that fail or need review are named in an
+        :class:`~sdc.exceptions.SdcReleaseWarning`.
         """
-        from sdc.release.bundle import write_bundle
+        from sdc.exceptions import SdcReleaseWarning
+        from sdc.release.bundle import Notes, write_bundle
 
         if append:
             from sdc.release.append import append_bundle
@@ -887,11 +1084,28 @@ class Session:
             if overwrite:
                 raise input_error("append", "Session.finalise", "False with overwrite=True",
                                   append, "Choose one.")  # fmt: skip
+            if self.exceptions or self.comments:
+                raise input_error(
+                    "append", "Session.finalise", "False when the session has exceptions or "
+                    "comments", append, "Finalise them with their outputs in one request.",
+                )  # fmt: skip
             return append_bundle(
                 Path(path), list(self.outputs.values()), self.ruleset_, signing_key, author
             )
 
-        return write_bundle(
+        notes = Notes(dict(self.exceptions), list(self.comments))
+        folder = write_bundle(
             Path(path), list(self.outputs.values()), self.ruleset_, overwrite, signing_key,
-            author, differencing=self.check_differencing() if self.outputs else None,
+            author, notes, differencing=self.check_differencing() if self.outputs else None,
         )  # fmt: skip
+        held = [f"{o.name} ({o.status.value})" for o in self.outputs.values()
+                if o.status.value != "pass"]  # fmt: skip
+        if held:
+            warnings.warn(
+                f"finalise wrote {len(held)} output(s) that do not pass as they are: "
+                f"{', '.join(held)}. A failing output never leaves: protect it (t.protect()), "
+                "change it or remove it (remove_output); one that needs review leaves only "
+                "with a checker's approval (add_exception says why it should).",
+                SdcReleaseWarning, stacklevel=2,
+            )  # fmt: skip
+        return folder

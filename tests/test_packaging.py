@@ -21,7 +21,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_installed_package_has_presets_schema_and_example() -> None:
     assert preset_names() == ["acro", "datashield", "default", "opensafely"]
-    assert report_schema()["properties"]["schema_version"]["const"] == "1.3"
+    assert report_schema()["properties"]["schema_version"]["const"] == "1.4"
     from sdc.example import example_microdata
 
     assert len(example_microdata()) > 1000

@@ -12,11 +12,13 @@ unknown passes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sdc.exceptions import SdcInputError, SdcRefusedFile
 from sdc.models.format import Limits, open_zip, sniff, sniff_all, zip_kind
@@ -148,17 +150,71 @@ def check_estimator(
     train: Any = None,
     test: Any = None,
     n_records: int | None = None,
+    contributor: Any = None,
 ) -> ModelOutput:
     """Check a fitted estimator in memory; with ``train=(X, y)`` and ``test=(X, y)`` also run
-    the membership inference attack and the equivalence classes of its predictions."""
+    the membership inference attack and the equivalence classes of its predictions.
+
+    ``contributor``: who each training row is (one id per row of ``train``); the leaves of
+    a tree model are then also counted in distinct contributors (:func:`leaf_people`)."""
     structure = read_structure(estimator)
     data = None
     if (train is None) != (test is None):
         raise SdcInputError("check_model needs both train=(X, y) and test=(X, y), or neither.")
+    if contributor is not None and train is None:
+        raise SdcInputError("`contributor` of check_model needs the training rows it names: "
+                            "give train=(X, y) and test=(X, y) too.")  # fmt: skip
     if train is not None:
         data = _attack(estimator, train, test, ruleset, structure)
         n_records = len(train[0]) if n_records is None else n_records
+    if contributor is not None and data is not None:
+        t = int(ruleset.params["k-anonymity"].t)
+        people, small = leaf_people(estimator, train[0], contributor, t)
+        data = dataclasses.replace(data, leaf_people=people, small_people_leaves=small)
     return ModelOutput(name, ruleset, structure, data=data, n_records=n_records)
+
+
+def leaf_people(estimator: Any, x: Any, contributor: Any, t: int) -> tuple[int, int]:
+    """The fewest distinct contributors in a leaf (over every tree) that training rows ``x``
+    reach, and the leaves of 1 to ``t - 1`` contributors.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> x, y = np.arange(8.0).reshape(-1, 1), np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> tree = DecisionTreeClassifier(max_depth=1).fit(x, y)
+    >>> leaf_people(tree, x, ["a", "a", "a", "a", "b", "c", "d", "e"], 3)
+    (1, 1)
+    """
+    apply = getattr(estimator, "apply", None)
+    if apply is None:
+        raise SdcInputError(
+            f"`contributor` of check_model counts people in leaves; "
+            f"{type(estimator).__name__} has no leaves (no apply method). Leave it out."
+        )
+    ids = np.asarray(contributor, dtype=object)
+    try:
+        leaves = np.asarray(apply(x))
+    except ValueError as exc:
+        raise SdcInputError(f"the training rows cannot be put through the model: {exc}") from None
+    if ids.ndim != 1 or ids.shape[0] != leaves.shape[0]:
+        raise SdcInputError(
+            f"`contributor` of check_model must hold one id per training row "
+            f"({leaves.shape[0]}); got {ids.shape[0] if ids.ndim == 1 else ids.shape}."
+        )
+    if pd.isna(ids).any():
+        raise SdcInputError("`contributor` of check_model has missing ids; every training row "
+                            "must be attributed to a contributor.")  # fmt: skip
+    codes = pd.factorize(pd.Series(ids))[0].astype(np.int64)
+    n = int(codes.max()) + 1 if codes.size else 1
+    leaves = leaves.reshape(leaves.shape[0], -1).astype(np.int64)
+    fewest, small = np.iinfo(np.int64).max, 0
+    for column in leaves.T:  # one tree (or one tree per class of a boosted model)
+        pairs = np.unique(column * n + codes)  # each (leaf, contributor) once
+        _, people = np.unique(pairs // n, return_counts=True)
+        fewest = min(fewest, int(people.min()))
+        small += int(((people > 0) & (people < t)).sum())
+    return fewest, small
 
 
 def _attack(

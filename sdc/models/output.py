@@ -70,6 +70,10 @@ class DataEvidence:
     disclosing_classes: int
     small_group_classes: int
     n_classes: int
+    #: With training rows' contributor ids: the fewest distinct contributors in a leaf of
+    #: any tree, and the leaves of 1 to t-1 contributors (None: no ids were given).
+    leaf_people: int | None = None
+    small_people_leaves: int = 0
 
 
 class ModelOutput:
@@ -186,6 +190,13 @@ class ModelOutput:
             small.append(self.data.small_classes)
             disclosing.append(self.data.disclosing_classes)
             small_class.append(self.data.small_group_classes)
+            uncertain.append(0)
+        if self.data is not None and self.data.leaf_people is not None:
+            terms.append("leaves, counted in distinct contributors of the training rows")
+            min_group.append(self.data.leaf_people)
+            small.append(self.data.small_people_leaves)
+            disclosing.append(0)
+            small_class.append(0)
             uncertain.append(0)
         views["k-anonymity"] = (
             terms,

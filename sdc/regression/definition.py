@@ -70,9 +70,15 @@ def regression_definition(
 
 
 def survival_definition(
-    data: pd.DataFrame, duration: str, event: str, by: str | None, time_unit: float | None
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    by: str | None,
+    time_unit: float | None,
+    contributor: str | None = None,
 ) -> dict[str, Any]:
-    """The definition of a survival table (valid inputs, as ``survival_table`` checked them)."""
+    """The definition of a survival table (valid inputs, as ``survival_table`` checked them);
+    ``contributor``: the column whose rows counted once each (None: rows are people)."""
     read = {
         "duration": column_entry(duration, number_fingerprint(_durations(data[duration]))),
         "event": column_entry(event, number_fingerprint(_events(data[event]).astype(float))),
@@ -100,6 +106,12 @@ def survival_definition(
         "event": read["event"],
         "by": by_entry,
         "time_unit": None if time_unit is None else float(time_unit),
+        "contributor": None
+        if contributor is None
+        else column_entry(
+            contributor,
+            series_fingerprint(data[contributor].astype(str)),  # ids as text
+        ),  # fmt: skip
         "dataset": {"rows": rows, "fingerprint": dataset_fingerprint(fps, rows)},
         "population": None,
     }

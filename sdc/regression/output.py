@@ -302,7 +302,8 @@ class RegressionOutput:
         if self.evidence is None:
             raise SdcInputError(
                 f"output {self.name!r} cannot be written: {self.problems[0]}. Remove it with "
-                "remove_output before finalise."
+                "remove_output before finalise, or add the result for a person to review "
+                "with custom_output(result, kind=...)."
             )
         return evidence_to_dict(self.evidence)
 

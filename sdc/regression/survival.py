@@ -597,6 +597,7 @@ def survival_table(
     ruleset: RuleSet,
     name: str,
     time_unit: float | None = None,
+    contributor: str | None = None,
 ) -> SurvivalOutput:
     """Kaplan-Meier curves of ``duration`` (follow-up from 0) and ``event`` (1: the event
     happened, 0: censored), one per value of ``by`` (or one for all records), checked
@@ -608,6 +609,13 @@ def survival_table(
     interval it opens); a finer grid can only give fewer boundaries.
 
     Rows with a missing duration, event or group are an error, never dropped.
+
+    ``contributor``: a column naming who each row is (a patient). A curve follows each
+    person once, so rows of one person count once: several rows of one person must be
+    identical in duration, event and group (repeats of one follow-up, as a join with
+    episodes leaves them) and are taken once; a person with differing rows is an
+    error (reduce the data to one follow-up per person first, e.g. the time to the
+    first event). Records at risk, events and censored are then people.
 
     Examples
     --------
@@ -648,6 +656,8 @@ def survival_table(
         raise input_error("data", FUNC, "a DataFrame with at least one row", "0 rows")
     for arg, col in named.items():
         _no_missing(data[col], arg)
+    if contributor is not None:
+        data = one_row_per_person(data, contributor, list(named.values()))
     durations = _durations(data[duration])
     if time_unit is not None and (
         isinstance(time_unit, bool)
@@ -677,6 +687,34 @@ def survival_table(
         curves.append(curve)
         releases.append(release(curve, durations[rows], events[rows], t, grid))
     return SurvivalOutput(name, curves, releases, by, ruleset, grid)
+
+
+def one_row_per_person(data: pd.DataFrame, contributor: str, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of ``data`` with one row per contributor; differing rows of one are an error.
+
+    >>> df = pd.DataFrame({"pid": [1, 1, 2], "days": [5, 5, 9], "died": [1, 1, 0]})
+    >>> one_row_per_person(df, "pid", ["days", "died"]).to_dict("list")
+    {'days': [5, 9], 'died': [1, 0]}
+    """
+    if not isinstance(contributor, str) or contributor not in data.columns:
+        raise input_error("contributor", FUNC, "a column of the data or None", contributor)
+    if contributor in columns:
+        raise input_error("contributor", FUNC, "a column other than duration, event and by",
+                          contributor)  # fmt: skip
+    _no_missing(data[contributor], "contributor")
+    rows = data[[contributor, *columns]].drop_duplicates()
+    clash = rows[contributor].duplicated(keep=False)
+    if clash.any():
+        n = int(rows.loc[clash, contributor].nunique())
+        raise input_error(
+            "contributor", FUNC, "one follow-up per contributor (a contributor's rows "
+            "identical in duration, event and group)",
+            f"{n} contributor(s) in {contributor!r} with differing rows",
+            "A Kaplan-Meier curve follows each person once: keep one row per person first, "
+            "e.g. the time to the first event (the earliest duration with an event, else the "
+            "longest follow-up).",
+        )  # fmt: skip
+    return rows[columns].reset_index(drop=True)
 
 
 def _no_missing(series: pd.Series, arg: str) -> None:

@@ -15,6 +15,7 @@ from sdc._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
+        "CustomOutput": "sdc.release.custom",
         "build_report": "sdc.release.report",
         "check_folder": "sdc.release.gate",
         "generate_keys": "sdc.release.signing",
@@ -29,6 +30,7 @@ __getattr__, __dir__, __all__ = attach(
 
 if TYPE_CHECKING:
     from sdc.release.bundle import write_bundle
+    from sdc.release.custom import CustomOutput
     from sdc.release.gate import check_folder, operator_rules
     from sdc.release.html_report import render_html, write_html_report
     from sdc.release.report import build_report, report_schema, text_report

@@ -14,14 +14,17 @@ Layout::
                                     (see :mod:`sdc.plots`)
     <folder>/<name>.csv             for microdata (``assess_microdata``): the assessed records,
                                     written only when the assessment passes
+    <folder>/<name><suffix>         a custom output (``custom_output``): the file as it was
+                                    given, for a person to review (sdc.release.custom)
     <folder>/evidence/<name>.json   per-cell evidence the gate re-checks (stays inside the TRE:
                                     it holds the largest contributions)
     <folder>/report.json, report.txt  the session's verdicts (the gate writes its own; these
                                     never leave: they may show what the released files hide)
 
 The manifest also records the request's author (``finalise(author=...)``, else
-``SDC_AUTHOR``), who may never approve it, and the sets of tables protected
-jointly (``protect_linked``), which the gate audits jointly.
+``SDC_AUTHOR``), who may never approve it, the sets of tables protected
+jointly (``protect_linked``), which the gate audits jointly, and the researcher's
+exceptions and comments for the checker (``add_exception``, ``add_comment``).
 
 The folder is assembled beside its destination and moved into place whole.
 """
@@ -33,6 +36,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,17 +44,19 @@ from typing import TYPE_CHECKING, Any
 from sdc._version import __version__
 from sdc.exceptions import SdcInputError
 from sdc.plots import draw
+from sdc.release.custom import CUSTOM, CustomOutput
 from sdc.release.manifest import (
     DATA_KIND,
     MANIFEST,
     MANIFEST_VERSION,
+    REPORT_FILES,
     data_path,
     evidence_path,
     manifest_bytes,
     name_problem,
     plot_path,
 )
-from sdc.release.report import build_report, text_report
+from sdc.release.report import annotate, build_report, text_report
 from sdc.release.signing import SIGNATURE, load_private_key, signature_file
 from sdc.ruleset import RuleSet
 from sdc.tables.output import TableOutput
@@ -61,12 +67,21 @@ if TYPE_CHECKING:
     from sdc.regression.output import RegressionOutput
     from sdc.regression.survival import SurvivalOutput
 
-    Output = TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput
+    Output = TableOutput | RegressionOutput | SurvivalOutput | MicrodataOutput | CustomOutput
 
 #: Environment variable naming the signing key when ``finalise`` is given none.
 SIGNING_KEY_ENV = "SDC_SIGNING_KEY"
 #: Environment variable naming the request's author when ``finalise`` is given none.
 AUTHOR_ENV = "SDC_AUTHOR"
+
+
+@dataclass
+class Notes:
+    """What the researcher tells the checker: a case for releasing an output (``exceptions``,
+    by output name) and comments (on an output, or on the request when None)."""
+
+    exceptions: dict[str, str] = field(default_factory=dict)
+    comments: list[tuple[str | None, str]] = field(default_factory=list)
 
 
 def sha256(data: bytes) -> str:
@@ -153,11 +168,14 @@ def request_files(
     outputs: list[Output],
     ruleset: RuleSet,
     author: str | None = None,
+    notes: Notes | None = None,
     differencing: DifferencingResult | None = None,
 ) -> tuple[dict[str, Any], dict]:
     """The manifest (as data) and every file of the request: ``{path: (kind, output, bytes)}``.
 
+    ``notes``: the researcher's exceptions and comments for the checker.
     ``differencing``: the session's differencing check, recorded in its report."""
+    notes = notes or Notes()
     files: dict[str, tuple[str, str | None, bytes]] = {}
     seen: set[str] = set()
     for out in outputs:
@@ -169,6 +187,14 @@ def request_files(
                 f"two outputs are named {out.name!r} up to case; they would share files."
             )
         seen.add(out.name.casefold())
+        if isinstance(out, CustomOutput):
+            if out.path in files or out.path in (*REPORT_FILES, MANIFEST, SIGNATURE):
+                raise SdcInputError(
+                    f"custom output {out.name!r} cannot be written: its file {out.path!r} is "
+                    "the name of another file of the request; give it another name."
+                )
+            files[out.path] = (CUSTOM, out.name, out.data)
+            continue
         if out.kind == "microdata" and out.status.value != "pass":
             csv_text = ""  # record-level data is written only when its assessment passes
         else:
@@ -179,7 +205,7 @@ def request_files(
         if out.plot:
             svg = draw(out.kind, out.statistic, csv_text, out.name)
             files[plot_path(out.name)] = ("plot", out.name, svg.encode("utf-8"))
-    report = build_report(outputs, ruleset)
+    report = annotate(build_report(outputs, ruleset), notes.exceptions, notes.comments)
     if differencing is not None:
         from sdc.differencing.report import add_to_report
 
@@ -193,6 +219,8 @@ def request_files(
         "author": author,
         "rules": ruleset.to_dict(),
         "linked": linked_sets(outputs),
+        "exceptions": [{"output": n, "reason": r} for n, r in notes.exceptions.items()],
+        "comments": [{"output": n, "text": t} for n, t in notes.comments],
         "outputs": [_entry(out) for out in outputs],
         "files": file_list(files),
     }
@@ -215,6 +243,7 @@ def write_bundle(
     overwrite: bool = False,
     signing_key: str | Path | None = None,
     author: str | None = None,
+    notes: Notes | None = None,
     differencing: DifferencingResult | None = None,
 ) -> Path:
     """Write outputs, evidence, the session's report, the manifest and its signature.
@@ -229,7 +258,7 @@ def write_bundle(
         raise SdcInputError("`finalise` needs at least one output; the session has none.")
     _check_folder(folder, overwrite)
     key = _signing_key(signing_key)
-    manifest, files = request_files(outputs, ruleset, _author(author), differencing)
+    manifest, files = request_files(outputs, ruleset, _author(author), notes, differencing)
     written = {path: data for path, (_, _, data) in files.items()}
     written[MANIFEST] = manifest_bytes(manifest)
     if key is not None:

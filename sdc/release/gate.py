@@ -45,6 +45,7 @@ from sdc._text import printable
 from sdc.exceptions import SdcInputError, SdcRefusedFile
 from sdc.plots import draw
 from sdc.release import screen
+from sdc.release.custom import CUSTOM, custom_suffix, looks
 from sdc.release.manifest import (
     DATA_KIND,
     FILE_KINDS,
@@ -67,7 +68,7 @@ from sdc.release.recompute import (
     recompute_table,
     same_evidence,
 )
-from sdc.release.report import STAYS_INSIDE, build_report, other_entry
+from sdc.release.report import STAYS_INSIDE, annotate, build_report, other_entry
 from sdc.release.safe_read import Entry, RequestFolder, parse_json
 from sdc.release.signing import SIGNATURE, Verification, load_public_key, verify
 from sdc.release.table_file import check_table, statistic_problem, table_evidence
@@ -348,6 +349,8 @@ class _Gate:
         problem = name_problem(o.name)
         if problem:
             return failed(f"the output's name cannot be used: {problem}")
+        if o.kind == CUSTOM:
+            return self._custom(o), None
         if o.kind not in DATA_KIND:
             return failed(f"unknown output kind {printable(o.kind)!r}: no automatic check "
                           f"applies (known: {', '.join(DATA_KIND)})")  # fmt: skip
@@ -378,6 +381,31 @@ class _Gate:
         if plot is not None:
             image = self._image(o, plot, data, result)
         return result, image
+
+    def _custom(self, o: OutputEntry) -> _Result:
+        """A file the engine did not make: never better than review, screened for records."""
+        listed = self.manifest.files_of(o.name)
+        if (
+            len(listed) != 1
+            or listed[0].kind != CUSTOM
+            or custom_suffix(o.name, listed[0].path) is None
+        ):
+            why = (f"a custom output has exactly one file, {printable(o.name)}<suffix>, of kind "
+                   "custom; the manifest lists others")  # fmt: skip
+            return _Result(other_entry(o.name, CUSTOM, Status.FAIL, why))
+        path = listed[0].path
+        try:
+            data = self._file(listed[0], "file")
+        except _FileProblem as exc:
+            return _Result(other_entry(o.name, CUSTOM, Status.FAIL, str(exc)))
+        status, signs = looks(path, data)
+        why = (f"a file the engine did not make (custom output: {printable(o.statistic)}, "
+               f"{printable(path)!r}): no automatic check applies; a person must review it "
+               "before it may leave")  # fmt: skip
+        entry = other_entry(o.name, CUSTOM, Status.worst([Status.REVIEW, status]), why)
+        entry.update(statistic=printable(o.statistic), reasons=[why, *signs])
+        self._screen_unknown(path, entry, data, "screened for records: no sign of row-level data")
+        return _Result(entry, self._trust(None))
 
     def _judge(self, o: OutputEntry, data: bytes, evidence: Any) -> tuple[Any, bool, str | None]:
         """The output rebuilt from its files and judged; whether its values were derived; the
@@ -538,13 +566,17 @@ class _Gate:
             results.append(_Result(entry))
         return results
 
-    def _screen_unknown(self, path: str, entry: dict[str, Any]) -> None:
-        """A CSV, TSV or Parquet file nobody described: screened for the shape of records
-        (it never leaves; the verdict says how urgently a person must look)."""
+    def _screen_unknown(
+        self, path: str, entry: dict[str, Any], data: bytes | None = None,
+        clean: str = "screened for records: no sign of row-level data (it still never leaves)",
+    ) -> None:  # fmt: skip
+        """A CSV, TSV or Parquet file nobody described (or a custom output's, ``data``):
+        screened for the shape of records (the verdict says how urgently a person must look;
+        ``clean`` is the reason when nothing is seen)."""
         if not path.lower().endswith((*screen.DELIMITED, *screen.PARQUET)):
             return
         try:
-            data = self.request.read(path)
+            data = self.request.read(path) if data is None else data
             shape = screen.screen_bytes(path, data, self.ruleset.params["row-level"],
                                         self.caps.max_cells)  # fmt: skip
         except (SdcInputError, SdcRefusedFile) as exc:
@@ -555,9 +587,7 @@ class _Gate:
             return
         status = Status.worst([Status(entry["status"]), screen.status(shape), Status.REVIEW])
         entry["status"] = status.value
-        entry["reasons"] += screen.reasons(shape, "screened for records") or [
-            "screened for records: no sign of row-level data (it still never leaves)"
-        ]
+        entry["reasons"] += screen.reasons(shape, "screened for records") or [clean]
         entry["findings"] = screen.findings(shape)
 
     # ------------------------------------------------------------------ the report
@@ -587,7 +617,8 @@ class _Gate:
                 "rules_status": r.entry["status"], "trust_reason": why,
                 "authenticated": r.authenticated, "recomputed": r.recomputed,
             })  # fmt: skip
-        report = build_report([], self.ruleset, entries)
+        m = self.manifest
+        report = annotate(build_report([], self.ruleset, entries), dict(m.exceptions), m.comments)
         report["status"] = Status.worst([*(Status(e["status"]) for e in entries),
                                          self.differencing.status]).value  # fmt: skip
         same = self.requested.settings_sha256() == self.ruleset.settings_sha256()
@@ -606,7 +637,6 @@ class _Gate:
         report["notices"] = self._notices(entries, same)
         report["files"] = self._files(entries, found)
         report["differencing"] = self.differencing.to_report()
-        m = self.manifest
         report["request"] = {
             "manifest_sha256": hashlib.sha256(m.raw).hexdigest(), "author": m.author,
             "created": m.created, "linked": [list(g) for g in m.linked],
@@ -614,7 +644,8 @@ class _Gate:
         report["stays_inside"] = STAYS_INSIDE
         return {k: report[k] for k in ("schema_version", "status", "stays_inside", "rules",
                                        "trust", "notices", "request", "summary", "outputs",
-                                       "files", "differencing")}  # fmt: skip
+                                       "comments", "files", "differencing")
+                if k in report}  # fmt: skip
 
     def _notices(self, entries: list[dict[str, Any]], same_rules: bool) -> list[str]:
         v = self.verification

@@ -1,15 +1,19 @@
-"""The manifest of a request folder (``manifest.json``, format 2.1): every file, every output.
+"""The manifest of a request folder (``manifest.json``, format 2.2): every file, every output.
 
 ``finalise`` writes it; the gate reads it, and trusts it only as far as its
 signature (``manifest.sig``, :mod:`sdc.release.signing`) goes::
 
     {
-      "schema_version": "2.1",
+      "schema_version": "2.2",
       "producer": "sdc-engine 0.1.0",
       "created": "2025-01-31T12:00:00+00:00",
       "author": "alice",         who made the request (finalise(author=...)), or null
       "rules": {...},            the rule set the session used (the gate applies its own)
       "linked": [["by_sex", "by_age"]],   tables protected jointly (protect_linked)
+      "exceptions": [{"output": "visits", "reason": "..."}],  the researcher's case for
+                                 releasing an output that needs review (add_exception)
+      "comments": [{"output": null, "text": "..."}],  notes for the checker (add_comment;
+                                 "output" null: on the whole request)
       "outputs": [{
         "name": "visits", "kind": "frequency table", "statistic": "count",
         "value_name": "count", "protected": true, "rounded_to": null, "status": "pass",
@@ -27,12 +31,17 @@ refused. An output's files have fixed names: ``<name>.csv`` (its released data),
 ``evidence/<name>.json`` and, for a plot, ``<name>.svg``; the session's reports
 are ``report.json`` and ``report.txt``.
 
-Reading checks the structure only (keys, types, paths, and that each linked set
-names outputs of the manifest, each once); whether the files and outputs agree
-with each other is for the gate to judge, output by output. Format 2.0 (without
-``author`` and ``linked``) is still read: no author, nothing linked. Manifests of
-format 1.x (before signatures and canonical files) are not read: finalise the
-outputs again.
+A custom output (``custom_output``: a file the engine did not make) has kind
+``custom`` and one file, ``<name><suffix>`` of kind ``custom``, and no evidence.
+
+Reading checks the structure only (keys, types, paths, and that each linked set,
+exception and comment names outputs of the manifest); whether the files and outputs
+agree with each other is for the gate to judge, output by output. Exceptions and
+comments are the researcher's words: shown to the checker, they change no verdict.
+Formats 2.0 (without ``author`` and ``linked``) and 2.1 (without ``exceptions`` and
+``comments``) are still read. Manifests of format 1.x (before signatures and
+canonical files) are not read: finalise the outputs again. A gate older than 2.2
+refuses a 2.2 manifest (an unknown version), so it never passes what it cannot read.
 """
 
 from __future__ import annotations
@@ -47,9 +56,12 @@ from sdc.exceptions import SdcInputError
 from sdc.release.safe_read import parse_json, relative_path
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = "2.1"
-#: Formats this version reads (2.0: before ``author`` and ``linked``).
-READ_VERSIONS = ("2.0", MANIFEST_VERSION)
+MANIFEST_VERSION = "2.2"
+#: Formats this version reads (2.0: before ``author`` and ``linked``; 2.1: before
+#: ``exceptions`` and ``comments``).
+READ_VERSIONS = ("2.0", "2.1", MANIFEST_VERSION)
+#: Longest exception reason or comment (characters).
+MAX_NOTE = 4000
 
 #: Kinds of file in a request: whether a file of the kind may ever leave the TRE.
 FILE_KINDS = {
@@ -58,6 +70,7 @@ FILE_KINDS = {
     "survival table": True,
     "plot": True,
     "microdata": True,
+    "custom": True,
     "evidence": False,
     "report": False,
 }
@@ -75,7 +88,9 @@ DATA_KIND = {
 REPORT_FILES = ("report.json", "report.txt")
 
 _TOP_KEYS_20 = ("schema_version", "producer", "created", "rules", "outputs", "files")
-_TOP_KEYS = (*_TOP_KEYS_20, "author", "linked")
+_TOP_KEYS_21 = (*_TOP_KEYS_20, "author", "linked")
+_TOP_KEYS = (*_TOP_KEYS_21, "exceptions", "comments")
+_KEYS_OF = {"2.0": _TOP_KEYS_20, "2.1": _TOP_KEYS_21, MANIFEST_VERSION: _TOP_KEYS}
 _OUTPUT_KEYS = (
     "name", "kind", "statistic", "value_name", "protected", "rounded_to", "status",
     "definition",
@@ -164,6 +179,13 @@ class Manifest:
     author: str | None = None
     #: Sets of tables protected jointly (``Session.protect_linked``), by output name.
     linked: tuple[tuple[str, ...], ...] = ()
+    #: The researcher's case for releasing an output, by output name (``add_exception``).
+    exceptions: tuple[tuple[str, str], ...] = ()
+    #: Notes for the checker: (output name or None, text) (``add_comment``).
+    comments: tuple[tuple[str | None, str], ...] = ()
+
+    def exception(self, output: str) -> str | None:
+        return next((r for n, r in self.exceptions if n == output), None)
 
     def file(self, path: str) -> FileEntry | None:
         return next((f for f in self.files if f.path == path), None)
@@ -205,7 +227,7 @@ def parse_manifest(data: bytes, max_json_depth: int) -> Manifest:
     version = raw.get("schema_version")
     if version not in READ_VERSIONS:
         raise _bad(f"schema_version must be one of {list(READ_VERSIONS)}; got {version!r}.")
-    top = _keys(raw, _TOP_KEYS if version == MANIFEST_VERSION else _TOP_KEYS_20, "the manifest")
+    top = _keys(raw, _KEYS_OF[version], "the manifest")
     for key in ("producer", "created"):
         if refused_characters(_text(top[key], key)):
             raise _bad(f"{key} holds control or format characters.")
@@ -234,8 +256,33 @@ def parse_manifest(data: bytes, max_json_depth: int) -> Manifest:
                                or refused_characters(author)):  # fmt: skip
         raise _bad("author must be null or one line of text (at most 200 characters).")
     linked = _linked(top.get("linked", []), names)
+    exceptions = tuple((str(n), r) for n, r in _notes(top.get("exceptions", []), names,
+                                                      "exceptions", "reason", False))  # fmt: skip
+    if len({n for n, _ in exceptions}) != len(exceptions):
+        raise _bad("exceptions names an output twice (one exception per output).")
+    comments = _notes(top.get("comments", []), names, "comments", "text", True)
     return Manifest(top["producer"], top["created"], top["rules"], outputs, files, data,
-                    author, linked)  # fmt: skip
+                    author, linked, exceptions, comments)  # fmt: skip
+
+
+def _notes(value: Any, names: dict[str, str], key: str, field: str,
+           whole: bool) -> tuple[tuple[str | None, str], ...]:  # fmt: skip
+    """Exceptions or comments: ``{"output": name, field: text}``, ``output`` null only for a
+    comment on the whole request."""
+    if not isinstance(value, list):
+        raise _bad(f"{key} must be a list.")
+    out = []
+    for i, note in enumerate(value):
+        n = _keys(note, ("output", field), f"{key} {i}")
+        name, text = n["output"], n[field]
+        if not (name is None and whole) and (
+            not isinstance(name, str) or names.get(name.casefold()) != name
+        ):
+            raise _bad(f"{key} {i} names {name!r}, which is no output of the manifest.")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
+            raise _bad(f"{key} {i}: {field} must be a text of 1 to {MAX_NOTE} characters.")
+        out.append((name, text))
+    return tuple(out)
 
 
 def _linked(value: Any, names: dict[str, str]) -> tuple[tuple[str, ...], ...]:

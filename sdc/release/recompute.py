@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.canonical import label_text
-from sdc.definition import number_fingerprint, text_codes, text_fingerprint
+from sdc.definition import number_fingerprint, series_fingerprint, text_codes, text_fingerprint
 from sdc.exceptions import SdcInputError
 from sdc.tables.evidence import TableEvidence, compute_evidence
 from sdc.tables.factorize import factorize
@@ -264,8 +264,17 @@ def recompute_survival(definition: Any, source: DataSource, ruleset: Any, name: 
         order = np.array([levels.index(t) for t in texts], dtype=np.int64)
         frame[by] = pd.Categorical(np.asarray(levels, dtype=object)[order[codes]],
                                    categories=levels)  # fmt: skip
+    who = d.get("contributor")
+    if who is not None:  # rows of one person counted once, as the session did
+        col = who.get("column") if isinstance(who, dict) else None
+        ids = source.column(col, "contributor column")
+        _same(series_fingerprint(ids.astype(str)), who.get("fingerprint"), "contributor column")
+        if str(col) in frame:
+            raise Differs("its contributor column is one of its other columns")
+        frame[str(col)] = ids.to_numpy()
+        who = str(col)
     try:
         return survival_table(pd.DataFrame(frame), columns["duration"], columns["event"], by,
-                              ruleset, name, d["time_unit"])  # fmt: skip
+                              ruleset, name, d["time_unit"], who)  # fmt: skip
     except SdcInputError as exc:
         raise NotRecomputed(f"the data do not give a survival table ({exc})") from None

@@ -22,7 +22,7 @@ from sdc.outputs import cell_lines
 from sdc.ruleset import RuleSet
 from sdc.verdict import Status
 
-REPORT_SCHEMA_VERSION = "1.3"
+REPORT_SCHEMA_VERSION = "1.4"
 
 #: What every checker's report says at its top: it stays inside the TRE.
 STAYS_INSIDE = (
@@ -80,6 +80,27 @@ def build_report(
         "summary": counts,
         "outputs": entries,
     }
+
+
+def annotate(
+    report: dict[str, Any], exceptions: dict[str, str], comments: Sequence[tuple[str | None, str]]
+) -> dict[str, Any]:
+    """``report`` with the researcher's words for the checker: each output's ``exception``
+    (its case for release) and the request's ``comments``. They change no verdict.
+
+    Examples
+    --------
+    >>> r = annotate({"outputs": [{"name": "a", "status": "review"}]}, {"a": "needed"},
+    ...              [(None, "see the protocol")])
+    >>> r["outputs"][0]["exception"], r["comments"]
+    ('needed', [{'output': None, 'text': 'see the protocol'}])
+    """
+    for entry in report["outputs"]:
+        if entry["name"] in exceptions:
+            entry["exception"] = printable(exceptions[entry["name"]])
+    if comments:
+        report["comments"] = [{"output": n, "text": printable(t)} for n, t in comments]
+    return report
 
 
 def _protection_line(out: dict[str, Any]) -> str:
@@ -144,7 +165,14 @@ def text_report(report: dict[str, Any], max_findings: int = 10) -> str:
             from sdc.tables.structural import shown
 
             lines.append(f"  {shown(out['structural_zeros'])}")
+        if out.get("exception"):
+            lines.append(f"  exception asked for (the researcher's words; it changes no "
+                         f"verdict): {out['exception']}")  # fmt: skip
         lines += cell_lines(out, max_findings)
+        lines.append("")
+    if report.get("comments"):
+        lines.append("comments (the researcher's, for the checker):")
+        lines += [f"  {c['output'] or 'the request'}: {c['text']}" for c in report["comments"]]
         lines.append("")
     if report.get("differencing"):
         from sdc.differencing.report import text_lines

@@ -134,8 +134,8 @@ def export_sacro(result: GateResult, out: str | Path) -> dict[str, Any]:
             if e["reasons"]
             else e["status"],  # fmt: skip
             "timestamp": result.manifest.created,
-            "comments": list(e["reasons"]),
-            "exception": "",
+            "comments": [*e["reasons"], *(t for n, t in result.manifest.comments if n == m.name)],
+            "exception": result.manifest.exception(m.name) or "",
         }
     doc = {
         "version": ACRO_LAYOUT,

@@ -67,12 +67,35 @@ def classify(path: str, data: bytes | None, error: str = "") -> tuple[Status, st
     never = "it never leaves"
     if data is None:
         return Status.FAIL, f"{shown!r} is not described by the manifest and {error}; {never}"
+    why = row_level_signs(data)
+    if why:
+        return Status.FAIL, (
+            f"{shown!r} is not described by the manifest and looks like row-level data: "
+            f"{'; '.join(why)}; {never}, and a person must find out how it got here"
+        )
+    kind = "text" if _text(data) is not None else "binary data"
+    return Status.REVIEW, (
+        f"{shown!r} is not described by the manifest ({kind}), so no automatic check applies; "
+        f"{never}: a person must look at it or remove it"
+    )
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data[:_SCAN].decode("utf-8", errors="strict" if len(data) <= _SCAN else "ignore")
+    except UnicodeDecodeError:
+        return None
+
+
+def row_level_signs(data: bytes) -> list[str]:
+    """What makes ``data`` look like row-level data (names what was seen, never a value).
+
+    >>> row_level_signs(b"patient_id,dob\\nP1,1970-01-02\\n")
+    ["a column named like an identifier ('patient_id')", 'values that look like dates']
+    """
     head = data[:_SCAN]
     why = []
-    try:
-        text = head.decode("utf-8", errors="strict" if len(data) <= _SCAN else "ignore")
-    except UnicodeDecodeError:
-        text = None
+    text = _text(data)
     if text is not None:
         name = _header_identifier(text)
         if name is not None:
@@ -84,13 +107,4 @@ def classify(path: str, data: bytes | None, error: str = "") -> tuple[Status, st
         why.append("values that look like dates")
     if _NHS_NUMBER.search(head):
         why.append("values that look like NHS numbers")
-    if why:
-        return Status.FAIL, (
-            f"{shown!r} is not described by the manifest and looks like row-level data: "
-            f"{'; '.join(why)}; {never}, and a person must find out how it got here"
-        )
-    kind = "text" if text is not None else "binary data"
-    return Status.REVIEW, (
-        f"{shown!r} is not described by the manifest ({kind}), so no automatic check applies; "
-        f"{never}: a person must look at it or remove it"
-    )
+    return why

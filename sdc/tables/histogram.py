@@ -85,38 +85,101 @@ def bin_labels(values: np.ndarray, cuts: np.ndarray) -> pd.Categorical[str]:
     return pd.Categorical(out, categories=labels, ordered=True)
 
 
-def bin_counts(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Records in each bin, the two open end bins included (missing values left out)."""
-    idx = np.searchsorted(cuts, values[~np.isnan(values)], side="right")
-    return np.bincount(idx, minlength=cuts.size + 1)
-
-
 def open_edges(cuts: np.ndarray) -> np.ndarray:
     """The cut points with the open ends, ``-inf`` and ``inf``, for :func:`rebin`."""
     return np.r_[-np.inf, cuts, np.inf]
 
 
-def rebin(edges: np.ndarray, counts: np.ndarray, t: int) -> np.ndarray:
+class BinPeople:
+    """How many distinct contributors the bins ``a .. b-1`` hold together (``self(a, b)``).
+
+    Records are not people when a contributor has several: merged bins then hold
+    fewer people than the sum of their own.
+
+    >>> people = BinPeople(np.array([0.5, 0.7, 1.5, 2.5]), np.array([0, 1, 2, 3]),
+    ...                    np.array([7, 7, 7, 8]))
+    >>> people(0, 1), people(0, 2), people(0, 3)
+    (1, 1, 2)
+    """
+
+    def __init__(self, values: np.ndarray, edges: np.ndarray, ids: np.ndarray) -> None:
+        idx = _bin_index(values, edges)
+        inside = idx >= 0
+        order = np.argsort(idx[inside], kind="stable")
+        self._ids = np.asarray(ids)[inside][order]
+        self._starts = np.searchsorted(idx[inside][order], np.arange(edges.size))
+
+    def __call__(self, a: int, b: int) -> int:
+        return int(np.unique(self._ids[self._starts[a] : self._starts[b]]).size)
+
+
+def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value's ``[a, b)`` bin between the first and the last edge; -1 outside or missing."""
+    idx = np.searchsorted(edges, values, side="right") - 1
+    idx[np.isnan(values) | (idx >= edges.size - 1)] = -1
+    return idx
+
+
+def bin_counts(values: np.ndarray, cuts: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
+    """Records (or, with ``ids``, distinct contributors) in each bin, the two open end
+    bins included (missing values left out)."""
+    edges = open_edges(cuts)
+    if ids is not None:
+        people = BinPeople(values, edges, ids)
+        return np.array([people(i, i + 1) for i in range(edges.size - 1)], dtype=np.int64)
+    idx = _bin_index(values, edges)
+    return np.bincount(idx[idx >= 0], minlength=edges.size - 1)
+
+
+def rebin(
+    edges: np.ndarray, counts: np.ndarray, t: int, people: BinPeople | None = None
+) -> np.ndarray:
     """Edges with every bin of 1..t-1 records merged into the bins after it (a tail: before).
+
+    ``people``: the contributors of merged bins, when records are not people (``counts``
+    then count each bin's contributors).
 
     >>> rebin(np.array([0, 1, 2, 3, 4, 5]), np.array([12, 3, 4, 11, 2]), 10).tolist()
     [0, 1, 5]
     >>> rebin(np.array([0, 1, 2, 3]), np.array([12, 0, 15]), 10).tolist()  # empty bins stay
     [0, 1, 2, 3]
     """
+    total = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
+
+    def size(a: int, b: int) -> int:
+        return int(total[b] - total[a]) if people is None else people(a, b)
+
+    n = len(counts)
     keep = [0]
-    acc = 0
-    for i, c in enumerate(counts):
-        acc += int(c)
-        if acc == 0 or acc >= t:  # an empty bin stays a bin of its own
+    for i in range(n):
+        held = size(keep[-1], i + 1)
+        if held == 0 or held >= t:  # an empty bin stays a bin of its own
             keep.append(i + 1)
-            acc = 0
-    if acc:  # a small tail joins the bins before it until it holds t
-        while len(keep) > 1 and acc < t:
-            end = keep.pop()
-            acc += int(np.sum(counts[keep[-1] : end]))
-        keep.append(len(counts))
+    if keep[-1] < n:  # a small tail joins the bins before it until it holds t
+        while len(keep) > 1 and size(keep[-1], n) < t:
+            keep.pop()
+        keep.append(n)
     return np.asarray(edges)[keep]
+
+
+def contributor_codes(
+    data: pd.DataFrame, column: str, contributor: str | None, func: str
+) -> np.ndarray | None:
+    """The contributor of each record as integer codes (None when rows are people)."""
+    if contributor is None:
+        return None
+    if not isinstance(contributor, str) or contributor not in data.columns:
+        raise input_error("contributor", func, "a column of data or None", contributor)
+    if contributor == column:
+        raise input_error("contributor", func, "a column other than `column`", contributor)
+    codes, _ = pd.factorize(data[contributor])
+    if (codes < 0).any():
+        raise input_error(
+            "contributor", func, "a column without missing ids",
+            f"{int((codes < 0).sum())} missing id(s) in {contributor!r}",
+            "Every record must be attributed to a contributor.",
+        )  # fmt: skip
+    return np.asarray(codes, dtype=np.int64)
 
 
 def histogram_frame(

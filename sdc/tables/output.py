@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -71,6 +72,8 @@ class TableOutput(Plottable):
     fingerprints: dict[str, Any] | None = None
     #: What made it, as recorded in the manifest (``sdc.definition``); set by the session.
     definition: dict[str, Any] | None = None
+    #: Called with the protected version after ``protect`` (the session keeps it to release).
+    on_protect: Callable[[TableOutput], None] | None = None
 
     def __init__(
         self, name: str, check: TableCheck, values: np.ndarray, value_name: str,
@@ -142,7 +145,28 @@ class TableOutput(Plottable):
             release = self.protected
         else:
             release = protect_with(self.check, self.values, params, forced)
-        return ProtectedTable(self, release)
+        result = ProtectedTable(self, release)
+        if self.on_protect is not None:
+            options = {k: v for k, v in dataclasses.asdict(params).items() if k != "apply"}
+            if hide or publish:  # cells set by hand, as given
+                options |= {"hide": [dict(c) for c in hide or ()],
+                            "publish": [dict(c) for c in publish or ()]}  # fmt: skip
+            self.on_protect(self.released_as(result, options))
+        return result
+
+    def released_as(self, protected: ProtectedTable, options: dict[str, Any]) -> TableOutput:
+        """This table as ``protected`` releases it, ``options`` (the protection's settings)
+        recorded in its definition: what a session keeps after ``protect``."""
+        released = TableOutput(self.name, self.check, self.values, self.value_name, True,
+                               protected.release)  # fmt: skip
+        released.advice, released.fingerprints = self.advice, self.fingerprints
+        released.plot, released.structural_zeros = self.plot, self.structural_zeros
+        released.on_protect = self.on_protect
+        released.definition = {
+            **(self.definition or {}), "call": "protect",
+            "protection": {"applied": True, "options": options, "linked": None},
+        }  # fmt: skip
+        return released
 
     @property
     def status(self) -> Status:
