@@ -458,8 +458,22 @@ def _output_name(args: argparse.Namespace, command: str, parts: list[str]) -> st
 
 
 def _finalise(s: Any, args: argparse.Namespace) -> None:
-    if args.out:
+    """Write the request folder of ``--out``; what finalise warns about (outputs that do
+    not pass) is one line on stderr, never on stdout."""
+    if not args.out:
+        return
+    import warnings
+
+    from sdc.exceptions import SdcReleaseWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SdcReleaseWarning)
         s.finalise(args.out, overwrite=args.overwrite, append=args.append)
+    for w in caught:
+        if issubclass(w.category, SdcReleaseWarning):
+            print(f"sdc: warning: {_one_line(str(w.message))}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _parser() -> argparse.ArgumentParser:

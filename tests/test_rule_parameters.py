@@ -33,6 +33,8 @@ DEFAULTS: dict[str, dict[str, object]] = {
     "quantile": {"t": 10, "neighbourhood": 0.05, "significant_figures": 3},
     # Eurostat/ESSnet output-checking practice: (2, 85%), strict comparison.
     "nk-dominance": {"n": 2, "k": 0.85, "inclusive": False},
+    # A second dominance rule, GaussSuppression's first of n = 1:2, k = c(80, 99): (1, 80%).
+    "nk-dominance-2": {"n": 1, "k": 0.80, "inclusive": False},
     # p = 10% (SDC Handbook; ACRO); pq with q = 1 is the p% rule.
     "p-percent": {"p": 0.10},
     "pq": {"p": 0.10, "q": 1.0},
@@ -100,6 +102,8 @@ BOUNDS: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("nk-dominance", "n"): (1, 10, False),
     # shares of a total or of a record count: (0, 1] where 0 would switch the rule off
     ("nk-dominance", "k"): (0.0, 1.0, True),
+    ("nk-dominance-2", "n"): (1, 10, False),
+    ("nk-dominance-2", "k"): (0.0, 1.0, True),
     ("p-percent", "p"): (0.0, 1.0, True),
     ("pq", "p"): (0.0, 1.0, True),
     ("pq", "q"): (0.0, 1.0, True),
