@@ -26,3 +26,17 @@ def test_installed_package_has_presets_schema_and_example() -> None:
 
     assert len(example_microdata()) > 1000
     assert sdc.__version__
+
+
+def test_every_subpackage_is_installed() -> None:
+    """Each folder of ``sdc/`` with an ``__init__.py`` is in the package list, so a
+    non-editable install (CI, users) has it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])  # fmt: skip
+    found = {
+        ".".join(("sdc", *p.parent.relative_to(ROOT / "sdc").parts))
+        for p in (ROOT / "sdc").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
