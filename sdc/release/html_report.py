@@ -304,6 +304,30 @@ def _output(j: int, out: dict[str, Any], view: TableView | None) -> str:
     return "".join(parts)
 
 
+def _together(report: Mapping[str, Any]) -> str:
+    """The researcher's comments and the differencing check (outputs judged together)."""
+    parts = []
+    comments = report.get("comments") or []
+    if comments:
+        items = "".join(
+            f"<li>{text(c.get('output') or 'the request')}: {text(c.get('text'))}</li>"
+            for c in comments
+            if isinstance(c, Mapping)
+        )
+        parts.append(f'<section id="comments"><h2>Comments (the researcher\'s)</h2><ul>{items}'
+                     "</ul></section>")  # fmt: skip
+    section = report.get("differencing")
+    if isinstance(section, Mapping) and section.get("status") != "pass":
+        from sdc.differencing.report import text_lines
+
+        lines = "".join(
+            f"<li>{text(line.strip())}</li>" for line in text_lines(dict(section)) if line.strip()
+        )
+        parts.append('<section id="differencing"><h2>Outputs together (differencing)</h2>'
+                     f"<ul>{lines}</ul></section>")  # fmt: skip
+    return "".join(parts)
+
+
 def render_html(
     report: Mapping[str, Any],
     *,
@@ -353,6 +377,7 @@ def render_html(
         _summary(report, outputs, views),
         _by_rule(outputs, views),
         _release(release),
+        _together(report),
         '<section id="outputs">',
         *(_output(j, out, views.get(j)) for j, out in enumerate(outputs)),
         "</section>",
