@@ -145,3 +145,37 @@ def test_a_rounded_count_moved_to_another_multiple_fails(
     assert f"line {row + 1} (region={region}): the released value differs" in " ".join(
         entry["reasons"]
     )
+
+
+#: Cell x holds 1.0 and 1.5 (range 0.5), cell y only 2.0: what a released std, var or
+#: median of x can be, whatever the records were: std in [0, 0.5], var in [0, 0.25]
+#: (the range and its square bound them), a median in [1.0, 1.5].
+SPREAD = pd.DataFrame({"a": ["x"] * 12 + ["y"] * 12, "v": [1.0, 1.5] * 6 + [2.0] * 12})
+
+
+@pytest.mark.parametrize(
+    ("statistic", "shown", "outside"),
+    [
+        ("std", "0.5", False), ("std", "0.5000001", True), ("std", "-0.5", True),
+        ("var", "0.25", False), ("var", "0.2500001", True), ("var", "-0.01", True),
+        ("median", "1.0", False), ("median", "1.5", False), ("median", "1.5000001", True),
+        ("median", "0.9999999", True),
+    ],
+)  # fmt: skip
+def test_a_statistic_the_gate_cannot_rederive_stays_in_its_cells_range(
+    tmp_path: Path, statistic: str, shown: str, outside: bool
+) -> None:
+    s = Session()
+    s.pivot_table(SPREAD, index="a", values="v", aggfunc=statistic, name="t")
+    out = s.finalise(tmp_path / "req")
+    untouched = check_folder(out, rules="default", trust_unsigned=True)
+    assert "outside" not in " ".join(untouched["outputs"][0]["reasons"])  # y's std, var: 0
+    lines = (out / "t.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("x,")
+    lines[1] = f"x,{shown}"
+    (out / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    redigest(out, "t.csv")
+    report = check_folder(out, rules="default", trust_unsigned=True)
+    why = " ".join(report["outputs"][0]["reasons"])
+    assert ("outside what the values of its cell allow" in why) is outside, why
+    assert "serialisation" not in why and "spelling" not in why
