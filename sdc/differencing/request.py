@@ -92,12 +92,13 @@ def model_note(models: list[str]) -> str:
             "other outputs at the gate (the session's check covers them)")  # fmt: skip
 
 
-def check_request(outputs: Sequence[GateOutput], t: int, *,
-                  intervals: bool = False) -> DifferencingResult:  # fmt: skip
-    """Differencing over a request's outputs from definitions and evidence (no data)."""
-    unplaced: list[tuple[str, str]] = []
+def sort_outputs(
+    outputs: Sequence[GateOutput],
+) -> tuple[list[tuple[GateOutput, OutputCells]], list[str], Counter[str]]:
+    """The outputs that take part at the gate, with their cells; the fitted models (the
+    gate does not rebuild them); how many outputs count each measure (models: records)."""
     measures: Counter[str] = Counter()
-    groups: dict[str, list[tuple[GateOutput, OutputCells]]] = {}
+    taking_part: list[tuple[GateOutput, OutputCells]] = []
     models: list[str] = []
     for o in outputs:
         if o.kind == "regression" and o.checked is not None:
@@ -105,9 +106,19 @@ def check_request(outputs: Sequence[GateOutput], t: int, *,
             measures[RECORDS] += 1
             continue
         cells = gate_cells(o)
-        if cells is None:
-            continue
-        measures[cells.measure] += 1
+        if cells is not None:
+            measures[cells.measure] += 1
+            taking_part.append((o, cells))
+    return taking_part, models, measures
+
+
+def check_request(outputs: Sequence[GateOutput], t: int, *,
+                  intervals: bool = False) -> DifferencingResult:  # fmt: skip
+    """Differencing over a request's outputs from definitions and evidence (no data)."""
+    unplaced: list[tuple[str, str]] = []
+    groups: dict[str, list[tuple[GateOutput, OutputCells]]] = {}
+    taking_part, models, measures = sort_outputs(outputs)
+    for o, cells in taking_part:
         key = dataset_key(o.definition)
         if key is None:
             unplaced.append((cells.measure, (

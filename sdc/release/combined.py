@@ -38,7 +38,7 @@ from sdc.differencing.cells import RECORDS, OutputCells, survival_cells, table_c
 from sdc.differencing.detect import Participant, detect
 from sdc.differencing.population import data_key, evaluate, index_fingerprint
 from sdc.differencing.report import mark_outputs
-from sdc.differencing.request import GateOutput, check_request, gate_cells, model_note
+from sdc.differencing.request import GateOutput, check_request, model_note, sort_outputs
 from sdc.differencing.result import DifferencingResult
 from sdc.exceptions import SdcInputError
 from sdc.tables.factorize import factorize
@@ -372,18 +372,9 @@ def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any
                ruleset: Any, intervals: bool) -> DifferencingResult:  # fmt: skip
     view = DataView(source)
     unplaced: list[tuple[str, str]] = []
-    measures: Counter[str] = Counter()
     placed: list[Placement] = []
-    models = []
-    for o in outputs:
-        if o.kind == "regression" and o.checked is not None:
-            models.append(o.name)
-            measures[RECORDS] += 1
-            continue
-        cells = gate_cells(o)
-        if cells is None:
-            continue
-        measures[cells.measure] += 1
+    taking_part, models, measures = sort_outputs(outputs)
+    for o, cells in taking_part:
         try:
             placed.append(_place(o, cells, view))
         except NotPlaced as exc:
