@@ -142,9 +142,10 @@ def _find(idx, start, length, k):
 
 @njit(cache=True)
 def _grow(arr, need):
+    """``arr`` with room for ``need`` entries (doubled; an empty array grows too)."""
     if need <= arr.shape[0]:
         return arr
-    size = arr.shape[0] * 2
+    size = max(arr.shape[0] * 2, 16)
     while size < need:
         size *= 2
     out = np.empty(size, dtype=arr.dtype)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from sdc.kernels.gauss import _grow
 
 _SAFE = float(1 << 61)
 _NORMALISE = 1 << 31
@@ -36,18 +37,6 @@ def _gcd(a, b):
     while b:
         a, b = b, a % b
     return a
-
-
-@njit(cache=True)
-def _grow(arr, need):
-    if need <= arr.shape[0]:
-        return arr
-    size = max(arr.shape[0] * 2, 16)
-    while size < need:
-        size *= 2
-    out = np.empty(size, dtype=arr.dtype)
-    out[: arr.shape[0]] = arr
-    return out
 
 
 @njit(cache=True)
