@@ -96,19 +96,11 @@ class Deviations:
         with native_stdout_silenced():
             h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_inner + 2 * n_col
-        lp.num_row_ = n_col
-        lp.col_cost_ = np.concatenate([np.zeros(n_inner), self._costs(), self._costs()])
-        lp.col_lower_ = np.concatenate([low, np.zeros(2 * n_col)])
-        lp.col_upper_ = np.concatenate([np.full(n_inner, inf), self._slack_ub, self._slack_ub])
-        lp.row_lower_ = np.zeros(n_col)
-        lp.row_upper_ = np.zeros(n_col)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype(np.float64)
-        h.passModel(lp)
+        h.passModel(_lp(
+            a, np.concatenate([np.zeros(n_inner), self._costs(), self._costs()]),
+            np.concatenate([low, np.zeros(2 * n_col)]),
+            np.concatenate([np.full(n_inner, inf), self._slack_ub, self._slack_ub]), n_col,
+        ))  # fmt: skip
         self.h: Any = h
 
     def _costs(self) -> np.ndarray:
@@ -356,6 +348,16 @@ def _model(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
     h.setOptionValue("solver", "simplex")
+    h.passModel(_lp(a, cost, lower, upper, n_rows))
+    return h
+
+
+def _lp(
+    a: sp.csc_matrix, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_rows: int
+) -> Any:
+    """The HiGHS LP ``a z = 0``, ``lower <= z <= upper``, minimising ``cost . z``."""
+    import highspy
+
     lp = highspy.HighsLp()
     lp.num_col_ = a.shape[1]
     lp.num_row_ = n_rows
@@ -368,5 +370,4 @@ def _model(
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(np.float64)
-    h.passModel(lp)
-    return h
+    return lp
