@@ -45,6 +45,10 @@ POPULATIONS = (
     + ["age >= 18", "age >= 65", "age < 90", "smoker == 0"]
     + [f"year >= {y} and age >= 18" for y in range(2016, 2025, 2)]
     + [f"year >= {y} and age < 90" for y in range(2016, 2025, 2)]
+    + [f"age >= {a}" for a in range(20, 90, 10)]
+    + [f"age < {a}" for a in range(30, 90, 10)]
+    + [f"year <= {y}" for y in range(2016, 2024)]
+    + [f"smoker == 1 and year >= {y}" for y in range(2016, 2025, 2)]
 )
 
 

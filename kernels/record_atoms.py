@@ -5,7 +5,9 @@ Differencing works on *atoms*: groups of records that every output treats alike
 code per record (``-1`` for a record outside its population); combining the codes
 of all outputs pairwise gives every record its atom. ``combine_codes`` numbers the
 distinct pairs ``(a[i], b[i])`` in order of first appearance; applied output after
-output it yields the atoms, with their sizes from ``np.bincount``.
+output it yields the atoms, with their sizes from ``np.bincount``. With many
+outputs, ``mix_codes`` hashes every output's code into one 64-bit word per record
+instead (one pass each, no table), and the caller checks the grouping exactly.
 """
 
 from __future__ import annotations
@@ -56,6 +58,30 @@ def _combine_hashed(a, b, n_b):
             k += 1
         out[i] = c
     return out, first[:k].copy()
+
+
+@njit(cache=True)
+def _mix(h, codes, salt):
+    k = np.uint64(salt) * np.uint64(0x9E3779B97F4A7C15)
+    for i in range(h.shape[0]):
+        x = (h[i] ^ (np.uint64(codes[i] + 1) + k)) * np.uint64(0xBF58476D1CE4E5B9)
+        h[i] = x ^ (x >> np.uint64(31))
+
+
+def mix_codes(h: np.ndarray, codes: np.ndarray, salt: int) -> None:
+    """Mix ``codes`` (>= -1) into the running 64-bit hashes ``h`` in place; ``salt`` tells
+    outputs apart (records alike in every output keep equal hashes).
+
+    Examples
+    --------
+    >>> h = np.zeros(3, dtype=np.uint64)
+    >>> mix_codes(h, np.array([4, 4, -1]), 1)
+    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
+    (True, False)
+    """
+    if h.dtype != np.uint64 or h.shape != codes.shape:
+        raise ValueError("mix_codes needs a uint64 hash per code")
+    _mix(h, np.ascontiguousarray(codes, dtype=np.int64), int(salt))
 
 
 def combine_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

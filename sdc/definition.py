@@ -60,7 +60,7 @@ def text_fingerprint(codes: np.ndarray, labels: Sequence[Any]) -> str:
     """Fingerprint of a column given as codes into ``labels``: its values' text, in order
     (labels no record has, such as unused categories, play no part)."""
     canonical, texts = text_codes(np.asarray(codes, dtype=np.int64), labels)
-    used = np.unique(canonical)
+    used = np.flatnonzero(np.bincount(canonical, minlength=len(texts)))
     position = np.full(len(texts), -1, dtype=np.int64)
     position[used] = np.arange(used.size)
     h = hashlib.sha256(b"sdc column text v1\n")

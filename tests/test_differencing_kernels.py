@@ -18,6 +18,7 @@ from gauss_reference import in_span
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sdc.kernels.record_atoms import MAX_DENSE, combine_codes
+from sdc.kernels.sorted_sets import difference, intersection
 from sdc.kernels.span import span_decide
 
 from sdc.differencing.atoms import partition
@@ -77,6 +78,26 @@ def test_partition_counts_are_the_groupby_sizes(pairs: list) -> None:
     sizes = covered.groupby(list(frame.columns)).size()
     got = {tuple(atoms.leaf[:, k].tolist()): int(atoms.counts[k]) for k in range(atoms.n_atoms)}
     assert got == {(k if isinstance(k, tuple) else (k,)): int(v) for k, v in sizes.items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 40)), st.sets(st.integers(0, 40)))
+def test_sorted_set_operations_match_numpy(a: set[int], b: set[int]) -> None:
+    x, y = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    assert intersection(x, y).tolist() == np.intersect1d(x, y).tolist()
+    assert difference(x, y).tolist() == np.setdiff1d(x, y).tolist()
+
+
+def test_partition_falls_back_to_exact_combination_when_hashes_collide(monkeypatch) -> None:
+    import sdc.kernels.record_atoms as kernel
+
+    rng = np.random.default_rng(3)
+    codes = [rng.integers(-1, 4, 500) for _ in range(3)]
+    hashed = partition(codes)
+    monkeypatch.setattr(kernel, "mix_codes", lambda h, c, salt: None)  # every unit hashes alike
+    exact = partition(codes)
+    assert np.array_equal(exact.leaf, hashed.leaf) and np.array_equal(exact.counts, hashed.counts)
+    assert exact.n_atoms == len({tuple(c[i] for c in codes) for i in range(500)} - {(-1,) * 3})
 
 
 @st.composite

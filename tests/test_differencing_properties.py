@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import sdc
 from sdc.differencing.atoms import partition
-from sdc.differencing.cells import RECORDS, OutputCells, _member
-from sdc.differencing.detect import Participant, detect
+from sdc.differencing.cells import RECORDS, OutputCells, Participant, _member
+from sdc.differencing.detect import detect
 
 
 @st.composite

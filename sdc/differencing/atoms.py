@@ -2,13 +2,17 @@
 
 Two records are in one atom when every output treats them alike: the same leaf
 of each output (a cell, a bin, a step), or both outside its population. Each
-output's codes (``-1``: outside) are combined one after another by the kernel
-:func:`sdc.kernels.record_atoms.combine_codes`, which gives every record its atom; the
-atom's size is then a count of records (or a sum of ``weights`` when the units
-are already groups of records).
+output's codes (``-1``: outside) are mixed into a 64-bit hash per record by the
+kernel :func:`sdc.kernels.record_atoms.mix_codes`, one pass per output; records
+with one hash are one atom once every output's codes are checked to agree on it
+(should two different records ever share a hash, the codes are combined exactly,
+pair by pair, by :func:`sdc.kernels.record_atoms.combine_codes`). An atom's size is
+a count of records (or a sum of ``weights`` when the units are already groups of
+records).
 
-Atoms are numbered in the lexicographic order of their leaves (first output
-first), which keeps every cell's atoms close together.
+Atoms are numbered in the lexicographic order of their leaves in the first
+outputs (the new ones, in a check against earlier releases), which keeps every
+cell's atoms close together.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import numpy as np
 @dataclass(frozen=True)
 class Atoms:
     """``leaf[o, a]``: the leaf atom ``a`` is in for output ``o`` (-1: outside its
-    population); ``counts[a]``: its records (None where unknown)."""
+    population; int32, a thousand outputs of many atoms take gigabytes otherwise);
+    ``counts[a]``: its records (None where unknown)."""
 
     leaf: np.ndarray
     counts: np.ndarray | None
@@ -44,22 +49,57 @@ def partition(codes: Sequence[np.ndarray], weights: np.ndarray | None = None) ->
     >>> a.leaf.tolist(), a.counts.tolist()
     ([[-1, 0, 0, 1], [1, 0, 1, 1]], [1, 1, 1, 2])
     """
-    from sdc.kernels.record_atoms import combine_codes
-
     if not codes:
-        return Atoms(np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return Atoms(np.zeros((0, 0), dtype=np.int32), np.zeros(0, dtype=np.int64))
     n = int(np.asarray(codes[0]).size)
     covered = np.zeros(n, dtype=bool)
     for c in codes:
         covered |= np.asarray(c) >= 0
     units = np.flatnonzero(covered)
-    current = np.zeros(units.size, dtype=np.int64)
-    first = np.zeros(0, dtype=np.int64)
-    for c in codes:
-        current, first = combine_codes(current, np.asarray(c, dtype=np.int64)[units])
+    every = units.size == n
+    columns = [np.asarray(c, dtype=np.int64) if every else np.asarray(c, dtype=np.int64)[units]
+               for c in codes]  # fmt: skip
+    current, first = _hashed(columns)
+    if current is None:  # two different units hashed alike: the exact pairwise combination
+        from sdc.kernels.record_atoms import combine_codes
+
+        current = np.zeros(units.size, dtype=np.int64)
+        for c in columns:
+            current, first = combine_codes(current, c)
     n_atoms = int(first.size)
-    leaf = np.stack([np.asarray(c, dtype=np.int64)[units[first]] for c in codes])
     w = None if weights is None else np.asarray(weights, dtype=np.int64)[units]
     counts = np.bincount(current, weights=w, minlength=n_atoms)
-    order = np.lexsort(leaf[::-1]) if n_atoms else np.zeros(0, dtype=np.int64)
-    return Atoms(np.ascontiguousarray(leaf[:, order]), counts[order].astype(np.int64))
+    keys = [c[first] for c in columns[:ORDER_BY]]
+    order = np.lexsort([np.arange(n_atoms), *keys[::-1]]) if n_atoms else first
+    leaf = np.empty((len(columns), n_atoms), dtype=np.int32)  # half the memory of int64
+    at = first[order]
+    for o, c in enumerate(columns):
+        leaf[o] = c[at]
+    return Atoms(leaf, counts[order].astype(np.int64))
+
+
+#: Atoms are ordered by their leaves in this many first outputs (then by first record).
+ORDER_BY = 16
+
+
+def _hashed(columns: list[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray]:
+    """Each unit's atom through a 64-bit hash of its leaves, checked exactly: (atom per
+    unit, first unit per atom), or None when two different units share a hash."""
+    from sdc.kernels.record_atoms import mix_codes
+
+    h = np.zeros(columns[0].size, dtype=np.uint64)
+    for o, c in enumerate(columns):
+        mix_codes(h, c, o + 1)
+    _, first, current, sizes = np.unique(h, return_index=True, return_inverse=True,
+                                         return_counts=True)  # fmt: skip
+    rank = np.argsort(first, kind="stable")  # number atoms by first appearance
+    renumber = np.empty_like(rank)
+    renumber[rank] = np.arange(rank.size)
+    shared = np.flatnonzero(sizes[current.ravel()] > 1)  # units sharing a hash: check them
+    current, first = renumber[current.ravel()], first[rank]
+    if shared.size:
+        rep = first[current[shared]]
+        for c in columns:
+            if not np.array_equal(c[shared], c[rep]):
+                return None, first
+    return current, first

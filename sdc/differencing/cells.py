@@ -209,3 +209,17 @@ def population_of(out: Any) -> str | None:
     pop = d.get("population") if isinstance(d, dict) else None
     expression = pop.get("expression") if isinstance(pop, dict) else None
     return expression if isinstance(expression, str) else None
+
+
+@dataclass(frozen=True, eq=False)
+class Participant:
+    """An output in a check: its cells, each atom's leaf in it (-1 outside), and whether it
+    was released before (from the registry)."""
+
+    cells: OutputCells
+    leaf: np.ndarray
+    earlier: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.cells.name

@@ -3,12 +3,10 @@
 Given the outputs (:class:`~sdc.differencing.cells.OutputCells`) and the atoms
 (:mod:`sdc.differencing.atoms`), every released number is a 0/1 row over atoms.
 Per measure (records, or the sum of one column) the published rows are stacked
-and the candidates are tested with the exact span kernel
-(:func:`sdc.kernels.span.span_decide`):
-
-- every atom of 1 to t-1 records (when atom sizes are known), except one that a
-  cell publishes on its own (that cell fails its own output's rules);
-- every hidden cell (suppressed, redacted, not released) of 1 to t-1 records.
+and the candidate groups (:mod:`sdc.differencing.candidates`: hidden cells, small
+atoms, atoms of a few outputs, differences and intersections of cells) are tested
+with the exact span kernel (:func:`sdc.kernels.span.span_decide`), which always
+tracks the combination of released rows that derives each.
 
 A candidate in the span is a finding, with the combination of released numbers
 that gives it. Rounded outputs give intervals, not values: a combination of
@@ -24,33 +22,16 @@ alone was given away already, and is noted rather than blamed on the new outputs
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.differencing.cells import RECORDS, OutputCells
+from sdc.differencing.candidates import Describe, candidates
+from sdc.differencing.cells import RECORDS, Participant
 from sdc.differencing.result import Finding
-
-#: Most atoms x rows tracked with their combination (beyond: membership only, then
-#: combinations are recomputed on the outputs each finding involves).
-TRACK_LIMIT = 50_000_000
-
-
-@dataclass(frozen=True, eq=False)
-class Participant:
-    """An output in a check: its cells, each atom's leaf in it (-1 outside), and whether it
-    was released before (from the registry)."""
-
-    cells: OutputCells
-    leaf: np.ndarray
-    earlier: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.cells.name
 
 
 @dataclass
@@ -66,11 +47,17 @@ class Detection:
 def cell_rows(p: Participant, n_atoms: int) -> sp.csr_matrix:
     """(cells x atoms) 0/1: the atoms each of the participant's cells sums."""
     inside = np.flatnonzero(p.leaf >= 0)
-    a = sp.csr_matrix(
-        (np.ones(inside.size, dtype=np.int32), (inside, p.leaf[inside])),
-        shape=(n_atoms, p.cells.n_leaves),
-    )
-    rows = (a @ p.cells.member.astype(np.int32)).T.tocsr()
+    leaves = sp.coo_matrix((np.ones(inside.size, dtype=np.int32), (p.leaf[inside], inside)),
+                           shape=(p.cells.n_leaves, n_atoms)).tocsr()  # fmt: skip
+    leaves.sort_indices()
+    member = p.cells.member
+    if (
+        member.shape[0] == member.shape[1]
+        and member.nnz == member.shape[0]
+        and (np.array_equal(member.tocoo().row, member.tocoo().col))
+    ):
+        return leaves  # every cell is one leaf (no margins, no groups)
+    rows = (member.T.astype(np.int32) @ leaves).tocsr()
     rows.eliminate_zeros()
     rows.sort_indices()
     return rows
@@ -98,37 +85,6 @@ class _System:
         self.keys[key] = len(self.idx)
         self.idx.append(atoms)
         self.owners.append([owner])
-
-
-def describe_atom(parts: Sequence[Participant], a: int) -> str:
-    """An atom in words: the labels every output gives it, and the populations it is outside."""
-    seen: dict[str, dict[str, list[str]]] = {}
-    outside: list[str] = []
-    inside: list[str] = []
-    for p in parts:
-        leaf = int(p.leaf[a])
-        if leaf < 0:
-            pop = p.cells.population
-            outside.append(f"not ({pop})" if pop else f"outside the records of {p.name!r}")
-            continue
-        if p.cells.population:
-            inside.append(p.cells.population)
-        for k, v in p.cells.leaf_labels[leaf].items():
-            seen.setdefault(k, {}).setdefault(v, []).append(p.name)
-    terms = []
-    for k, values in seen.items():
-        if len(values) == 1:
-            terms.append(f"{k} {next(iter(values))}")
-        else:
-            terms.append(" & ".join(f"{k} {v} (in {', '.join(map(repr, names))})"
-                                    for v, names in values.items()))  # fmt: skip
-    terms += list(dict.fromkeys(inside)) + list(dict.fromkeys(outside))
-    return " & ".join(terms) if terms else "all records"
-
-
-def _cell_text(p: Participant, c: int) -> str:
-    labels = ", ".join(f"{k}={v}" for k, v in p.cells.cell_labels[c].items())
-    return f"{labels or 'the total'} (hidden in {p.name!r})"
 
 
 def detect(
@@ -169,199 +125,6 @@ def detect(
     return out
 
 
-#: Most unions (differences and intersections of cells) tested per measure.
-MAX_UNIONS = 20_000
-
-
-#: A candidate's description, made only for findings: given the participants the
-#: combination uses, the group in words.
-Describe = Callable[[Sequence[int]], str]
-
-
-class _Candidates:
-    """Candidate groups, each once: (description, true records or None) and atoms."""
-
-    def __init__(self, published: dict[bytes, int]) -> None:
-        self.published = published
-        self.seen: set[bytes] = set()
-        self.what: list[tuple[Describe, int | None]] = []
-        self.atoms: list[np.ndarray] = []
-
-    def add(self, atoms: np.ndarray, describe: Describe, n: int | None, *,
-            shown_ok: bool) -> None:  # fmt: skip
-        atoms = atoms.astype(np.int64)
-        key = atoms.tobytes()
-        if key in self.seen or (not shown_ok and key in self.published):
-            return  # a published cell on its own: its output's own rules judge it
-        self.seen.add(key)
-        self.what.append((describe, n))
-        self.atoms.append(atoms)
-
-
-def _fixed(text: str) -> Describe:
-    """A description that does not depend on the combination."""
-
-    def words(used: Sequence[int]) -> str:
-        return text
-
-    return words
-
-
-def _labels_text(p: Participant, c: int) -> str:
-    return ", ".join(f"{k}={v}" for k, v in p.cells.cell_labels[c].items()) or "total"
-
-
-def _without(pa: Participant, a: int, pb: Participant, b: int) -> str:
-    """Cell a of one output without cell b of another (inside it), in words."""
-    la, lb = pa.cells.cell_labels[a], pb.cells.cell_labels[b]
-    if la == lb:
-        pop = pb.cells.population
-        outside = f"not ({pop})" if pop else f"outside the records of {pb.name!r}"
-        return f"{_labels_text(pa, a)} & {outside}"
-    return (f"{_labels_text(pa, a)} in {pa.name!r} but not {_labels_text(pb, b)} in "
-            f"{pb.name!r}")  # fmt: skip
-
-
-def _both(pa: Participant, a: int, pb: Participant, b: int) -> str:
-    return f"{_labels_text(pa, a)} in {pa.name!r} and {_labels_text(pb, b)} in {pb.name!r}"
-
-
-def _atom_words(parts: Sequence[Participant], atom: int, among: Sequence[int]) -> Describe:
-    """An atom in words, by the outputs ``among`` and the earlier releases a combination uses
-    (those define it: a group that a combination of their cells gives is one of their atoms,
-    or a union of them)."""
-
-    def words(used: Sequence[int]) -> str:
-        chosen = sorted({*among, *(i for i in used if parts[i].earlier)})
-        return describe_atom([parts[i] for i in chosen], atom)
-
-    return words
-
-
-def _candidates(
-    system: _System, parts: Sequence[Participant], rows: list[sp.csr_matrix],
-    counts: np.ndarray | None, t: int, notes: list[str],
-) -> _Candidates:  # fmt: skip
-    """The groups to test: hidden cells, single atoms, atoms of small subsets of outputs, and
-    differences and intersections of two outputs' cells, of 1 to t-1 records where sizes
-    are known."""
-    found = _Candidates(system.keys)
-    mine = [i for i, p in enumerate(parts) if p.cells.measure == system.measure]
-    for i in mine:
-        p = parts[i]
-        if p.cells.means:
-            continue  # a hidden mean hides its sum, whose count may not be known
-        for c in p.cells.hidden:
-            r = rows[i].indices[rows[i].indptr[c] : rows[i].indptr[c + 1]]
-            if r.size == 0:
-                continue
-            n = int(counts[r].sum()) if counts is not None else (
-                None if p.cells.counts is None else int(p.cells.counts[c]))  # fmt: skip
-            if n is None or 0 < n < t:
-                found.add(r, _fixed(_cell_text(p, int(c))), n, shown_ok=True)
-    _subset_atoms(found, parts, mine, counts, t)  # first: the fewest outputs describe a group
-    in_system = np.unique(np.concatenate(system.idx)) if system.idx else np.zeros(0, np.int64)
-    single = in_system if counts is None else in_system[(counts[in_system] > 0) &
-                                                         (counts[in_system] < t)]  # fmt: skip
-    fresh = [i for i in mine if not parts[i].earlier]
-    for a in single.tolist():
-        found.add(np.array([a]), _atom_words(parts, a, fresh),
-                  None if counts is None else int(counts[a]), shown_ok=False)  # fmt: skip
-    budget = MAX_UNIONS
-    for x, i in enumerate(mine):
-        for j in mine[x + 1 :]:
-            if parts[i].earlier and parts[j].earlier:
-                continue  # released before, both: checked against each other then
-            budget = _unions(found, parts, rows, i, j, counts, t, budget)
-            if budget < 0:
-                notes.append(f"more than {MAX_UNIONS} differences and intersections of cells "
-                             f"of the {system.measure} could be tested; the rest were not: a "
-                             "person must check them, or the outputs be fewer")  # fmt: skip
-                return found
-    return found
-
-
-#: Subsets of up to this many outputs have their own atoms tested (2 past ``MANY``).
-SUBSET, MANY = 3, 12
-
-
-def _subset_atoms(found: _Candidates, parts: Sequence[Participant], mine: list[int],
-                  counts: np.ndarray | None, t: int) -> None:  # fmt: skip
-    """Add the atoms of every small subset of outputs (each with a new output in it): groups
-    that a few outputs alone describe, whatever the other outputs do."""
-    from itertools import combinations
-
-    size = SUBSET if len(mine) <= MANY else 2
-    fresh = {i for i in mine if not parts[i].earlier}
-    weight = None if counts is None else counts.astype(np.float64)
-    for k in range(1, min(size, len(mine)) + 1):
-        for subset in combinations(mine, k):
-            if not fresh.intersection(subset) or k == len(mine):
-                continue  # the full set's atoms are the atoms themselves
-            key = np.zeros(parts[subset[0]].leaf.size, dtype=np.int64)
-            inside = np.zeros(key.size, dtype=bool)
-            for i in subset:
-                leaf = parts[i].leaf
-                key = key * (int(leaf.max(initial=0)) + 2) + leaf + 1
-                inside |= leaf >= 0
-            atoms_in = np.flatnonzero(inside)
-            _, group, members_n = np.unique(key[atoms_in], return_inverse=True,
-                                            return_counts=True)  # fmt: skip
-            keep = np.ones(members_n.size, dtype=bool)
-            if weight is not None:
-                n = np.bincount(group, weights=weight[atoms_in], minlength=members_n.size)
-                keep &= (n > 0) & (n < t)
-            if not keep.any():
-                continue
-            order = np.argsort(group, kind="stable")
-            starts = np.concatenate(([0], np.cumsum(members_n)))
-            for g in np.flatnonzero(keep):
-                members = np.sort(atoms_in[order[starts[g] : starts[g + 1]]])
-                size_g = None if weight is None else round(float(n[g]))
-                found.add(members, _atom_words(parts, int(members[0]), subset), size_g,
-                          shown_ok=False)  # fmt: skip
-
-
-def _unions(found: _Candidates, parts: Sequence[Participant], rows: list[sp.csr_matrix],
-            i: int, j: int, counts: np.ndarray | None, t: int, budget: int) -> int:  # fmt: skip
-    """Add the differences of nested cells (``a`` without ``b``, ``b`` inside ``a``) and the
-    intersections of overlapping cells of outputs i and j; the budget left."""
-    a_rows, b_rows = rows[i], rows[j]
-    shared = (a_rows @ b_rows.T).tocsr().tocoo()  # atoms two cells share, in (a, b) order
-    if shared.nnz == 0:
-        return budget
-    weight = np.ones(a_rows.shape[1]) if counts is None else counts.astype(np.float64)
-    common = (a_rows.multiply(weight[None, :]).tocsr() @ b_rows.T).tocsr().tocoo().data
-    a, b, k = shared.row, shared.col, shared.data
-    size_a, size_b = np.diff(a_rows.indptr)[a], np.diff(b_rows.indptr)[b]
-    n_a, n_b = (a_rows @ weight)[a], (b_rows @ weight)[b]
-    kinds = [
-        ((k == size_b) & (k < size_a), n_a - common, "a-b"),
-        ((k == size_a) & (k < size_b), n_b - common, "b-a"),
-        ((k < size_a) & (k < size_b), common, "a&b"),
-    ]
-    pa, pb = parts[i], parts[j]
-    for mask, n, kind in kinds:
-        if counts is not None:
-            mask = mask & (n > 0.5) & (n < t)
-        for e in np.flatnonzero(mask):
-            budget -= 1
-            if budget < 0:
-                return budget
-            x, y = int(a[e]), int(b[e])
-            ra = a_rows.indices[a_rows.indptr[x] : a_rows.indptr[x + 1]]
-            rb = b_rows.indices[b_rows.indptr[y] : b_rows.indptr[y + 1]]
-            if kind == "a-b":
-                atoms, words = np.setdiff1d(ra, rb), (lambda u, x=x, y=y: _without(pa, x, pb, y))
-            elif kind == "b-a":
-                atoms, words = np.setdiff1d(rb, ra), (lambda u, x=x, y=y: _without(pb, y, pa, x))
-            else:
-                atoms, words = np.intersect1d(ra, rb), (lambda u, x=x, y=y: _both(pa, x, pb, y))
-            found.add(atoms, words, None if counts is None else round(float(n[e])),
-                      shown_ok=False)  # fmt: skip
-    return budget
-
-
 def _csr(parts_idx: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     ptr = np.zeros(len(parts_idx) + 1, dtype=np.int64)
     ptr[1:] = np.cumsum([x.size for x in parts_idx])
@@ -374,7 +137,12 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
             out: Detection) -> None:  # fmt: skip
     from sdc.kernels.span import span_decide
 
-    found = _candidates(system, parts, rows, counts, t, out.notes)
+    covered = np.zeros(n_atoms, dtype=bool)
+    for atoms in system.idx:
+        covered[atoms] = True
+    mine = [i for i, p in enumerate(parts) if p.cells.measure == system.measure]
+    found = candidates(system.keys, np.flatnonzero(covered), mine, parts, rows, counts, t,
+                       out.notes, system.measure)  # fmt: skip
     what, cand = found.what, found.atoms
     if not cand:
         return
@@ -384,9 +152,8 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     ordered = [system.idx[k] for k in order]
     r_ptr, r_idx = _csr(ordered)
     c_ptr, c_idx = _csr(cand)
-    track = n_atoms * len(ordered) <= TRACK_LIMIT
     state, cp, cr, cn, cd, rank, overflowed = span_decide(
-        r_ptr, r_idx, int(n_atoms), c_ptr, c_idx, track
+        r_ptr, r_idx, int(n_atoms), c_ptr, c_idx, True
     )
     out.info[f"{system.measure}: atoms"] = n_atoms
     out.info[f"{system.measure}: rows"] = len(ordered)
@@ -405,11 +172,8 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     primaries: list[np.ndarray] = []
     for j in np.flatnonzero(state == 1):
         desc, n = what[j]
-        if not track:
-            terms = None
-        else:
-            terms = [(int(order[cr[s]]), Fraction(int(cn[s]), int(cd[j])))
-                     for s in range(cp[j], cp[j + 1])]  # fmt: skip
+        terms = [(int(order[cr[s]]), Fraction(int(cn[s]), int(cd[j])))
+                 for s in range(cp[j], cp[j + 1])]  # fmt: skip
         finding = _finding(system, parts, terms, ordered, lo_hi, order, desc, n, t, cand[j])
         if finding is None:
             continue
@@ -424,8 +188,8 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     if suggest and primaries:
         from sdc.differencing.suggest import joint_suppression
 
-        sentences, hidden = joint_suppression(system, parts, ordered, order, cand, what,
-                                              primaries, counts, n_atoms, t)  # fmt: skip
+        sentences, hidden = joint_suppression(system, parts, ordered, order, primaries, counts,
+                                              n_atoms)  # fmt: skip
         out.suggestions.extend(sentences)
         out.hide.extend(hidden)
         before = sorted({n for f in out.findings for n in f.earlier})
@@ -443,12 +207,10 @@ def _true(system: _System, parts: Sequence[Participant], k: int) -> int | None:
     return None if counts is None else int(counts[c])
 
 
-def _finding(system: _System, parts: Sequence[Participant], terms: list | None,
+def _finding(system: _System, parts: Sequence[Participant], terms: list,
              ordered: list[np.ndarray], lo_hi: list, order: np.ndarray, desc: Describe,
              n: int | None, t: int, atoms: np.ndarray) -> Finding | str | None:  # fmt: skip
     """The finding a derivable candidate makes (None: not small; a note: given away before)."""
-    if terms is None:
-        return None  # pragma: no cover - combinations are tracked below TRACK_LIMIT
     if n is None:  # atoms of unknown size: the combination of true counts gives it
         true = [_true(system, parts, k) for k, _ in terms]
         if any(x is None for x in true):

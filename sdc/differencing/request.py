@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from sdc.differencing.cells import RECORDS, OutputCells, survival_cells, table_cells
-from sdc.differencing.detect import Participant, detect
+from sdc.differencing.cells import RECORDS, OutputCells, Participant, survival_cells, table_cells
+from sdc.differencing.detect import detect
 from sdc.differencing.population import dataset_key
 from sdc.differencing.result import DifferencingResult
 from sdc.differencing.structural import NONE, Layout, Placed, table_leaf

@@ -17,18 +17,29 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+#: Largest model (entries of the atoms x numbers matrix) a joint suppression is chosen
+#: for; past it (a check against a thousand earlier releases) the findings' own
+#: combinations say which cells to hide, and the suggestion says so.
+MAX_ENTRIES = 5_000_000
+
 
 def joint_suppression(system: Any, parts: Sequence[Any], ordered: list[np.ndarray],
-                      order: np.ndarray, cand: list[np.ndarray], what: list,
-                      primaries: list[np.ndarray], counts: np.ndarray | None,
-                      n_atoms: int, t: int) -> tuple[list[str], list[tuple[int, int]]]:  # fmt: skip
+                      order: np.ndarray, primaries: list[np.ndarray],
+                      counts: np.ndarray | None,
+                      n_atoms: int) -> tuple[list[str], list[tuple[int, int]]]:  # fmt: skip
     """Sentences (the cells to suppress together, per output, or why none can be chosen),
     and those cells as (participant, cell)."""
     from sdc.protection.secondary import secondary_suppress
 
-    small = [c for c, (_, n) in zip(cand, what, strict=True) if n is not None and 0 < n < t]
-    groups = list({g.tobytes(): g for g in [*primaries, *small]}.values())
+    # Only the derivable groups: hiding more cells shrinks the span, so a group that is
+    # not derivable now stays so whatever is suppressed.
+    groups = list({g.tobytes(): g for g in primaries}.values())
     cols = [*ordered, *groups]
+    if sum(c.size for c in cols) > MAX_ENTRIES:
+        return [f"no joint suppression was computed ({system.measure}): the outputs together "
+                f"are too large a model ({len(ordered)} published numbers over {n_atoms} "
+                "groups of records); hide a cell of the new outputs in each finding's "
+                "combination, or leave out one of the outputs each finding names"], []  # fmt: skip
     ptr = np.zeros(len(cols) + 1, dtype=np.int64)
     ptr[1:] = np.cumsum([c.size for c in cols])
     x = sp.csc_matrix((np.ones(int(ptr[-1]), dtype=np.int8), np.concatenate(cols), ptr),

@@ -21,8 +21,14 @@ import numpy as np
 import pandas as pd
 
 from sdc.differencing.atoms import partition
-from sdc.differencing.cells import OutputCells, population_of, survival_cells, table_cells
-from sdc.differencing.detect import Participant, detect
+from sdc.differencing.cells import (
+    OutputCells,
+    Participant,
+    population_of,
+    survival_cells,
+    table_cells,
+)
+from sdc.differencing.detect import detect
 from sdc.differencing.records import Rows, survival_leaves, table_leaves
 from sdc.differencing.result import DifferencingResult
 

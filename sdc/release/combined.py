@@ -34,8 +34,8 @@ import pandas as pd
 
 from sdc.canonical import label_text
 from sdc.definition import number_fingerprint, text_codes, text_fingerprint
-from sdc.differencing.cells import RECORDS, OutputCells, survival_cells, table_cells
-from sdc.differencing.detect import Participant, detect
+from sdc.differencing.cells import RECORDS, OutputCells, Participant, survival_cells, table_cells
+from sdc.differencing.detect import detect
 from sdc.differencing.population import data_key, evaluate, index_fingerprint
 from sdc.differencing.report import mark_outputs
 from sdc.differencing.request import GateOutput, check_request, model_note, sort_outputs
