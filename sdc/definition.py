@@ -76,7 +76,7 @@ def text_fingerprint(codes: np.ndarray, labels: Sequence[Any]) -> str:
 def _le_bytes(values: np.ndarray, dtype: str) -> memoryview:
     """The array's bytes in the given little-endian type, without a copy when it already is
     one (hashing a column of 1e7 rows should not copy it twice)."""
-    return memoryview(np.ascontiguousarray(values, dtype=dtype)).cast("B")
+    return np.ascontiguousarray(values, dtype=dtype).data.cast("B")
 
 
 def number_fingerprint(values: np.ndarray) -> str:

@@ -261,7 +261,7 @@ def index_fingerprint(index: pd.Index) -> str | None:
         labels = index.to_numpy(dtype=np.int64)
         if not index.is_monotonic_increasing:  # a filtered frame's labels mostly are
             labels = np.sort(labels)
-        h.update(memoryview(np.ascontiguousarray(labels, dtype="<i8")).cast("B"))
+        h.update(np.ascontiguousarray(labels, dtype="<i8").data.cast("B"))
     else:
         h.update(b"text\n")
         for text in sorted(str(x) for x in index):
