@@ -179,3 +179,25 @@ def test_a_statistic_the_gate_cannot_rederive_stays_in_its_cells_range(
     why = " ".join(report["outputs"][0]["reasons"])
     assert ("outside what the values of its cell allow" in why) is outside, why
     assert "serialisation" not in why and "spelling" not in why
+
+
+def test_publishing_the_secondaries_again_fails_by_the_audit(tmp_path: Path) -> None:
+    """Whoever writes the folder fills in the hidden secondary cells with their true values
+    (so every published value agrees with the evidence): the lone hidden primary is then
+    the row margin minus the published cells, and the gate's audit must say so."""
+    df = pd.DataFrame({"region": ["A"] * 43 + ["B"] * 80,
+                       "sex": ["F"] * 3 + ["M"] * 40 + ["F"] * 30 + ["M"] * 50})  # fmt: skip
+    s = Session(suppress=True)
+    s.crosstab(df.region, df.sex, margins=True, name="t")
+    folder = s.finalise(tmp_path / "out")
+    text = (folder / "t.csv").read_text()
+    assert "A,F,\n" in text and "B,F,\n" in text and "B,M,\n" in text  # A,F 3 and secondaries
+    untouched = check_folder(folder, rules="default", trust_unsigned=True)["outputs"][0]
+    assert untouched["status"] == "pass"
+    (folder / "t.csv").write_text(text.replace("B,F,\n", "B,F,30\n").replace("B,M,\n", "B,M,50\n"))
+    redigest(folder, "t.csv")
+    entry = check_folder(folder, rules="default", trust_unsigned=True)["outputs"][0]
+    why = " ".join(entry["reasons"])
+    assert entry["status"] == "fail" and "(audit)" in why
+    assert "cell {'region': 'A', 'sex': 'F'}" in why
+    assert "30" not in why and "50" not in why and " 3 " not in why
