@@ -13,9 +13,9 @@ order: it is in the span exactly when it reduces to zero; it is not as soon as
 its smallest remaining column is no pivot (no basis row can cancel it without
 bringing back a smaller column).
 
-With ``track`` every row carries, in extra columns, its combination of released
-rows (and a candidate its own scale), so a derivable candidate comes with the
-combination that derives it: ``candidate = sum(num[k] / den * released[row[k]])``.
+Every row carries, in extra columns, its combination of released rows (and a
+candidate its own scale), so a derivable candidate comes with the combination that
+derives it: ``candidate = sum(num[k] / den * released[row[k]])``.
 
 Numbers are checked before every product: past 2**61 the kernel stops (the basis)
 or marks the candidate undecided (-1), and the caller treats it as unsafe.
@@ -142,29 +142,28 @@ def _load(acc, on, touched, n_touched, heap, n_heap, n_atoms, ptr, idx, k, extra
         touched[n_touched] = j
         n_touched += 1
         n_heap = _push(heap, n_heap, j)
-    if extra >= 0:
-        acc[extra] = 1
-        on[extra] = True
-        touched = _grow(touched, n_touched + 1)
-        touched[n_touched] = extra
-        n_touched += 1
+    acc[extra] = 1
+    on[extra] = True
+    touched = _grow(touched, n_touched + 1)
+    touched[n_touched] = extra
+    n_touched += 1
     return n_touched, n_heap, touched
 
 
 @njit(cache=True)
-def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx, track):
+def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx):
     """Which candidate rows lie in the span of the released rows (both CSR over atoms).
 
     Returns ``(state, comb_ptr, comb_row, comb_num, comb_den, rank, overflowed)``:
     ``state[i]`` is 1 (candidate i is derivable), 0 (it is not) or -1 (undecided:
-    numbers grew too large); with ``track``, derivable candidate i is
+    numbers grew too large); derivable candidate i is
     ``sum(comb_num[t] / comb_den[i] * released[comb_row[t]])`` for t in
     ``comb_ptr[i]:comb_ptr[i+1]``. ``overflowed``: the basis itself could not be
     built (every candidate is then undecided).
     """
     n_rows = r_ptr.shape[0] - 1
     n_cand = c_ptr.shape[0] - 1
-    width = n_atoms + (n_rows if track else 0) + 1
+    width = n_atoms + n_rows + 1
     alpha = width - 1
     acc = np.zeros(width, dtype=np.int64)
     on = np.zeros(width, dtype=np.bool_)
@@ -183,9 +182,8 @@ def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx, track):
     comb_num = np.empty(16, dtype=np.int64)
     comb_den = np.ones(n_cand, dtype=np.int64)
     for k in range(n_rows):
-        extra = n_atoms + k if track else -1
         n_touched, n_heap, touched = _load(acc, on, touched, 0, heap, 0, n_atoms, r_ptr, r_idx,
-                                           k, extra)  # fmt: skip
+                                           k, n_atoms + k)  # fmt: skip
         st, c, n_touched, n_heap, touched = _reduce(
             acc, on, touched, n_touched, heap, n_heap, n_atoms, pivot_row, b_start, b_len,
             b_idx, b_val,
@@ -228,23 +226,22 @@ def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx, track):
         )  # fmt: skip
         if st == 0:
             state[i] = 1
-            if track:
-                den = acc[alpha]
-                g = abs(den)
-                for t in range(n_touched):
-                    j = touched[t]
-                    if n_atoms <= j < alpha and acc[j] != 0:
-                        g = _gcd(g, acc[j])
-                sign = -1 if den > 0 else 1  # candidate = -sum(acc[j] r_j) / den
-                comb_den[i] = abs(den) // g
-                for t in range(n_touched):
-                    j = touched[t]
-                    if n_atoms <= j < alpha and acc[j] != 0:
-                        comb_row = _grow(comb_row, n_comb + 1)
-                        comb_num = _grow(comb_num, n_comb + 1)
-                        comb_row[n_comb] = j - n_atoms
-                        comb_num[n_comb] = sign * (acc[j] // g)
-                        n_comb += 1
+            den = acc[alpha]
+            g = abs(den)
+            for t in range(n_touched):
+                j = touched[t]
+                if n_atoms <= j < alpha and acc[j] != 0:
+                    g = _gcd(g, acc[j])
+            sign = -1 if den > 0 else 1  # candidate = -sum(acc[j] r_j) / den
+            comb_den[i] = abs(den) // g
+            for t in range(n_touched):
+                j = touched[t]
+                if n_atoms <= j < alpha and acc[j] != 0:
+                    comb_row = _grow(comb_row, n_comb + 1)
+                    comb_num = _grow(comb_num, n_comb + 1)
+                    comb_row[n_comb] = j - n_atoms
+                    comb_num[n_comb] = sign * (acc[j] // g)
+                    n_comb += 1
         elif st == 1:
             state[i] = 0
         comb_ptr[i + 1] = n_comb

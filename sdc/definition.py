@@ -65,15 +65,15 @@ def text_fingerprint(codes: np.ndarray, labels: Sequence[Any]) -> str:
     h.update(json.dumps([texts[i] for i in used.tolist()], ensure_ascii=True).encode("ascii"))
     h.update(b"\n")
     if used.size == len(texts):  # every label used: the codes are their own positions
-        h.update(_le_bytes(canonical, "<i8"))
+        h.update(le_bytes(canonical, "<i8"))
     else:
         position = np.full(len(texts), -1, dtype=np.int64)
         position[used] = np.arange(used.size)
-        h.update(_le_bytes(position[canonical], "<i8"))
+        h.update(le_bytes(position[canonical], "<i8"))
     return "sha256:" + h.hexdigest()
 
 
-def _le_bytes(values: np.ndarray, dtype: str) -> memoryview:
+def le_bytes(values: np.ndarray, dtype: str) -> memoryview:
     """The array's bytes in the given little-endian type, without a copy when it already is
     one (hashing a column of 1e7 rows should not copy it twice)."""
     return np.ascontiguousarray(values, dtype=dtype).data.cast("B")
@@ -93,7 +93,7 @@ def number_fingerprint(values: np.ndarray) -> str:
         v = v + 0.0
         v[missing] = np.nan  # and one NaN pattern for every NaN
     h = hashlib.sha256(b"sdc column number v1\n")
-    h.update(_le_bytes(v, "<f8"))
+    h.update(le_bytes(v, "<f8"))
     return "sha256:" + h.hexdigest()
 
 

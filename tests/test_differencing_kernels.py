@@ -127,17 +127,17 @@ def _csr(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(systems(), st.booleans())
-def test_span_decide_matches_rational_elimination(system: tuple, track: bool) -> None:
+@given(systems())
+def test_span_decide_matches_rational_elimination(system: tuple) -> None:
     rows, cands = system
     n_atoms = cands.shape[1]
-    state, cp, cr, cn, cd, rank, overflowed = span_decide(*_csr(rows), n_atoms, *_csr(cands), track)
+    state, cp, cr, cn, cd, rank, overflowed = span_decide(*_csr(rows), n_atoms, *_csr(cands))
     assert not overflowed
     x = np.concatenate([rows.T, cands.T], axis=1)  # columns: released rows, then candidates
     for i in range(cands.shape[0]):
         expected = in_span(x, list(range(rows.shape[0])), rows.shape[0] + i)
         assert bool(state[i] == 1) == expected
-        if state[i] == 1 and track:
+        if state[i] == 1:
             total = [Fraction(0)] * n_atoms
             for t in range(cp[i], cp[i + 1]):
                 coef = Fraction(int(cn[t]), int(cd[i]))
@@ -150,7 +150,7 @@ def test_span_decide_finds_a_difference_of_nested_populations() -> None:
     # atoms: (N, under 90), (N, over 90), (S, under 90), (S, over 90)
     released = np.array([[1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 1, 0]])
     candidates = np.array([[0, 1, 0, 0], [0, 1, 0, 1], [1, 1, 1, 1]])
-    state, cp, cr, cn, cd, _, _ = span_decide(*_csr(released), 4, *_csr(candidates), True)
+    state, cp, cr, cn, cd, _, _ = span_decide(*_csr(released), 4, *_csr(candidates))
     assert state.tolist() == [1, 1, 1]
     terms = {int(cr[t]): Fraction(int(cn[t]), int(cd[0])) for t in range(cp[0], cp[1])}
     assert terms == {0: 1, 2: -1}  # all of N minus N under 90

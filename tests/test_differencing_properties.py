@@ -137,10 +137,15 @@ def test_a_group_found_stays_found_when_outputs_are_added(made) -> None:
     assert before - after <= _cells_of(df, specs[2], margins=False)
 
 
+def _population(df: pd.DataFrame, population: str) -> np.ndarray:
+    """Which records a filter selects (every record for none), as a writable mask."""
+    return df.eval(population).to_numpy().copy() if population else np.ones(len(df), bool)
+
+
 def _cells_of(df: pd.DataFrame, spec: tuple[str, str], *, margins: bool) -> set:
     """The records of each cell of a count table by ``spec`` (grouping, population)."""
     column, population = spec
-    inside = df.eval(population).to_numpy() if population else np.ones(len(df), bool)
+    inside = _population(df, population)
     cells = {frozenset(np.flatnonzero(inside & (df[column] == v).to_numpy()).tolist())
              for v in df[column].unique()}  # fmt: skip
     if margins:
@@ -155,8 +160,7 @@ def _records(df: pd.DataFrame, specs: list[tuple[str, str]], finding) -> frozens
 
     total = np.zeros(len(df))
     for name, labels, coef in finding.combination:
-        _, population = specs[int(name[1:])]
-        inside = df.eval(population).to_numpy().copy() if population else np.ones(len(df), bool)
+        inside = _population(df, specs[int(name[1:])][1])
         for col, value in labels.items():
             if value != TOTAL_LABEL:
                 inside &= df[col].astype(str).to_numpy() == value

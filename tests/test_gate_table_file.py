@@ -64,9 +64,10 @@ def test_an_extra_field_names_its_line(folder: Path) -> None:
     assert "line 3 has 3 fields; a row of this table has 2" in why
 
 
-def test_a_value_that_is_not_a_number_names_its_line_and_cell(folder: Path) -> None:
+@pytest.mark.parametrize("value", [b"many", b"50.0"], ids=["not a number", "count as decimal"])
+def test_a_value_that_is_not_a_count_names_its_line_and_cell(folder: Path, value: bytes) -> None:
     header, *rows = _lines(folder)
-    rows[2] = b"C,many"
+    rows[2] = b"C," + value
     why = _reason(folder, b"\n".join([header, *rows]) + b"\n")
     assert "line 4 (region=C): the value is neither empty (suppressed) nor a number" in why
 
@@ -95,13 +96,6 @@ def test_a_file_not_in_its_one_serialisation_names_the_first_line(
     header, rows = edit(*(lambda h, *r: (h, list(r)))(*_lines(folder)))
     why = _reason(folder, b"\n".join([header, *rows]) + b"\n")
     assert f"{where} is not in the one serialisation of the checked values" in why
-
-
-def test_a_count_spelt_as_a_decimal_is_refused(folder: Path) -> None:
-    header, *rows = _lines(folder)
-    rows[2] = b"C,50.0"
-    why = _reason(folder, b"\n".join([header, *rows]) + b"\n")
-    assert "line 4 (region=C): the value is neither empty (suppressed) nor a number" in why
 
 
 def test_a_missing_final_line_end_is_refused(folder: Path) -> None:

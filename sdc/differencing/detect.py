@@ -50,14 +50,11 @@ def cell_rows(p: Participant, n_atoms: int) -> sp.csr_matrix:
     leaves = sp.coo_matrix((np.ones(inside.size, dtype=np.int32), (p.leaf[inside], inside)),
                            shape=(p.cells.n_leaves, n_atoms)).tocsr()  # fmt: skip
     leaves.sort_indices()
-    member = p.cells.member
-    if (
-        member.shape[0] == member.shape[1]
-        and member.nnz == member.shape[0]
-        and (np.array_equal(member.tocoo().row, member.tocoo().col))
-    ):
+    member = p.cells.member.tocoo()
+    if member.shape[0] == member.shape[1] == member.nnz and np.array_equal(member.row,
+                                                                          member.col):  # fmt: skip
         return leaves  # every cell is one leaf (no margins, no groups)
-    rows = (member.T.astype(np.int32) @ leaves).tocsr()
+    rows = (member.T.tocsr().astype(np.int32) @ leaves).tocsr()
     rows.eliminate_zeros()
     rows.sort_indices()
     return rows
@@ -152,9 +149,8 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     ordered = [system.idx[k] for k in order]
     r_ptr, r_idx = _csr(ordered)
     c_ptr, c_idx = _csr(cand)
-    state, cp, cr, cn, cd, rank, overflowed = span_decide(
-        r_ptr, r_idx, int(n_atoms), c_ptr, c_idx, True
-    )
+    state, cp, cr, cn, cd, rank, overflowed = span_decide(r_ptr, r_idx, int(n_atoms), c_ptr,
+                                                          c_idx)  # fmt: skip
     out.info[f"{system.measure}: atoms"] = n_atoms
     out.info[f"{system.measure}: rows"] = len(ordered)
     out.info[f"{system.measure}: rank"] = int(rank)

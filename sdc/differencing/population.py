@@ -32,6 +32,7 @@ import pandas as pd
 
 from sdc._validation import input_error
 from sdc.canonical import label_text
+from sdc.definition import le_bytes
 
 #: Longest expression accepted (characters).
 MAX_EXPRESSION = 2000
@@ -261,7 +262,7 @@ def index_fingerprint(index: pd.Index) -> str | None:
         labels = index.to_numpy(dtype=np.int64)
         if not index.is_monotonic_increasing:  # a filtered frame's labels mostly are
             labels = np.sort(labels)
-        h.update(np.ascontiguousarray(labels, dtype="<i8").data.cast("B"))
+        h.update(le_bytes(labels, "<i8"))
     else:
         h.update(b"text\n")
         for text in sorted(str(x) for x in index):
