@@ -56,9 +56,9 @@ def partition(codes: Sequence[np.ndarray], weights: np.ndarray | None = None) ->
     for c in codes:
         covered |= np.asarray(c) >= 0
     units = np.flatnonzero(covered)
-    every = units.size == n
-    columns = [np.asarray(c, dtype=np.int64) if every else np.asarray(c, dtype=np.int64)[units]
-               for c in codes]  # fmt: skip
+    columns = [np.asarray(c, dtype=np.int64) for c in codes]
+    if units.size < n:
+        columns = [c[units] for c in columns]
     current, first = _hashed(columns)
     if current is None:  # two different units hashed alike: the exact pairwise combination
         from sdc.kernels.record_atoms import combine_codes
@@ -95,8 +95,9 @@ def _hashed(columns: list[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray]:
     rank = np.argsort(first, kind="stable")  # number atoms by first appearance
     renumber = np.empty_like(rank)
     renumber[rank] = np.arange(rank.size)
-    shared = np.flatnonzero(sizes[current.ravel()] > 1)  # units sharing a hash: check them
-    current, first = renumber[current.ravel()], first[rank]
+    current = current.ravel()
+    shared = np.flatnonzero(sizes[current] > 1)  # units sharing a hash: check them
+    current, first = renumber[current], first[rank]
     if shared.size:
         rep = first[current[shared]]
         for c in columns:
