@@ -1,4 +1,5 @@
-"""Set operations on sorted arrays of distinct atoms, in one merge pass.
+"""Set operations on sorted arrays of distinct atoms, in one merge pass; atoms per pair
+of leaves of two outputs.
 
 Differencing builds candidate groups as intersections and differences of two cells'
 atom lists (CSR rows, sorted). ``numpy.intersect1d`` and ``setdiff1d`` sort or hash
@@ -67,3 +68,18 @@ def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     return _difference(np.ascontiguousarray(a, dtype=np.int64),
                        np.ascontiguousarray(b, dtype=np.int64))  # fmt: skip
+
+
+@njit(cache=True)
+def leaf_pairs(leaf_a, leaf_b, weight, n_a, n_b):
+    """Per pair of leaves (one of each output), the atoms both hold and their weight:
+    two dense (n_a x n_b) tables. Leaves -1 (outside an output) are skipped."""
+    atoms = np.zeros((n_a, n_b), dtype=np.int64)
+    total = np.zeros((n_a, n_b), dtype=np.float64)
+    for k in range(leaf_a.shape[0]):
+        a = leaf_a[k]
+        b = leaf_b[k]
+        if a >= 0 and b >= 0:
+            atoms[a, b] += 1
+            total[a, b] += weight[k]
+    return atoms, total

@@ -129,14 +129,16 @@ def _reduce(acc, on, touched, n_touched, heap, n_heap, n_atoms, pivot_row, b_sta
 
 
 @njit(cache=True)
-def _load(acc, on, touched, n_touched, heap, n_heap, n_atoms, ptr, idx, k, extra):
-    """Put row k (0/1 entries) into the empty accumulator, and a 1 at column ``extra``."""
+def _load(acc, on, touched, n_touched, heap, n_heap, n_atoms, ptr, idx, val, k, extra):
+    """Put row k into the empty accumulator, and a 1 at column ``extra``. Entries are
+    ``val`` (0/1 rows: an empty ``val``, every entry 1)."""
     for t in range(ptr[k], ptr[k + 1]):
         j = idx[t]
+        v = 1 if val.shape[0] == 0 else val[t]
         if on[j]:
-            acc[j] += 1
+            acc[j] += v
             continue
-        acc[j] = 1
+        acc[j] = v
         on[j] = True
         touched = _grow(touched, n_touched + 1)
         touched[n_touched] = j
@@ -151,15 +153,18 @@ def _load(acc, on, touched, n_touched, heap, n_heap, n_atoms, ptr, idx, k, extra
 
 
 @njit(cache=True)
-def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx):
-    """Which candidate rows lie in the span of the released rows (both CSR over atoms).
+def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx, c_val):
+    """Which candidate rows lie in the span of the released rows (both CSR over atoms;
+    released rows are 0/1, candidates' entries ``c_val``: empty for 0/1 rows).
 
-    Returns ``(state, comb_ptr, comb_row, comb_num, comb_den, rank, overflowed)``:
+    Returns ``(state, comb_ptr, comb_row, comb_num, comb_den, rank, overflowed,
+    independent)``:
     ``state[i]`` is 1 (candidate i is derivable), 0 (it is not) or -1 (undecided:
     numbers grew too large); derivable candidate i is
     ``sum(comb_num[t] / comb_den[i] * released[comb_row[t]])`` for t in
     ``comb_ptr[i]:comb_ptr[i+1]``. ``overflowed``: the basis itself could not be
-    built (every candidate is then undecided).
+    built (every candidate is then undecided). ``independent[k]``: released row k is
+    not a combination of the rows before it (those rows are a basis of the span).
     """
     n_rows = r_ptr.shape[0] - 1
     n_cand = c_ptr.shape[0] - 1
@@ -181,15 +186,17 @@ def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx):
     comb_row = np.empty(16, dtype=np.int64)
     comb_num = np.empty(16, dtype=np.int64)
     comb_den = np.ones(n_cand, dtype=np.int64)
+    independent = np.zeros(n_rows, dtype=np.bool_)
+    ones = np.zeros(0, dtype=np.int64)
     for k in range(n_rows):
         n_touched, n_heap, touched = _load(acc, on, touched, 0, heap, 0, n_atoms, r_ptr, r_idx,
-                                           k, n_atoms + k)  # fmt: skip
+                                           ones, k, n_atoms + k)  # fmt: skip
         st, c, n_touched, n_heap, touched = _reduce(
             acc, on, touched, n_touched, heap, n_heap, n_atoms, pivot_row, b_start, b_len,
             b_idx, b_val,
         )  # fmt: skip
         if st == 2:
-            return state, comb_ptr, comb_row[:0], comb_num[:0], comb_den, rank, True
+            return state, comb_ptr, comb_row[:0], comb_num[:0], comb_den, rank, True, independent
         if st == 1:
             cols = np.sort(touched[:n_touched])
             m = 0
@@ -212,6 +219,7 @@ def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx):
                     b_val[top] = sign * (acc[j] // g)
                     top += 1
             pivot_row[c] = rank
+            independent[k] = True
             rank += 1
         for t in range(n_touched):
             acc[touched[t]] = 0
@@ -219,7 +227,7 @@ def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx):
     n_comb = 0
     for i in range(n_cand):
         n_touched, n_heap, touched = _load(acc, on, touched, 0, heap, 0, n_atoms, c_ptr, c_idx,
-                                           i, alpha)  # fmt: skip
+                                           c_val, i, alpha)  # fmt: skip
         st, c, n_touched, n_heap, touched = _reduce(
             acc, on, touched, n_touched, heap, n_heap, n_atoms, pivot_row, b_start, b_len,
             b_idx, b_val,
@@ -256,4 +264,19 @@ def span_decide(r_ptr, r_idx, n_atoms, c_ptr, c_idx):
         comb_den,
         rank,
         False,
+        independent,
     )
+
+
+@njit(cache=True)
+def weighted_sums(ptr, idx, coef, n_atoms):
+    """Per column of ``coef`` (rows x checks), the sum of the rows (CSR over atoms, 0/1)
+    weighted by it: an (atoms x checks) array."""
+    n_checks = coef.shape[1]
+    out = np.zeros((n_atoms, n_checks), dtype=np.int64)
+    for k in range(ptr.shape[0] - 1):
+        for t in range(ptr[k], ptr[k + 1]):
+            j = idx[t]
+            for c in range(n_checks):
+                out[j, c] += coef[k, c]
+    return out

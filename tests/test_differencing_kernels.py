@@ -120,6 +120,9 @@ def systems(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.array(cands, dtype=np.int8).reshape(len(cands), n_atoms)
 
 
+_ONES = np.zeros(0, dtype=np.int64)  # candidates' entries: all 1
+
+
 def _csr(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c = sp.csr_matrix(m)
     c.sort_indices()
@@ -131,7 +134,10 @@ def _csr(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_span_decide_matches_rational_elimination(system: tuple) -> None:
     rows, cands = system
     n_atoms = cands.shape[1]
-    state, cp, cr, cn, cd, rank, overflowed = span_decide(*_csr(rows), n_atoms, *_csr(cands))
+    released, candidates = _csr(rows), _csr(cands)
+    state, cp, cr, cn, cd, rank, overflowed, independent = span_decide(
+        *released, n_atoms, *candidates, _ONES
+    )
     assert not overflowed
     x = np.concatenate([rows.T, cands.T], axis=1)  # columns: released rows, then candidates
     for i in range(cands.shape[0]):
@@ -144,13 +150,61 @@ def test_span_decide_matches_rational_elimination(system: tuple) -> None:
                 total = [s + coef * int(v) for s, v in zip(total, rows[cr[t]], strict=True)]
             assert total == [Fraction(int(v)) for v in cands[i]]
     assert rank == np.linalg.matrix_rank(rows.astype(float)) if rows.size else rank == 0
+    # a released row is independent exactly when the rows before it do not give it
+    own = rows.T
+    for k in range(rows.shape[0]):
+        assert bool(independent[k]) == (not in_span(own, list(range(k)), k))
+    assert int(independent.sum()) == rank
+
+
+@settings(max_examples=200, deadline=None)
+@given(systems(), st.data())
+def test_span_decide_takes_weighted_candidates(system: tuple, data: st.DataObject) -> None:
+    """Integer candidates (as the random combinations that check a kept basis are):
+    derivable exactly when rational elimination says so."""
+    rows, _ = system
+    n_rows, n_atoms = rows.shape
+    cands = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        entries = st.integers(-5, 5)
+        if n_rows and data.draw(st.booleans()):
+            lam = np.array(data.draw(st.lists(entries, min_size=n_rows, max_size=n_rows)))
+            v = lam @ rows.astype(np.int64)
+        else:
+            v = np.array(data.draw(st.lists(entries, min_size=n_atoms, max_size=n_atoms)))
+        if not v.any():
+            v[0] = 1
+        cands.append(v)
+    c = sp.csr_matrix(np.array(cands, dtype=np.int64))
+    c.sort_indices()
+    state, *_ = span_decide(*_csr(rows), n_atoms, c.indptr.astype(np.int64),
+                            c.indices.astype(np.int64), c.data.astype(np.int64))  # fmt: skip
+    x = np.concatenate([rows.T.astype(np.int64), np.array(cands).T], axis=1)
+    for i in range(len(cands)):
+        assert bool(state[i] == 1) == in_span(x, list(range(n_rows)), n_rows + i)
 
 
 def test_span_decide_finds_a_difference_of_nested_populations() -> None:
     # atoms: (N, under 90), (N, over 90), (S, under 90), (S, over 90)
     released = np.array([[1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 1, 0]])
     candidates = np.array([[0, 1, 0, 0], [0, 1, 0, 1], [1, 1, 1, 1]])
-    state, cp, cr, cn, cd, _, _ = span_decide(*_csr(released), 4, *_csr(candidates))
+    state, cp, cr, cn, cd, _, _, independent = span_decide(*_csr(released), 4,
+                                                           *_csr(candidates), _ONES)  # fmt: skip
+    assert independent.tolist() == [True, True, True, True]
     assert state.tolist() == [1, 1, 1]
     terms = {int(cr[t]): Fraction(int(cn[t]), int(cd[0])) for t in range(cp[0], cp[1])}
     assert terms == {0: 1, 2: -1}  # all of N minus N under 90
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 30), st.integers(0, 12), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_weighted_sums_are_the_weighted_rows_summed(n_atoms: int, n_rows: int, checks: int,
+                                                    seed: int) -> None:  # fmt: skip
+    from sdc.kernels.span import weighted_sums
+
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n_rows, n_atoms)) < 0.4).astype(np.int64)
+    coef = rng.integers(1, 1001, size=(n_rows, checks), dtype=np.int64)
+    ptr, idx = _csr(dense)
+    got = weighted_sums(ptr, idx.astype(np.int32), coef, n_atoms)
+    assert np.array_equal(got, dense.T @ coef)

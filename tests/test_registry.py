@@ -295,8 +295,9 @@ def test_postgres_errors_name_the_server_without_its_password() -> None:
 
 # -- schema migrations ----------------------------------------------------------------------
 
-_V2 = Migration(
-    2,
+_NEXT = len(MIGRATIONS) + 1
+_V_NEXT = Migration(
+    _NEXT,
     "test: a note per request",
     (
         "CREATE TABLE request_notes (request_id TEXT PRIMARY KEY, note TEXT NOT NULL)",
@@ -318,21 +319,34 @@ def _dialect(url: str):
 def test_an_older_registry_is_migrated_and_keeps_its_history(registry_url: str) -> None:
     with open_registry(registry_url) as reg:
         record_release(reg, "r1")
-    with SqlRegistry(_dialect(registry_url), "test", migrations=(*MIGRATIONS, _V2)) as reg:
-        assert reg.schema_version == 2
+    with SqlRegistry(_dialect(registry_url), "test", migrations=(*MIGRATIONS, _V_NEXT)) as reg:
+        assert reg.schema_version == _NEXT
         assert reg._q("SELECT request_id, note FROM request_notes").fetchall() == [
             ("r1", "migrated")
         ]
         assert [r.request_id for r in reg.releases()] == ["r1"] and reg.verify().valid
-    with pytest.raises(SdcRegistryError, match="schema version 2, newer"):
+    with pytest.raises(SdcRegistryError, match=f"schema version {_NEXT}, newer"):
         open_registry(registry_url)
+
+
+def test_a_version_1_registry_gains_the_span_basis_cache(registry_url: str) -> None:
+    with SqlRegistry(_dialect(registry_url), "test", migrations=MIGRATIONS[:1]) as reg:
+        record_release(reg, "r1")
+        assert reg.schema_version == 1
+    with open_registry(registry_url) as reg:
+        assert reg.schema_version == 2 and reg.span_basis("k") is None
+        reg.keep_span_basis("k", [0, 3, 5])
+        assert reg.span_basis("k") == [0, 3, 5]
+        reg.keep_span_basis("k", [1])  # kept again: replaced
+        assert reg.span_basis("k") == [1]
+        assert [r.request_id for r in reg.releases()] == ["r1"] and reg.verify().valid
 
 
 def test_a_failing_migration_changes_nothing(registry_url: str) -> None:
     with open_registry(registry_url) as reg:
         record_release(reg, "r1")
     broken = Migration(
-        2,
+        _NEXT,
         "test: fails half-way",
         (
             "CREATE TABLE request_notes (request_id TEXT PRIMARY KEY)",
@@ -342,7 +356,7 @@ def test_a_failing_migration_changes_nothing(registry_url: str) -> None:
     with pytest.raises(SdcRegistryError):
         SqlRegistry(_dialect(registry_url), "test", migrations=(*MIGRATIONS, broken))
     with open_registry(registry_url) as reg:
-        assert reg.schema_version == 1
+        assert reg.schema_version == len(MIGRATIONS)
         assert not _dialect(registry_url).has_table(reg._conn, "request_notes")
         assert reg.verify().valid
 
@@ -380,7 +394,7 @@ def test_a_gate_role_with_only_select_and_insert_can_record_and_verify() -> None
             f"CREATE ROLE {role} LOGIN",
             f"GRANT USAGE ON SCHEMA {schema} TO {role}",
             f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}",
-            f"GRANT UPDATE ON {schema}.audit_head TO {role}",
+            f"GRANT UPDATE ON {schema}.audit_head, {schema}.span_bases TO {role}",
         )
         with psycopg.connect(admin_url(), autocommit=True) as conn:
             for statement in grants:
@@ -391,6 +405,9 @@ def test_a_gate_role_with_only_select_and_insert_can_record_and_verify() -> None
             with open_registry(gate_url) as reg:
                 record_release(reg, "r1")
                 assert reg.verify().valid
+                reg.keep_span_basis("k", [0, 2])
+                reg.keep_span_basis("k", [1])  # replaced
+                assert reg.span_basis("k") == [1]
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     reg._q("UPDATE decisions SET reason = 'edited'")
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -25,6 +25,7 @@ rather than from set operations on every cell.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import combinations
 from typing import Any
 
@@ -41,6 +42,10 @@ SUBSET, MANY = 3, 12
 
 #: Largest key space of a subset's leaves counted densely (beyond: ``np.unique``).
 DENSE_KEYS = 4_000_000
+
+#: Largest number of pairs of leaves of two outputs counted in a dense table (beyond: the
+#: product of the two outputs' sparse rows).
+DENSE_PAIRS = 1_000_000
 
 #: A candidate's description, made only for findings: given the participants the
 #: combination uses, the group in words.
@@ -142,13 +147,15 @@ def _both(pa: Participant, a: int, pb: Participant, b: int) -> str:
 def _atom_words(parts: Sequence[Participant], atom: int, among: Sequence[int]) -> Describe:
     """An atom in words, by the outputs ``among`` and the earlier releases a combination uses
     (those define it: a group that a combination of their cells gives is one of their atoms,
-    or a union of them)."""
+    or a union of them). A partial, not a closure: single atoms number in the hundreds of
+    thousands."""
+    return partial(_atom_text, parts, among, atom)
 
-    def words(used: Sequence[int]) -> str:
-        chosen = sorted({*among, *(i for i in used if parts[i].earlier)})
-        return describe_atom([parts[i] for i in chosen], atom)
 
-    return words
+def _atom_text(parts: Sequence[Participant], among: Sequence[int], atom: int,
+               used: Sequence[int]) -> str:  # fmt: skip
+    chosen = sorted({*among, *(i for i in used if parts[i].earlier)})
+    return describe_atom([parts[i] for i in chosen], atom)
 
 
 def candidates(
@@ -203,10 +210,27 @@ def _subset_atoms(found: Candidates, parts: Sequence[Participant], mine: list[in
         for subset in combinations(mine, k):
             if not fresh.intersection(subset) or k == len(mine):
                 continue  # the full set's atoms are the atoms themselves
-            key, space = _subset_key([parts[i] for i in subset])
-            for members, n in _small_groups(key, space, weight, t):
+            for members, n in _subset_groups([parts[i] for i in subset], weight, t):
                 found.add(members, _atom_words(parts, int(members[0]), subset), n,
                           shown_ok=False)  # fmt: skip
+
+
+def _subset_groups(subset: list[Participant], weight: np.ndarray | None,
+                   t: int) -> list[tuple[np.ndarray, int | None]]:  # fmt: skip
+    """The small groups of atoms the subset's outputs describe (see :func:`_small_groups`):
+    in one kernel while the subset's leaves multiply out to few keys and sizes are known."""
+    space = 1
+    for p in subset:
+        space *= p.cells.n_leaves + 1
+    if weight is None or space > DENSE_KEYS:
+        return _small_groups(*_subset_key(subset), weight, t)
+    from sdc.kernels.subsets import small_subset_groups
+
+    sizes = np.array([p.cells.n_leaves for p in subset], dtype=np.int64)
+    members, ptr, records = small_subset_groups(np.stack([p.leaf for p in subset]), sizes,
+                                                weight, t)  # fmt: skip
+    return [(members[ptr[g] : ptr[g + 1]], round(float(records[g])))
+            for g in range(records.size)]  # fmt: skip
 
 
 def _subset_key(subset: list[Participant]) -> tuple[np.ndarray, int]:
@@ -265,26 +289,54 @@ def _small_groups(key: np.ndarray, space: int, weight: np.ndarray | None,
 
 
 class _Pairs:
-    """Differences and intersections of two outputs' cells, with each output's sparse rows,
-    weighted rows and cell sizes computed once (an output meets many others)."""
+    """Differences and intersections of two outputs' cells, with each output's sparse rows
+    and cell sizes computed once (an output meets many others)."""
 
     def __init__(self, rows: list[sp.csr_matrix], counts: np.ndarray | None) -> None:
         self.rows = rows
         self.weight = None if counts is None else counts.astype(np.float64)
         self._cache: dict[int, Any] = {}
+        self._members: dict[int, sp.csr_matrix] = {}
 
-    def _of(self, i: int) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray, np.ndarray]:
+    def _of(self, i: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """Output i's rows, and per cell its atoms and records (atoms, sizes unknown)."""
         if i not in self._cache:
             r = self.rows[i]
-            w = np.ones(r.shape[1]) if self.weight is None else self.weight
-            weighted = r.multiply(w[None, :]).tocsr()
-            self._cache[i] = (
-                r,
-                weighted,
-                np.diff(r.indptr),
-                np.asarray(weighted.sum(axis=1)).ravel(),
-            )
+            size = np.diff(r.indptr)
+            self._cache[i] = (r, size, size if self.weight is None else r @ self.weight)
         return self._cache[i]
+
+    def _cells(self, i: int, p: Participant) -> sp.csr_matrix:
+        """Output i's cells x leaves."""
+        if i not in self._members:
+            self._members[i] = p.cells.member.T.tocsr()
+        return self._members[i]
+
+    def _shared(self, pa: Participant, pb: Participant, i: int, j: int) -> tuple[np.ndarray, ...]:
+        """The pairs of cells (a of output i, b of j) that share atoms: a, b, how many atoms
+        and how many records they share. From atoms per pair of leaves (one pass over the
+        atoms, :func:`~sdc.kernels.sorted_sets.leaf_pairs`) while the pairs of leaves are
+        few, else from the product of the two outputs' sparse rows."""
+        na, nb = pa.cells.n_leaves, pb.cells.n_leaves
+        if na * nb <= DENSE_PAIRS:
+            from sdc.kernels.sorted_sets import leaf_pairs
+
+            w = np.ones(pa.leaf.size) if self.weight is None else self.weight
+            atoms, records = leaf_pairs(pa.leaf, pb.leaf, w, na, nb)
+            ma, mb = self._cells(i, pa), self._cells(j, pb)
+            shared = (mb @ (ma @ atoms).T).T  # cells of a x cells of b
+            a, b = np.nonzero(shared)
+            common = (mb @ (ma @ records).T).T
+            return a, b, shared[a, b], common[a, b]
+        a_rows, b_rows = self.rows[i], self.rows[j]
+        bt = b_rows.T.tocsc()
+        shared_sp = (a_rows @ bt).tocoo()
+        if shared_sp.nnz == 0:
+            return (shared_sp.row,) * 4
+        w = np.ones(a_rows.shape[1]) if self.weight is None else self.weight
+        common_sp = (a_rows.multiply(w[None, :]).tocsr() @ bt).tocsr()
+        a, b = shared_sp.row, shared_sp.col
+        return a, b, shared_sp.data, np.asarray(common_sp[a, b]).ravel()
 
     def unions(self, found: Candidates, parts: Sequence[Participant], i: int, j: int, t: int,
                budget: int) -> int:  # fmt: skip
@@ -292,15 +344,11 @@ class _Pairs:
         intersections of overlapping cells of outputs i and j; the budget left."""
         from sdc.kernels.sorted_sets import difference, intersection
 
-        a_rows, a_weighted, size_all_a, n_all_a = self._of(i)
-        b_rows, _, size_all_b, n_all_b = self._of(j)
-        bt = b_rows.T.tocsc()
-        shared = (a_rows @ bt).tocoo()  # atoms two cells share, in (a, b) order
-        if shared.nnz == 0:
+        a_rows, size_all_a, n_all_a = self._of(i)
+        b_rows, size_all_b, n_all_b = self._of(j)
+        a, b, k, common_ab = self._shared(parts[i], parts[j], i, j)
+        if a.size == 0:
             return budget
-        common = (a_weighted @ bt).tocsr()
-        a, b, k = shared.row, shared.col, shared.data
-        common_ab = np.asarray(common[a, b]).ravel()
         size_a, size_b = size_all_a[a], size_all_b[b]
         n_a, n_b = n_all_a[a], n_all_b[b]
         kinds = [

@@ -214,11 +214,13 @@ def population_of(out: Any) -> str | None:
 @dataclass(frozen=True, eq=False)
 class Participant:
     """An output in a check: its cells, each atom's leaf in it (-1 outside), and whether it
-    was released before (from the registry)."""
+    was released before (from the registry; ``identity`` then names it and its
+    definition, for :mod:`sdc.differencing.basis`)."""
 
     cells: OutputCells
     leaf: np.ndarray
     earlier: bool = False
+    identity: str = ""
 
     @property
     def name(self) -> str:

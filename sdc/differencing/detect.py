@@ -17,6 +17,10 @@ and the group is unsafe only when that interval lies within 1 .. t-1. With
 
 Outputs released before (``earlier``) go first: a group derivable from them
 alone was given away already, and is noted rather than blamed on the new outputs.
+Their exact numbers go first of all, so that those found independent are a basis
+of their span; with a ``basis`` store (the registry) that basis is kept, and a
+later check over the same earlier numbers leaves the dependent ones out
+(:mod:`sdc.differencing.basis`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
+from sdc.differencing.basis import BasisStore, basis_key, keep_basis, read_basis, spot_checks
 from sdc.differencing.candidates import Describe, candidates
 from sdc.differencing.cells import RECORDS, Participant
 from sdc.differencing.result import Finding
@@ -91,6 +96,7 @@ def detect(
     *,
     intervals: bool = False,
     suggest: bool = True,
+    basis: BasisStore | None = None,
 ) -> Detection:
     """Findings over every measure the participants publish (see the module docstring)."""
     out = Detection()
@@ -118,7 +124,7 @@ def detect(
             count_keys = set(system.keys)
         if not system.idx:
             continue
-        _decide(system, parts, rows, counts, t, n_atoms, intervals, suggest, out)
+        _decide(system, parts, rows, counts, t, n_atoms, intervals, suggest, out, basis)
     return out
 
 
@@ -131,9 +137,7 @@ def _csr(parts_idx: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_matrix],
             counts: np.ndarray | None, t: int, n_atoms: int, intervals: bool, suggest: bool,
-            out: Detection) -> None:  # fmt: skip
-    from sdc.kernels.span import span_decide
-
+            out: Detection, basis: BasisStore | None = None) -> None:  # fmt: skip
     covered = np.zeros(n_atoms, dtype=bool)
     for atoms in system.idx:
         covered[atoms] = True
@@ -143,17 +147,35 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     what, cand = found.what, found.atoms
     if not cand:
         return
-    earlier = np.array([all(parts[i].earlier for i, _ in o) for o in system.owners])
+    firsts = [parts[o[0][0]] for o in system.owners]
+    earlier = np.array([p.earlier for p in firsts], dtype=bool)
+    rounded = np.array([p.cells.rounded_to is not None for p in firsts], dtype=bool)
+    exact = np.flatnonzero(earlier & ~rounded)  # earlier exact numbers: a basis may stand in
     length = np.array([x.size for x in system.idx])
-    order = np.lexsort((length, ~earlier))
-    ordered = [system.idx[k] for k in order]
-    r_ptr, r_idx = _csr(ordered)
-    c_ptr, c_idx = _csr(cand)
-    state, cp, cr, cn, cd, rank, overflowed = span_decide(r_ptr, r_idx, int(n_atoms), c_ptr,
-                                                          c_idx)  # fmt: skip
+    order = np.lexsort((length, rounded, ~earlier))  # earlier exact, earlier rounded, new
+    key, exact, kept = _reuse(system, firsts, exact, basis)
+    left_out = np.zeros(0, dtype=np.int64) if kept is None else np.setdiff1d(exact, kept)
+    result = _eliminate(system, order, left_out, cand, n_atoms)
+    if result is None:  # the kept basis did not hold: eliminate everything, keep it anew
+        out.notes.append(f"the basis of earlier releases kept in the registry ({system.measure}) "
+                         "did not give every earlier number: it was changed outside sdc, or "
+                         "is wrong; the check used every earlier number and kept the basis "
+                         "again")  # fmt: skip
+        left_out, kept = left_out[:0], None
+        result = _eliminate(system, order, left_out, cand, n_atoms)
+        assert result is not None
+    used, ordered, state, cp, cr, cn, cd, rank, overflowed, independent = result
+    n_left_out = order.size - used.size
+    order = used
+    if kept is None and basis is not None and exact.size and not overflowed:
+        chosen = np.sort(order[independent])
+        stored = np.flatnonzero(np.isin(exact, chosen))
+        out.info[f"{system.measure}: basis kept"] = int(keep_basis(basis, key, stored))
     out.info[f"{system.measure}: atoms"] = n_atoms
     out.info[f"{system.measure}: rows"] = len(ordered)
     out.info[f"{system.measure}: rank"] = int(rank)
+    if n_left_out:
+        out.info[f"{system.measure}: earlier rows left out"] = int(n_left_out)
     if overflowed or (state < 0).any():
         n_bad = int((state < 0).sum())
         out.notes.append(
@@ -194,6 +216,47 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
             out.suggestions.append(f"the outputs conflict with what was released before "
                                    f"({named}), which cannot be withdrawn: change the new "
                                    "outputs")  # fmt: skip
+
+
+def _eliminate(system: _System, order: np.ndarray, left_out: np.ndarray,
+               cand: list[np.ndarray], n_atoms: int) -> tuple | None:  # fmt: skip
+    """The span kernel over the published rows in ``order`` but those ``left_out``, for
+    the candidates: (rows used, as positions and as atoms, then the kernel's results for
+    the candidates). With rows
+    left out, random combinations of them are decided too (:func:`spot_checks`); None
+    when one is not derivable (the basis kept does not give them)."""
+    from sdc.kernels.span import span_decide
+
+    used = order[~np.isin(order, left_out)]
+    ordered = [system.idx[k] for k in used]
+    checks = spot_checks([system.idx[k] for k in left_out], n_atoms)
+    r_ptr, r_idx = _csr(ordered)
+    c_ptr, c_idx = _csr([*cand, *(idx for idx, _ in checks)])
+    c_val = np.zeros(0, dtype=np.int64)  # every candidate 0/1
+    if checks:
+        c_val = np.concatenate([np.ones(int(c_ptr[len(cand)]), dtype=np.int64),
+                                *(val for _, val in checks)])  # fmt: skip
+    state, cp, cr, cn, cd, rank, overflowed, independent = span_decide(
+        r_ptr, r_idx, int(n_atoms), c_ptr, c_idx, c_val)  # fmt: skip
+    if checks and not overflowed and (state[len(cand) :] == 0).any():
+        return None
+    if checks and (overflowed or (state[len(cand) :] < 0).any()):
+        return _eliminate(system, order, left_out[:0], cand, n_atoms)  # undecided: all rows
+    n = len(cand)
+    return used, ordered, state[:n], cp[: n + 1], cr, cn, cd[:n], rank, overflowed, independent
+
+
+def _reuse(system: _System, firsts: list[Participant], exact: np.ndarray,
+           basis: BasisStore | None) -> tuple[str, np.ndarray, np.ndarray | None]:  # fmt: skip
+    """The basis key of the earlier exact rows, those rows in the key's order (by
+    identity), and the ones a stored basis keeps (None: none stored)."""
+    if basis is None or not exact.size:
+        return "", exact, None
+    names = [f"{firsts[k].identity or firsts[k].name}#{system.owners[k][0][1]}" for k in exact]
+    exact = exact[np.argsort(np.array(names, dtype=object), kind="stable")]
+    key = basis_key(system.measure, names)
+    positions = read_basis(basis, key, exact.size)
+    return key, exact, None if positions is None else exact[positions]
 
 
 def _true(system: _System, parts: Sequence[Participant], k: int) -> int | None:

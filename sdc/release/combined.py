@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,7 @@ class Placement:
     mask: Any
     leaf: Callable[[list[np.ndarray]], np.ndarray]
     earlier: bool = False
+    identity: str = ""
 
 
 class DataView:
@@ -72,6 +73,7 @@ class DataView:
         self._prints: dict[Any, str] = {}
         self._columns: dict[Any, Any] = {}  # columns as population filters read them
         self._selected: dict[Any, str | None] = {}  # each population's row fingerprint
+        self.models: dict[str, Any] = {}  # earlier releases' tables, one per distinct table
 
     @property
     def key(self) -> str | None:
@@ -249,7 +251,7 @@ def _released(r: Any, view: DataView, ruleset: Any) -> Placement | None:
     if "dims" not in d:
         raise NotPlaced("its records cannot be rebuilt at the gate (a fitted model, or a "
                         "definition of an unknown kind)")  # fmt: skip
-    model = _model_of(d)
+    model = _model_of(d, view.models)
     values: dict[str, Any] = d["values"] if isinstance(d.get("values"), dict) else {}
     constant = tuple(str(x.get("name")) for x in d["dims"] if x.get("constant"))
     made = table_cells(label, model, str(d.get("statistic")), str(values.get("column")),
@@ -258,6 +260,15 @@ def _released(r: Any, view: DataView, ruleset: Any) -> Placement | None:
     if made is None:
         return None
     return _table_placement(made, d, model.levels, view, True)
+
+
+def _digest(definition: Any) -> str:
+    """SHA-256 of a definition's canonical JSON (part of a released output's identity)."""
+    import hashlib
+
+    from sdc.release.registry.audit import canonical_json
+
+    return hashlib.sha256(canonical_json(definition).encode()).hexdigest()
 
 
 def _expression(d: dict[str, Any]) -> str | None:
@@ -272,19 +283,28 @@ def _rounded(d: dict[str, Any]) -> int | None:
     return int(b) if isinstance(b, int) and not isinstance(b, bool) and b > 0 else None
 
 
-def _model_of(d: dict[str, Any]) -> Any:
-    """The table a definition describes (its dimensions, levels, margins and groups)."""
+def _model_of(d: dict[str, Any], made: dict[str, Any] | None = None) -> Any:
+    """The table a definition describes (its dimensions, levels, margins and groups); one
+    model per distinct table in ``made`` (many earlier releases share one)."""
+    from sdc.release.registry.audit import canonical_json
     from sdc.tables.model import TableModel
 
     try:
         dims = d["dims"]
+        key = canonical_json([[[x.get(k) for k in ("name", "levels", "groups")] for x in dims],
+                              d.get("n_rows", 1), d.get("margins")])  # fmt: skip
+        if made is not None and key in made:
+            return made[key]
         groups = tuple(tuple((str(g), tuple(leaves)) for g, leaves in x.get("groups") or [])
                        for x in dims)  # fmt: skip
-        return TableModel(tuple(str(x["name"]) for x in dims),
-                          tuple(tuple(x["levels"]) for x in dims), int(d.get("n_rows", 1)),
-                          bool(d.get("margins")), groups if any(groups) else ())  # fmt: skip
-    except (KeyError, TypeError, ValueError, SdcInputError) as exc:
+        model = TableModel(tuple(str(x["name"]) for x in dims),
+                           tuple(tuple(x["levels"]) for x in dims), int(d.get("n_rows", 1)),
+                           bool(d.get("margins")), groups if any(groups) else ())  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError, SdcInputError) as exc:
         raise NotPlaced(f"its definition does not describe a table ({exc})") from None
+    if made is not None:
+        made[key] = model
+    return model
 
 
 def released_values(d: dict[str, Any], model: Any) -> np.ndarray:
@@ -318,7 +338,8 @@ def registry_definition(definition: Any, checked: Any) -> Any:
                                        "rounded_to": rounded}}  # fmt: skip
 
 
-def _run(placed: list[Placement], view: DataView, t: int, intervals: bool) -> Any:
+def _run(placed: list[Placement], view: DataView, t: int, intervals: bool,
+         basis: Any = None) -> Any:  # fmt: skip
     """Micro-atoms of the data, each output's leaf on them, then the exact detection."""
     from sdc.differencing.atoms import partition
     from sdc.kernels.record_atoms import combine_codes
@@ -333,15 +354,17 @@ def _run(placed: list[Placement], view: DataView, t: int, intervals: bool) -> An
         current, first = combine_codes(current, view.masks[m].astype(np.int64))
     weights = np.bincount(current, minlength=first.size)
     codes = []
+    on_atoms = {k: view.arrays[k][first] for k in keys}
     for p in placed:
-        values = [view.arrays[k][first] for k in p.variables]
+        values = [on_atoms[k] for k in p.variables]
         leaf = p.leaf(values) if p.variables else np.zeros(first.size, dtype=np.int64)
         if p.mask is not None:
             leaf = np.where(view.masks[p.mask][first], leaf, -1)
         codes.append(leaf)
     atoms = partition(codes, weights)
-    parts = [Participant(p.cells, atoms.leaf[i], p.earlier) for i, p in enumerate(placed)]
-    return detect(parts, atoms.counts, t, intervals=intervals), atoms.n_atoms
+    parts = [Participant(p.cells, atoms.leaf[i], p.earlier, p.identity)
+             for i, p in enumerate(placed)]  # fmt: skip
+    return detect(parts, atoms.counts, t, intervals=intervals, basis=basis), atoms.n_atoms
 
 
 def gate_differencing(outputs: Sequence[GateOutput], entries: list[dict[str, Any]], t: int,
@@ -362,8 +385,6 @@ def gate_differencing(outputs: Sequence[GateOutput], entries: list[dict[str, Any
 
 
 def _with(result: DifferencingResult, **more: Any) -> DifferencingResult:
-    from dataclasses import replace
-
     return replace(result, notes=(*result.notes, *more.get("notes", ())),
                    released=more.get("released", result.released))  # fmt: skip
 
@@ -391,6 +412,7 @@ def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any
                              f"re-evaluated on the data: {exc}")  # fmt: skip
                 continue
             if made is not None:
+                made = replace(made, identity=f"{made.cells.name}@{_digest(r.definition)}")
                 placed.append(made)
                 earlier.append(made.cells.name)
                 measures[made.cells.measure] += 1
@@ -401,7 +423,7 @@ def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any
     if max(Counter(p.cells.measure for p in placed).values(), default=0) < 2:
         return DifferencingResult(notes=tuple(notes), checked=checked, released=tuple(earlier),
                                   method="data")  # fmt: skip
-    found, n_atoms = _run(placed, view, t, intervals)
+    found, n_atoms = _run(placed, view, t, intervals, registry)
     return DifferencingResult(
         findings=tuple(found.findings), notes=(*notes, *found.notes),
         suggestions=tuple(found.suggestions), checked=checked, released=tuple(earlier),

@@ -178,7 +178,12 @@ class TableModel:
 
         The Kronecker product of the per-dimension memberships gives every cell
         (rows in inner-cell order, columns in cube order); unpublished columns are dropped.
+        Made once per model; each call returns a copy of its own.
         """
+        return self._model_matrix.copy()
+
+    @cached_property
+    def _model_matrix(self) -> sp.csr_matrix:
         x = self.membership(0)
         for d in range(1, len(self.dims)):
             x = sp.kron(x, self.membership(d), format="csr")

@@ -40,7 +40,7 @@ def open_registry(url: str, *, create: bool = True) -> Registry:
     >>> folder = tempfile.mkdtemp()
     >>> with open_registry(f"sqlite:///{folder}/registry.db") as reg:
     ...     reg.schema_version, reg.releases(), reg.verify().valid
-    (1, [], True)
+    (2, [], True)
     >>> open_registry("mysql://db/registry")
     Traceback (most recent call last):
     ...

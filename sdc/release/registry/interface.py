@@ -14,7 +14,7 @@ records nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from sdc.release.registry.audit import AuditEntry, Verification
@@ -102,6 +102,16 @@ class Registry(Protocol):
 
     def released_definitions(self, dataset: str) -> list[ReleasedDefinition]:
         """The definition of every released output computed from ``dataset``."""
+        ...
+
+    def span_basis(self, key: str) -> list[int] | None:
+        """A basis of earlier released numbers kept by a differencing check (None: none
+        kept under ``key``; see :mod:`sdc.differencing.basis`)."""
+        ...
+
+    def keep_span_basis(self, key: str, rows: Sequence[int]) -> None:
+        """Keep a basis under ``key``, in place of one kept before (a cache outside the
+        audit chain)."""
         ...
 
     def audit_entries(self) -> list[AuditEntry]:

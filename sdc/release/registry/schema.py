@@ -17,7 +17,11 @@ text, JSON canonical text):
   every file that left (per output; ``output_name`` NULL for files of the
   release as a whole, such as its summary).
 
-Every table but ``audit_head`` is append-only: triggers refuse UPDATE and DELETE
+- ``span_bases`` (version 2): a cache for differencing, outside the audit chain:
+  which numbers released before are independent (:mod:`sdc.differencing.basis`),
+  per key. Rows are only ever added.
+
+Every table but ``audit_head`` and ``span_bases`` is append-only: triggers refuse UPDATE and DELETE
 (and TRUNCATE on PostgreSQL). They stop mistakes, not an administrator; the hash
 chain is what detects a change made behind the registry's back.
 """
@@ -122,6 +126,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=_guards("sqlite"),
         postgresql=_guards("postgresql"),
     ),
+    Migration(
+        2,
+        "span_bases: the independent numbers released before, cached for differencing",
+        ("CREATE TABLE span_bases (key TEXT PRIMARY KEY, rows TEXT NOT NULL, at TEXT NOT NULL)",),
+    ),
 )
 
 
@@ -131,7 +140,7 @@ def latest(migrations: Sequence[Migration] = MIGRATIONS) -> int:
     Examples
     --------
     >>> latest()
-    1
+    2
     """
     versions = [m.version for m in migrations]
     if versions != list(range(1, len(versions) + 1)):

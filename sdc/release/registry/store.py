@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, Protocol
@@ -289,6 +289,24 @@ class SqlRegistry:
         dataset = identity(dataset, "dataset", "Registry.released_definitions")
         with self._tx(write=False):
             return reads.released_definitions(self._q, dataset)
+
+    def span_basis(self, key: str) -> list[int] | None:
+        with self._tx(write=False):
+            row = self._q("SELECT rows FROM span_bases WHERE key = ?", (str(key),)).fetchone()
+        if row is None:
+            return None
+        try:
+            rows = json.loads(row[0])
+        except ValueError:
+            return None
+        return rows if isinstance(rows, list) else None
+
+    def keep_span_basis(self, key: str, rows: Sequence[int]) -> None:
+        text = json.dumps([int(x) for x in rows], separators=(",", ":"))
+        with self._tx(write=True):
+            self._q("INSERT INTO span_bases (key, rows, at) VALUES (?, ?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET rows = excluded.rows, at = excluded.at",
+                    (str(key), text, _now()))  # fmt: skip
 
     def audit_entries(self) -> list[AuditEntry]:
         with self._tx(write=False):
