@@ -178,7 +178,8 @@ def test_a_new_request_is_checked_against_earlier_releases(tmp_path: Path) -> No
     # Without the data, earlier releases cannot be re-evaluated: review, not pass.
     report = check_folder(folder, trust_unsigned=True, registry=registry)
     assert report["differencing"]["status"] == "review"
-    assert "--registry needs --data" in report["differencing"]["notes"][0]
+    assert "1 output(s) of the same data were released before; they are checked against " \
+           "this request with --data only" in report["differencing"]["notes"][0]  # fmt: skip
     registry.close()
 
 
@@ -256,3 +257,36 @@ def test_the_release_workflow_records_what_a_later_check_reads(tmp_path: Path) -
     old = df[df.age > 90].groupby(["region", "sex"]).size()
     assert dict(groups_of(d)) == {f"region {r} & sex {x} & not (age <= 90)": n
                                   for (r, x), n in old.items() if n < 10}  # fmt: skip
+
+
+def test_sdc_release_checks_against_what_left_since(tmp_path: Path) -> None:
+    """Two requests checked while neither was released: each passes alone. Once the first
+    has left, releasing the second re-checks it against the registry: with the data it
+    fails (nothing leaves); without the data it needs review."""
+    from sdc.exceptions import SdcRefusedDecision
+    from sdc.release.workflow import NothingLeaves, release_request
+
+    df, path = _written(cohort(), tmp_path / "data")
+    url = f"sqlite:///{tmp_path}/registry.db"
+    first = sdc.Session(suppress=True)
+    first.pivot_table(df, index="region", columns="sex", aggfunc="count", name="visits")
+    second = sdc.Session(suppress=True)
+    second.pivot_table(df, index="region", columns="sex", aggfunc="count", name="visits",
+                       population="age <= 90")  # fmt: skip
+    r1 = first.finalise(tmp_path / "r1", author="alice")
+    r2 = second.finalise(tmp_path / "r2", author="alice")
+    assert check_folder(r2, trust_unsigned=True, data=path)["status"] == "pass"
+    release_request(r1, registry=url, by="bob", action="approve", reason="checked",
+                    out=tmp_path / "e1", trust_unsigned=True, data=path)  # fmt: skip
+    with pytest.raises(NothingLeaves):
+        release_request(r2, registry=url, by="bob", action="approve", reason="checked",
+                        out=tmp_path / "e2", trust_unsigned=True, data=path)  # fmt: skip
+    assert not (tmp_path / "e2").exists()
+    # Without the data the earlier release cannot be re-evaluated: review, so an approval
+    # must name the output (and the checker is told why).
+    with pytest.raises(SdcRefusedDecision, match="nothing of request"):
+        release_request(r2, registry=url, by="bob", action="approve", reason="checked",
+                        out=tmp_path / "e2", trust_unsigned=True)  # fmt: skip
+    doc = release_request(r2, registry=url, by="bob", action="reject", reason="differencing",
+                          trust_unsigned=True)  # fmt: skip
+    assert doc["gate"]["status"] == "review"

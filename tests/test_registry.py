@@ -334,11 +334,15 @@ def test_a_version_1_registry_gains_the_span_basis_cache(registry_url: str) -> N
         record_release(reg, "r1")
         assert reg.schema_version == 1
     with open_registry(registry_url) as reg:
-        assert reg.schema_version == 2 and reg.span_basis("k") is None
-        reg.keep_span_basis("k", [0, 3, 5])
-        assert reg.span_basis("k") == [0, 3, 5]
-        reg.keep_span_basis("k", [1])  # kept again: replaced
-        assert reg.span_basis("k") == [1]
+        assert reg.schema_version == 2 and reg.span_bases(["k"]) == {}
+        reg.keep_span_basis("k", "AAAA")
+        reg.keep_span_basis("j", "BBBB")
+        assert reg.span_bases(["k", "x"]) == {"k": "AAAA"}
+        reg.keep_span_basis("k", "CCCC")  # kept again: replaced
+        assert reg.span_bases([f"x{i}" for i in range(1200)] + ["k", "j"]) == {
+            "k": "CCCC",
+            "j": "BBBB",
+        }
         assert [r.request_id for r in reg.releases()] == ["r1"] and reg.verify().valid
 
 
@@ -405,9 +409,9 @@ def test_a_gate_role_with_only_select_and_insert_can_record_and_verify() -> None
             with open_registry(gate_url) as reg:
                 record_release(reg, "r1")
                 assert reg.verify().valid
-                reg.keep_span_basis("k", [0, 2])
-                reg.keep_span_basis("k", [1])  # replaced
-                assert reg.span_basis("k") == [1]
+                reg.keep_span_basis("k", "AAAA")
+                reg.keep_span_basis("k", "BBBB")  # replaced
+                assert reg.span_bases(["k"]) == {"k": "BBBB"}
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     reg._q("UPDATE decisions SET reason = 'edited'")
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -54,7 +54,12 @@ def gate_agrees(s: sdc.Session, tmp_path: Path) -> dict[str, Any]:
     entries = {o["name"]: o for o in report["outputs"]}
     for name, out in s.outputs.items():
         entry = entries[name]
-        assert entry["status"] == out.status.value, name
+        if entry["status"] == "review" and out.status.value == "pass":
+            # the gate cannot place a fitted model's records, so differencing cannot clear
+            # the outputs beside one: they wait for a checker, and say so
+            assert entry["reasons"][-1].startswith("differencing:"), name
+        else:
+            assert entry["status"] == out.status.value, name
         mine = out.findings
         dims = [c for c in mine.columns if c not in ("rule", "outcome", "measured", "limit",
                                                      "message")]  # fmt: skip

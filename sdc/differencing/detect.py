@@ -33,7 +33,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.differencing.basis import BasisStore, basis_key, keep_basis, read_basis, spot_checks
+from sdc.differencing.basis import BasisStore, keep_basis, prefix_keys, read_basis, spot_checks
 from sdc.differencing.candidates import Describe, candidates
 from sdc.differencing.cells import RECORDS, Participant
 from sdc.differencing.result import Finding
@@ -153,21 +153,21 @@ def _decide(system: _System, parts: Sequence[Participant], rows: list[sp.csr_mat
     exact = np.flatnonzero(earlier & ~rounded)  # earlier exact numbers: a basis may stand in
     length = np.array([x.size for x in system.idx])
     order = np.lexsort((length, rounded, ~earlier))  # earlier exact, earlier rounded, new
-    key, exact, kept = _reuse(system, firsts, exact, basis)
-    left_out = np.zeros(0, dtype=np.int64) if kept is None else np.setdiff1d(exact, kept)
+    key, exact, left_out, whole = _reuse(system, firsts, exact, basis)
     result = _eliminate(system, order, left_out, cand, n_atoms)
     if result is None:  # the kept basis did not hold: eliminate everything, keep it anew
         out.notes.append(f"the basis of earlier releases kept in the registry ({system.measure}) "
                          "did not give every earlier number: it was changed outside sdc, or "
                          "is wrong; the check used every earlier number and kept the basis "
                          "again")  # fmt: skip
-        left_out, kept = left_out[:0], None
+        left_out, whole = left_out[:0], False
         result = _eliminate(system, order, left_out, cand, n_atoms)
         assert result is not None
     used, ordered, state, cp, cr, cn, cd, rank, overflowed, independent = result
     n_left_out = order.size - used.size
+    whole = whole and n_left_out == left_out.size  # (undecided spot checks: all rows used)
     order = used
-    if kept is None and basis is not None and exact.size and not overflowed:
+    if not whole and basis is not None and exact.size and not overflowed:
         chosen = np.sort(order[independent])
         stored = np.flatnonzero(np.isin(exact, chosen))
         out.info[f"{system.measure}: basis kept"] = int(keep_basis(basis, key, stored))
@@ -247,16 +247,27 @@ def _eliminate(system: _System, order: np.ndarray, left_out: np.ndarray,
 
 
 def _reuse(system: _System, firsts: list[Participant], exact: np.ndarray,
-           basis: BasisStore | None) -> tuple[str, np.ndarray, np.ndarray | None]:  # fmt: skip
-    """The basis key of the earlier exact rows, those rows in the key's order (by
-    identity), and the ones a stored basis keeps (None: none stored)."""
+           basis: BasisStore | None) -> tuple[str, np.ndarray, np.ndarray, bool]:  # fmt: skip
+    """The basis key of the earlier exact rows, those rows in the key's order (by output,
+    then cell), the rows a stored basis of a prefix of them leaves out, and whether the
+    basis stored is of them all (:mod:`sdc.differencing.basis`)."""
+    none = np.zeros(0, dtype=np.int64)
     if basis is None or not exact.size:
-        return "", exact, None
-    names = [f"{firsts[k].identity or firsts[k].name}#{system.owners[k][0][1]}" for k in exact]
-    exact = exact[np.argsort(np.array(names, dtype=object), kind="stable")]
-    key = basis_key(system.measure, names)
-    positions = read_basis(basis, key, exact.size)
-    return key, exact, None if positions is None else exact[positions]
+        return "", exact, none, False
+    owner = np.array([system.owners[k][0] for k in exact], dtype=np.int64).reshape(-1, 2)
+    exact = exact[np.lexsort((owner[:, 1], owner[:, 0]))]
+    owner = np.array([system.owners[k][0] for k in exact], dtype=np.int64).reshape(-1, 2)
+    cut = np.flatnonzero(np.diff(owner[:, 0])) + 1
+    groups = [[f"{firsts[k].identity or firsts[k].name}#{system.owners[k][0][1]}" for k in g]
+              for g in np.split(exact, cut)]  # fmt: skip
+    keys = prefix_keys(system.measure, groups)
+    sizes = np.cumsum([len(g) for g in groups])
+    found = read_basis(basis, keys, sizes.tolist())
+    if found is None:
+        return keys[-1], exact, none, False
+    n_groups, positions = found
+    prefix = exact[: sizes[n_groups - 1]]
+    return keys[-1], exact, np.setdiff1d(prefix, prefix[positions]), n_groups == len(keys)
 
 
 def _true(system: _System, parts: Sequence[Participant], k: int) -> int | None:

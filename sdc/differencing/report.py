@@ -5,6 +5,8 @@ The check appears the same way in the session's report and in the gate's:
 - every output a finding names turns ``fail``, with a reason and the finding (rule
   ``threshold``: the derivable group is a cell of the outputs combined, with fewer
   than t records), so it is not released on its own;
+- while the check is ``review``, every output it checked or names in a note that
+  would pass turns ``review``: it leaves only with an approval that names it;
 - the report's ``differencing`` section holds the check: its status, each
   finding with the combination that gives the group away, the notes (what could
   not be checked: each makes the check ``review``) and the suggestions;
@@ -26,11 +28,15 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 
 def mark_outputs(entries: list[dict[str, Any]], result: DifferencingResult) -> None:
-    """Every output a finding names fails, with the reason and the findings."""
+    """Every output a finding names fails, with the reason and the findings; while the
+    check is ``review`` (a note says what it could not check), every output it checked or
+    names in a note that would pass needs review, so that none leaves without a checker
+    naming it."""
     involved = result.involved()
     for e in entries:
         found = involved.get(e.get("name", ""))
         if not found:
+            _unchecked(e, result)
             continue
         others = sorted({n for f in found for n in f.outputs} - {e["name"]})
         e["status"] = Status.FAIL.value
@@ -39,6 +45,20 @@ def mark_outputs(entries: list[dict[str, Any]], result: DifferencingResult) -> N
             f"away {len(found)} small group(s) (see the report's differencing section)"
         )]  # fmt: skip
         e["findings"] = [*e.get("findings", []), *(_finding(f) for f in found)]
+
+
+def _unchecked(e: dict[str, Any], result: DifferencingResult) -> None:
+    name = e.get("name", "")
+    if e.get("status") != Status.PASS.value or result.status is not Status.REVIEW:
+        return
+    if name not in result.checked and not any(f"{name!r}" in n for n in result.notes):
+        return
+    e["status"] = Status.REVIEW.value
+    e["reasons"] = [*e.get("reasons", []), (
+        "differencing: the check over the outputs together could not be completed (see the "
+        "notes of the report's differencing section); a checker must confirm this output "
+        "gives no small group away with the others"
+    )]  # fmt: skip
 
 
 def add_to_report(report: dict[str, Any], result: DifferencingResult) -> dict[str, Any]:

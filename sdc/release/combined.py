@@ -369,19 +369,40 @@ def _run(placed: list[Placement], view: DataView, t: int, intervals: bool,
 
 def gate_differencing(outputs: Sequence[GateOutput], entries: list[dict[str, Any]], t: int,
                       source: Any = None, registry: Any = None, ruleset: Any = None, *,
-                      intervals: bool = False) -> DifferencingResult:  # fmt: skip
+                      intervals: bool = False, request_id: str | None = None,
+                      ) -> DifferencingResult:  # fmt: skip
     """The request's differencing check (see the module docstring); outputs a finding
-    names are marked ``fail`` in ``entries`` (the gate's report entries)."""
+    names are marked ``fail`` in ``entries`` (the gate's report entries). Outputs the
+    registry holds under ``request_id`` (this request, released before its egress folder
+    was moved into place) are not earlier releases."""
     if source is None:
         result = check_request(outputs, t, intervals=intervals)
-        if registry is not None:
-            result = _with(result, notes=("--registry needs --data: outputs released before "
-                                          "are re-evaluated on the data, so they were not "
-                                          "checked against this request",))  # fmt: skip
+        unchecked = (None if registry is None else
+                     _earlier_without_data(outputs, registry, request_id))  # fmt: skip
+        if unchecked:
+            result = _with(result, notes=(unchecked,))
     else:
-        result = _with_data(outputs, t, source, registry, ruleset, intervals)
+        result = _with_data(outputs, t, source, registry, ruleset, intervals, request_id)
     mark_outputs(entries, result)
     return result
+
+
+def _earlier_without_data(outputs: Sequence[GateOutput], registry: Any,
+                          own: str | None) -> str | None:  # fmt: skip
+    """Why a check without data misses earlier releases (None: the registry holds none of
+    the request's data)."""
+    from sdc.differencing.population import dataset_key
+
+    keys = [dataset_key(o.definition) for o in outputs]
+    n = sum(r.request_id != own for k in dict.fromkeys(keys) if k
+            for r in registry.released_definitions(k))  # fmt: skip
+    if not n and all(keys):
+        return None
+    why = (f"{n} output(s) of the same data were released before" if n else
+           "some outputs record no data set, so the registry cannot say what was released "
+           "before from their data")  # fmt: skip
+    return (f"{why}; they are checked against this request with --data only (outputs "
+            "released before are re-evaluated on the data)")  # fmt: skip
 
 
 def _with(result: DifferencingResult, **more: Any) -> DifferencingResult:
@@ -390,7 +411,7 @@ def _with(result: DifferencingResult, **more: Any) -> DifferencingResult:
 
 
 def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any,
-               ruleset: Any, intervals: bool) -> DifferencingResult:  # fmt: skip
+               ruleset: Any, intervals: bool, own: str | None) -> DifferencingResult:  # fmt: skip
     view = DataView(source)
     unplaced: list[tuple[str, str]] = []
     placed: list[Placement] = []
@@ -405,6 +426,8 @@ def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any
     earlier: list[str] = []
     if registry is not None and placed and view.key is not None:
         for r in registry.released_definitions(view.key):
+            if r.request_id == own:
+                continue  # this request, released already (its egress folder not yet moved)
             try:
                 made = _released(r, view, ruleset)
             except NotPlaced as exc:

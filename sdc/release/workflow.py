@@ -3,8 +3,11 @@
 In order, and nothing of a later step happens when an earlier one refuses:
 
 1. the gate re-checks the request folder with the operator's rules and trust
-   options (:func:`sdc.release.gate.check_request`); it keeps the bytes of every
-   file it checked, and only those bytes are ever released;
+   options (:func:`sdc.release.gate.check_request`), and for differencing against
+   every output the registry holds as released from the same data (re-evaluated on
+   the data given with ``data``; without it, a registry that holds such outputs makes
+   the check ``review``); it keeps the bytes of every file it checked, and only those
+   bytes are ever released;
 2. for an approval, the target egress folder is locked, an interrupted earlier
    release into it is finished or undone (:meth:`EgressFolder.recover`), and a
    target that exists is refused;
@@ -207,23 +210,23 @@ def release_request(
         raise SdcRefusedDecision("an approval needs --out EGRESS: the folder to write what leaves.")
     if not approve and out is not None:
         raise SdcRefusedDecision(f"--out goes with --approve only; a {act.value} writes nothing.")
-    result = check_request(folder, rules, trust_keys=trust_keys, trust_unsigned=trust_unsigned,
-                           data=data)  # fmt: skip
-    rid = request_id(result)
-    record = request_record(result, rid)
-    review = [o.name for o in record.outputs if o.verdict == Status.REVIEW.value]
-    decision = Decision(rid, by, act, reason, named_in(reason, review) if approve else ())
-    if approve and result.manifest.author is None:
-        raise SdcRefusedDecision(
-            f"request {rid!r} records no author (finalise(author=...) or SDC_AUTHOR), so nobody "
-            "can be shown not to be its author: it cannot be approved. Finalise it again with "
-            "an author, or reject it."
-        )
-    doc: dict[str, Any] = {"request_id": rid, "recovered": None, "decision": None,
-                           "released": False, "egress": None, "files": []}  # fmt: skip
     with contextlib.ExitStack() as stack:
         stack.enter_context(_terminate_as_interrupt())
         reg = stack.enter_context(open_registry(registry))
+        result = check_request(folder, rules, trust_keys=trust_keys,
+                               trust_unsigned=trust_unsigned, data=data, registry=reg)  # fmt: skip
+        rid = request_id(result)
+        record = request_record(result, rid)
+        review = [o.name for o in record.outputs if o.verdict == Status.REVIEW.value]
+        decision = Decision(rid, by, act, reason, named_in(reason, review) if approve else ())
+        if approve and result.manifest.author is None:
+            raise SdcRefusedDecision(
+                f"request {rid!r} records no author (finalise(author=...) or SDC_AUTHOR), so "
+                "nobody can be shown not to be its author: it cannot be approved. Finalise it "
+                "again with an author, or reject it."
+            )
+        doc: dict[str, Any] = {"request_id": rid, "recovered": None, "decision": None,
+                               "released": False, "egress": None, "files": []}  # fmt: skip
         egress = stack.enter_context(EgressFolder(out)) if out is not None else None
         if egress is not None:
             doc["recovered"] = egress.recover(lambda r: _released_files(reg, r))

@@ -104,14 +104,13 @@ class Registry(Protocol):
         """The definition of every released output computed from ``dataset``."""
         ...
 
-    def span_basis(self, key: str) -> list[int] | None:
-        """A basis of earlier released numbers kept by a differencing check (None: none
-        kept under ``key``; see :mod:`sdc.differencing.basis`)."""
+    def span_bases(self, keys: Sequence[str]) -> dict[str, str]:
+        """The bases of earlier released numbers kept by differencing checks under any of
+        ``keys`` (a cache outside the audit chain; see :mod:`sdc.differencing.basis`)."""
         ...
 
-    def keep_span_basis(self, key: str, rows: Sequence[int]) -> None:
-        """Keep a basis under ``key``, in place of one kept before (a cache outside the
-        audit chain)."""
+    def keep_span_basis(self, key: str, rows: str) -> None:
+        """Keep a basis (its encoded positions) under ``key``, in place of one kept before."""
         ...
 
     def audit_entries(self) -> list[AuditEntry]:

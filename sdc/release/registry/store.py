@@ -290,23 +290,23 @@ class SqlRegistry:
         with self._tx(write=False):
             return reads.released_definitions(self._q, dataset)
 
-    def span_basis(self, key: str) -> list[int] | None:
+    def span_bases(self, keys: Sequence[str]) -> dict[str, str]:
+        keys = [str(k) for k in keys]
+        out: dict[str, str] = {}
         with self._tx(write=False):
-            row = self._q("SELECT rows FROM span_bases WHERE key = ?", (str(key),)).fetchone()
-        if row is None:
-            return None
-        try:
-            rows = json.loads(row[0])
-        except ValueError:
-            return None
-        return rows if isinstance(rows, list) else None
+            for at in range(0, len(keys), 500):
+                chunk = keys[at : at + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._q(f"SELECT key, rows FROM span_bases WHERE key IN ({marks})",
+                               tuple(chunk)).fetchall()  # fmt: skip
+                out.update((str(k), str(r)) for k, r in rows)
+        return out
 
-    def keep_span_basis(self, key: str, rows: Sequence[int]) -> None:
-        text = json.dumps([int(x) for x in rows], separators=(",", ":"))
+    def keep_span_basis(self, key: str, rows: str) -> None:
         with self._tx(write=True):
             self._q("INSERT INTO span_bases (key, rows, at) VALUES (?, ?, ?) ON CONFLICT (key) "
                     "DO UPDATE SET rows = excluded.rows, at = excluded.at",
-                    (str(key), text, _now()))  # fmt: skip
+                    (str(key), str(rows), _now()))  # fmt: skip
 
     def audit_entries(self) -> list[AuditEntry]:
         with self._tx(write=False):
