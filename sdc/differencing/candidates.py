@@ -48,8 +48,9 @@ DENSE_KEYS = 4_000_000
 DENSE_PAIRS = 1_000_000
 
 #: A candidate's description, made only for findings: given the participants the
-#: combination uses, the group in words.
-Describe = Callable[[Sequence[int]], str]
+#: combination uses and the candidate's atoms, the group in words (one description may
+#: serve many candidates: the single atoms share one).
+Describe = Callable[[Sequence[int], np.ndarray], str]
 
 
 class Candidates:
@@ -71,7 +72,7 @@ class Candidates:
         self.what.append((describe, n))
         self.atoms.append(atoms)
 
-    def add_atoms(self, atoms: np.ndarray, describe: Callable[[int], Describe],
+    def add_atoms(self, atoms: np.ndarray, describe: Describe,
                   sizes: np.ndarray | None) -> None:  # fmt: skip
         """Single atoms, each its own candidate, unless already one or published alone."""
         atoms = np.asarray(atoms, dtype=np.int64)
@@ -82,7 +83,7 @@ class Candidates:
         self.seen.update(keys[k] for k in keep.tolist())
         self.atoms.extend(atoms.reshape(-1, 1)[keep])
         n = [None] * keep.size if sizes is None else np.asarray(sizes)[keep].tolist()
-        self.what.extend(zip(map(describe, atoms[keep].tolist()), n, strict=True))
+        self.what.extend((describe, x) for x in n)
 
 
 def describe_atom(parts: Sequence[Participant], a: int) -> str:
@@ -119,7 +120,7 @@ def _cell_text(p: Participant, c: int) -> str:
 def _fixed(text: str) -> Describe:
     """A description that does not depend on the combination."""
 
-    def words(used: Sequence[int]) -> str:
+    def words(used: Sequence[int], atoms: np.ndarray) -> str:
         return text
 
     return words
@@ -144,18 +145,17 @@ def _both(pa: Participant, a: int, pb: Participant, b: int) -> str:
     return f"{_labels_text(pa, a)} in {pa.name!r} and {_labels_text(pb, b)} in {pb.name!r}"
 
 
-def _atom_words(parts: Sequence[Participant], atom: int, among: Sequence[int]) -> Describe:
-    """An atom in words, by the outputs ``among`` and the earlier releases a combination uses
-    (those define it: a group that a combination of their cells gives is one of their atoms,
-    or a union of them). A partial, not a closure: single atoms number in the hundreds of
-    thousands."""
-    return partial(_atom_text, parts, among, atom)
+def _atom_words(parts: Sequence[Participant], among: Sequence[int]) -> Describe:
+    """A group of atoms alike in the outputs ``among`` in words (by its first atom), by those
+    outputs and the earlier releases a combination uses (those define it: a group that a
+    combination of their cells gives is one of their atoms, or a union of them)."""
+    return partial(_atom_text, parts, among)
 
 
-def _atom_text(parts: Sequence[Participant], among: Sequence[int], atom: int,
-               used: Sequence[int]) -> str:  # fmt: skip
+def _atom_text(parts: Sequence[Participant], among: Sequence[int], used: Sequence[int],
+               atoms: np.ndarray) -> str:  # fmt: skip
     chosen = sorted({*among, *(i for i in used if parts[i].earlier)})
-    return describe_atom([parts[i] for i in chosen], atom)
+    return describe_atom([parts[i] for i in chosen], int(atoms[0]))
 
 
 def candidates(
@@ -182,7 +182,7 @@ def candidates(
     single = atoms_in if counts is None else atoms_in[(counts[atoms_in] > 0) &
                                                       (counts[atoms_in] < t)]  # fmt: skip
     fresh = [i for i in mine if not parts[i].earlier]
-    found.add_atoms(single, lambda a: _atom_words(parts, a, fresh),
+    found.add_atoms(single, _atom_words(parts, fresh),
                     None if counts is None else counts[single])  # fmt: skip
     pairs = _Pairs(rows, counts)
     budget = MAX_UNIONS
@@ -210,9 +210,9 @@ def _subset_atoms(found: Candidates, parts: Sequence[Participant], mine: list[in
         for subset in combinations(mine, k):
             if not fresh.intersection(subset) or k == len(mine):
                 continue  # the full set's atoms are the atoms themselves
+            words = _atom_words(parts, subset)
             for members, n in _subset_groups([parts[i] for i in subset], weight, t):
-                found.add(members, _atom_words(parts, int(members[0]), subset), n,
-                          shown_ok=False)  # fmt: skip
+                found.add(members, words, n, shown_ok=False)
 
 
 def _subset_groups(subset: list[Participant], weight: np.ndarray | None,
@@ -369,10 +369,19 @@ class _Pairs:
                 ra = a_rows.indices[a_rows.indptr[x] : a_rows.indptr[x + 1]]
                 rb = b_rows.indices[b_rows.indptr[y] : b_rows.indptr[y + 1]]
                 if kind == "a-b":
-                    atoms, words = difference(ra, rb), (lambda u, x=x, y=y: _without(pa, x, pb, y))
+                    atoms, words = (
+                        difference(ra, rb),
+                        (lambda u, _, x=x, y=y: _without(pa, x, pb, y)),
+                    )
                 elif kind == "b-a":
-                    atoms, words = difference(rb, ra), (lambda u, x=x, y=y: _without(pb, y, pa, x))
+                    atoms, words = (
+                        difference(rb, ra),
+                        (lambda u, _, x=x, y=y: _without(pb, y, pa, x)),
+                    )
                 else:
-                    atoms, words = intersection(ra, rb), (lambda u, x=x, y=y: _both(pa, x, pb, y))
+                    atoms, words = (
+                        intersection(ra, rb),
+                        (lambda u, _, x=x, y=y: _both(pa, x, pb, y)),
+                    )
                 found.add(atoms, words, round(float(n[e])) if sized else None, shown_ok=False)
         return budget

@@ -304,7 +304,7 @@ def _finding(system: _System, parts: Sequence[Participant], terms: list,
     earlier: list[str] = []
     combination = []
     used = sorted({system.owners[k][0][0] for k, _ in terms})
-    group = desc(used)
+    group = desc(used, atoms)
     for k, coef in sorted(terms, key=lambda x: (-x[1], x[0])):
         i, c = system.owners[k][0]
         p = parts[i]
@@ -342,7 +342,7 @@ def _lp_findings(system: _System, parts: Sequence[Participant], ordered: list[np
                     if np.intersect1d(ordered[s], cand[j]).size]  # fmt: skip
         names = list(dict.fromkeys(parts[i].name for i in touching))
         earlier = tuple(dict.fromkeys(parts[i].name for i in touching if parts[i].earlier))
-        group = desc(sorted(set(touching)))
+        group = desc(sorted(set(touching)), cand[j])
         out.findings.append(Finding(system.measure, group, n, tuple(names), (), t,
                                     (low_i, high_i), earlier, tuple(cand[j].tolist())))  # fmt: skip
         primaries.append(cand[j])

@@ -74,6 +74,7 @@ class DataView:
         self._columns: dict[Any, Any] = {}  # columns as population filters read them
         self._selected: dict[Any, str | None] = {}  # each population's row fingerprint
         self.models: dict[str, Any] = {}  # earlier releases' tables, one per distinct table
+        self._positions: dict[Any, np.ndarray] = {}
 
     @property
     def key(self) -> str | None:
@@ -111,7 +112,7 @@ class DataView:
                 raise NotPlaced(f"its population {expression!r} cannot be applied to the data "
                                 f"({exc})") from None  # fmt: skip
         if key not in self._selected:
-            self._selected[key] = index_fingerprint(pd.Index(np.flatnonzero(self.masks[key])))
+            self._selected[key] = index_fingerprint(pd.Index(self._rows(key)))
         if self._selected[key] != pop.get("index"):
             raise NotPlaced(f"its population {expression!r} selects other records in the data")
         return key
@@ -137,9 +138,16 @@ class DataView:
     def fingerprint(self, key: Any, mask: Any) -> str:
         """The text fingerprint of a variable over a population's rows (as recorded)."""
         if (key, mask) not in self._prints:
-            codes = self.arrays[key] if mask is None else self.arrays[key][self.masks[mask]]
+            codes = self.arrays[key] if mask is None else self.arrays[key][self._rows(mask)]
             self._prints[(key, mask)] = text_fingerprint(codes, self._texts[key])
         return self._prints[(key, mask)]
+
+    def _rows(self, mask: Any) -> np.ndarray:
+        """A population's rows as positions (taking them is several times faster than a
+        boolean mask, and every variable of the population takes them)."""
+        if mask not in self._positions:
+            self._positions[mask] = np.flatnonzero(self.masks[mask])
+        return self._positions[mask]
 
     def rows_of(self, mask: Any) -> np.ndarray:
         return np.ones(self.rows, dtype=bool) if mask is None else self.masks[mask]

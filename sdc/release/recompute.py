@@ -81,11 +81,15 @@ class DataSource:
 
     def numbers(self, name: Any, role: str) -> np.ndarray:
         if name not in self._numbers:
+            from sdc.differencing.population import to_numbers
+
             col = self.column(name, role)
-            values = pd.to_numeric(col, errors="coerce")
-            if (values.isna() & col.notna()).any() or pd.api.types.is_bool_dtype(col.dtype):
+            values = to_numbers(col)
+            if (np.isnan(values) & col.notna().to_numpy()).any() or pd.api.types.is_bool_dtype(
+                col.dtype
+            ):
                 raise NotRecomputed(f"its {role} {name!r} is not a numeric column of the data")
-            self._numbers[name] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            self._numbers[name] = values
         return self._numbers[name]
 
 
