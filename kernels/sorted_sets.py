@@ -83,3 +83,23 @@ def leaf_pairs(leaf_a, leaf_b, weight, n_a, n_b):
             atoms[a, b] += 1
             total[a, b] += weight[k]
     return atoms, total
+
+
+@njit(cache=True)
+def leaf_rows(leaf, n_leaves):
+    """The atoms of each leaf, ascending, as CSR (``indptr``, ``indices``): a counting sort
+    of the atoms by leaf (-1, outside the output, left out)."""
+    indptr = np.zeros(n_leaves + 1, dtype=np.int64)
+    for a in range(leaf.shape[0]):
+        if leaf[a] >= 0:
+            indptr[leaf[a] + 1] += 1
+    for k in range(n_leaves):
+        indptr[k + 1] += indptr[k]
+    fill = indptr[:-1].copy()
+    indices = np.empty(indptr[n_leaves], dtype=np.int32)
+    for a in range(leaf.shape[0]):
+        x = leaf[a]
+        if x >= 0:
+            indices[fill[x]] = a
+            fill[x] += 1
+    return indptr, indices

@@ -208,3 +208,14 @@ def test_weighted_sums_are_the_weighted_rows_summed(n_atoms: int, n_rows: int, c
     ptr, idx = _csr(dense)
     got = weighted_sums(ptr, idx.astype(np.int32), coef, n_atoms)
     assert np.array_equal(got, dense.T @ coef)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-1, 4), max_size=40))
+def test_leaf_rows_list_each_leafs_atoms_in_order(leaf: list[int]) -> None:
+    from sdc.kernels.sorted_sets import leaf_rows
+
+    indptr, indices = leaf_rows(np.array(leaf, dtype=np.int32), 5)
+    for x in range(5):
+        assert indices[indptr[x] : indptr[x + 1]].tolist() == [a for a, v in enumerate(leaf)
+                                                               if v == x]  # fmt: skip

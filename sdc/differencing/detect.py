@@ -51,10 +51,12 @@ class Detection:
 
 def cell_rows(p: Participant, n_atoms: int) -> sp.csr_matrix:
     """(cells x atoms) 0/1: the atoms each of the participant's cells sums."""
-    inside = np.flatnonzero(p.leaf >= 0)
-    leaves = sp.coo_matrix((np.ones(inside.size, dtype=np.int32), (p.leaf[inside], inside)),
-                           shape=(p.cells.n_leaves, n_atoms)).tocsr()  # fmt: skip
-    leaves.sort_indices()
+    from sdc.kernels.sorted_sets import leaf_rows
+
+    indptr, indices = leaf_rows(p.leaf, p.cells.n_leaves)
+    leaves = sp.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr),
+                           shape=(p.cells.n_leaves, n_atoms))  # fmt: skip
+    leaves.has_sorted_indices = True  # a counting sort in atom order
     member = p.cells.member.tocoo()
     if member.shape[0] == member.shape[1] == member.nnz and np.array_equal(member.row,
                                                                           member.col):  # fmt: skip
