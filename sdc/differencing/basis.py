@@ -19,10 +19,11 @@ releases before it and eliminates only the new numbers. Rounded numbers are neve
 left out: a dependent exact number tells more than a combination of rounded ones.
 
 The registry keeps bases (``span_bases`` / ``keep_span_basis``; :func:`encode`, about
-2 bytes per number kept), in a table
-outside its audit chain, so a kept basis is not trusted: a stored basis that does
-not read as one (sorted distinct positions in range) is ignored, and the numbers
-it leaves out are checked in the same elimination (:func:`spot_checks`). Each of
+2 bytes per number kept) in a table outside its audit chain, so a kept basis is not
+trusted: a stored basis that does not read as one (sorted distinct positions in range)
+is ignored, and the numbers it leaves out are checked in the same elimination
+(:func:`spot_checks`). A key that matches by accident (or by design) only brings a
+basis that these checks refuse. Each of
 two random combinations of them (coefficients 1 .. 1000, drawn from the operating
 system's entropy) must be derivable from the numbers used: when one of the left-out
 numbers is not, a combination is derivable with probability at most 1/1000, so
@@ -44,7 +45,7 @@ import numpy as np
 #: coefficient.
 SPOT_CHECKS, SPOT_MAX = 2, 1000
 
-#: Raised when the meaning of a stored basis changes (keys of other versions are
+#: Changed when the meaning of a stored basis changes (keys of other versions are
 #: never read).
 BASIS_FORMAT = 2
 

@@ -224,9 +224,9 @@ def _eliminate(system: _System, order: np.ndarray, left_out: np.ndarray,
                cand: list[np.ndarray], n_atoms: int) -> tuple | None:  # fmt: skip
     """The span kernel over the published rows in ``order`` but those ``left_out``, for
     the candidates: (rows used, as positions and as atoms, then the kernel's results for
-    the candidates). With rows
-    left out, random combinations of them are decided too (:func:`spot_checks`); None
-    when one is not derivable (the basis kept does not give them)."""
+    the candidates). With rows left out, random combinations of them are decided too
+    (:func:`~sdc.differencing.basis.spot_checks`); None when one is not derivable (the
+    basis kept does not give them)."""
     from sdc.kernels.span import span_decide
 
     used = order[~np.isin(order, left_out)]

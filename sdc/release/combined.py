@@ -401,7 +401,8 @@ def _earlier_without_data(outputs: Sequence[GateOutput], registry: Any,
     the request's data)."""
     from sdc.differencing.population import dataset_key
 
-    keys = [dataset_key(o.definition) for o in outputs]
+    taking_part, _, _ = sort_outputs(outputs)  # outputs that count records (no models)
+    keys = [dataset_key(o.definition) for o, _ in taking_part]
     n = sum(r.request_id != own for k in dict.fromkeys(keys) if k
             for r in registry.released_definitions(k))  # fmt: skip
     if not n and all(keys):
