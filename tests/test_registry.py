@@ -444,3 +444,31 @@ def test_without_a_server_tests_skip_outside_ci_and_fail_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run them"):
         postgres_server.admin_url()
+
+
+def test_one_release_at_a_time(registry_url: str) -> None:
+    """The release lock is held by one registry connection at a time (two processes, or
+    two machines on PostgreSQL, are two connections); the next waits, then gives up."""
+    import threading
+    import time
+
+    with open_registry(registry_url) as first, open_registry(registry_url) as second:
+        with first.releasing():
+            with pytest.raises(SdcRegistryError, match="held its lock for more than 0 s"):
+                with second.releasing(timeout=0.2):
+                    pass
+            got: list[float] = []
+
+            def wait() -> None:
+                t0 = time.monotonic()
+                with second.releasing(timeout=10):
+                    got.append(time.monotonic() - t0)
+
+            waiter = threading.Thread(target=wait)
+            waiter.start()
+            time.sleep(0.5)
+            assert not got  # still waiting while the first holds it
+        waiter.join(timeout=10)
+        assert got and got[0] >= 0.4  # it went on once the first let go
+        with first.releasing():  # and the lock can be taken again
+            assert first.verify().valid

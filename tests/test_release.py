@@ -213,3 +213,28 @@ def test_check_writes_the_html_report_with_what_would_leave(
     section = section[: section.index("</section>")]
     assert "counts.csv" in section and "means.csv" in section and "raw.csv" not in section
     assert "Release summary" in section and "Inside the TRE only" in html
+
+
+def test_a_release_waits_for_the_one_in_progress(registry_url: str, tmp_path: Path) -> None:
+    """``sdc release`` holds the registry's release lock from its check to its release: while
+    another holds it, it waits, and it goes on once that one is done."""
+    import threading
+    import time
+
+    from sdc.release.workflow import release_request
+
+    folder = request_folder(tmp_path)
+    done: list[dict] = []
+
+    def go() -> None:
+        done.append(release_request(folder, registry=registry_url, by="bob", action="approve",
+                                    reason="checked", out=tmp_path / "egress",
+                                    trust_unsigned=True))  # fmt: skip
+
+    with open_registry(registry_url) as other, other.releasing():
+        worker = threading.Thread(target=go)
+        worker.start()
+        time.sleep(1.0)
+        assert not done and not (tmp_path / "egress").exists()  # waiting for the lock
+    worker.join(timeout=60)
+    assert done and done[0]["released"] and (tmp_path / "egress" / "release.json").exists()

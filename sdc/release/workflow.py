@@ -7,7 +7,9 @@ In order, and nothing of a later step happens when an earlier one refuses:
    every output the registry holds as released from the same data (re-evaluated on
    the data given with ``data``; without it, a registry that holds such outputs makes
    the check ``review``); it keeps the bytes of every file it checked, and only those
-   bytes are ever released;
+   bytes are ever released. The registry's release lock is held from here to the end
+   (:meth:`Registry.releasing`), so no other release is recorded between this check and
+   this release;
 2. for an approval, the target egress folder is locked, an interrupted earlier
    release into it is finished or undone (:meth:`EgressFolder.recover`), and a
    target that exists is refused;
@@ -213,6 +215,7 @@ def release_request(
     with contextlib.ExitStack() as stack:
         stack.enter_context(_terminate_as_interrupt())
         reg = stack.enter_context(open_registry(registry))
+        stack.enter_context(reg.releasing())  # no other release between check and release
         result = check_request(folder, rules, trust_keys=trust_keys,
                                trust_unsigned=trust_unsigned, data=data, registry=reg)  # fmt: skip
         rid = request_id(result)

@@ -15,6 +15,7 @@ records nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from sdc.release.registry.audit import AuditEntry, Verification
@@ -111,6 +112,13 @@ class Registry(Protocol):
 
     def keep_span_basis(self, key: str, rows: str) -> None:
         """Keep a basis (its encoded positions) under ``key``, in place of one kept before."""
+        ...
+
+    def releasing(self, timeout: float = ...) -> AbstractContextManager[None]:
+        """Hold the registry's release lock for the block: one release at a time (across
+        processes and machines), so that a request is checked against every release
+        before it, and none is recorded between its check and its release. Waits up to
+        ``timeout`` seconds for another release, then raises ``SdcRegistryError``."""
         ...
 
     def audit_entries(self) -> list[AuditEntry]:

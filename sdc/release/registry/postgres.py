@@ -11,12 +11,17 @@ Needs the ``postgres`` extra: ``pip install "sdc-engine[postgres]"``.
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from sdc.exceptions import SdcInputError, SdcRegistryError
 
 #: First key of the advisory lock (the second is a hash of the registry's schema).
 LOCK_KEY = 0x5DC
+#: First key of the release lock (:meth:`PostgresDialect.serial`).
+RELEASE_KEY = 0x5DD
 
 
 def redact(url: str) -> str:
@@ -77,3 +82,21 @@ class PostgresDialect:
 
     def has_table(self, conn: Any, name: str) -> bool:
         return conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None
+
+    @contextlib.contextmanager
+    def serial(self, conn: Any, timeout: float) -> Iterator[None]:
+        """Hold the registry's release lock: a session-level advisory lock (its own key,
+        beside the write lock's), released when the block ends or the client dies."""
+        args = (RELEASE_KEY,)
+        take = "SELECT pg_try_advisory_lock(%s, hashtext(coalesce(current_schema(), '')))"
+        deadline = time.monotonic() + timeout
+        while not conn.execute(take, args).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise SdcRegistryError(f"another release of {redact(self.url)} held its lock "
+                                       f"for more than {timeout:.0f} s; try again.")  # fmt: skip
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(coalesce(current_schema(), "
+                         "'')))", args)  # fmt: skip

@@ -8,7 +8,12 @@ and the audit chain cannot fork. WAL lets readers go on while one writes;
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +70,29 @@ class SqliteDialect:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
         ).fetchone()
         return row is not None
+
+    @contextlib.contextmanager
+    def serial(self, conn: Any, timeout: float) -> Iterator[None]:
+        """Hold the registry's release lock: an exclusive ``flock`` on a file beside it
+        (``registry.db.release-lock``), released when the block ends or the process dies."""
+        lock = self.path.with_name(self.path.name + ".release-lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise SdcRegistryError(f"cannot open the release lock {str(lock)!r}: {exc}.") from None
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise SdcRegistryError(
+                            f"another release of {str(self.path)!r} held its lock for more "
+                            f"than {timeout:.0f} s; try again."
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock

@@ -48,6 +48,7 @@ class Dialect(Protocol):
     def begin_read(self, conn: Any) -> None: ...
     def sql(self, text: str) -> str: ...
     def has_table(self, conn: Any, name: str) -> bool: ...
+    def serial(self, conn: Any, timeout: float) -> contextlib.AbstractContextManager[None]: ...
 
 
 def _now() -> str:
@@ -68,6 +69,10 @@ def _files(value: Any, arg: str, func: str, seen: set[str]) -> dict[str, str]:
         seen.add(path)
         out[path] = digest(sha, arg, func)
     return out
+
+
+#: Seconds ``sdc release`` waits for another release of the same registry to finish.
+RELEASE_WAIT = 1800.0
 
 
 class SqlRegistry:
@@ -307,6 +312,19 @@ class SqlRegistry:
             self._q("INSERT INTO span_bases (key, rows, at) VALUES (?, ?, ?) ON CONFLICT (key) "
                     "DO UPDATE SET rows = excluded.rows, at = excluded.at",
                     (str(key), str(rows), _now()))  # fmt: skip
+
+    @contextlib.contextmanager
+    def releasing(self, timeout: float = RELEASE_WAIT) -> Iterator[None]:
+        try:
+            lock = self._d.serial(self._conn, timeout)
+            lock.__enter__()
+        except self._d.errors as exc:
+            raise SdcRegistryError(f"registry {self.url}: {exc}".strip()) from exc
+        try:
+            yield
+        finally:
+            with contextlib.suppress(*self._d.errors):
+                lock.__exit__(None, None, None)
 
     def audit_entries(self) -> list[AuditEntry]:
         with self._tx(write=False):
