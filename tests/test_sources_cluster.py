@@ -97,6 +97,18 @@ def test_spark_partitions_give_the_pandas_report(spark: Any, case: Microdata, n_
     assert_same_report(got, want, case.exact)
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(case=microdata(contributor=False).filter(lambda c: c.value is None),
+       n_parts=st.integers(1, 4))  # fmt: skip
+def test_spark_counts_frequency_tables_itself(spark: Any, case: Microdata, n_parts: int) -> None:
+    """A frequency table without contributors is counted by a Spark groupBy (only cells
+    reach Python): the report is the pandas one, missing grouping values included."""
+    case = _plain(case)
+    assert_same_report(report(_spark_frame(spark, case, n_parts), case),
+                       report(case.frame, case), case.exact)  # fmt: skip
+
+
 def test_spark_contributor_split_across_partitions(spark: Any) -> None:
     case = SPLIT_CONTRIBUTOR
     import pyarrow as pa

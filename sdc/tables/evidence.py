@@ -212,17 +212,26 @@ def compute_evidence(
         counts, floats, top = _without_contributor(codes, model, values, top_k, threads)
     else:
         counts, floats, top = _with_contributor(codes, model, values, contributor, top_k)
+    return _evidence(model, counts, floats, top, values is not None, contributor is not None)
+
+
+def _evidence(model: TableModel, counts: np.ndarray, floats: np.ndarray, top: np.ndarray,
+              has_values: bool, has_contributor: bool) -> TableEvidence:  # fmt: skip
+    """Evidence from the kernels' (cells x fields) count and float arrays."""
     arrays: dict[str, Any] = {
         **{name: np.ascontiguousarray(counts[:, i]) for i, name in enumerate(_COUNTS)},
         **{name: np.ascontiguousarray(floats[:, i]) for i, name in enumerate(_FLOATS)},
     }
-    return TableEvidence(
-        model=model,
-        top=top,
-        has_values=values is not None,
-        has_contributor=contributor is not None,
-        **arrays,
-    )
+    return TableEvidence(model=model, top=top, has_values=has_values,
+                         has_contributor=has_contributor, **arrays)  # fmt: skip
+
+
+def _inner_strides(sizes: Any) -> np.ndarray:
+    """Strides of the inner cells (the last dimension varies fastest)."""
+    strides = np.ones(len(sizes), dtype=np.int64)
+    for d in range(len(sizes) - 2, -1, -1):
+        strides[d] = strides[d + 1] * sizes[d + 1]
+    return strides
 
 
 def _blocks(n_rows: int, n_inner: int, threads: bool | None) -> int:
@@ -246,9 +255,7 @@ def _without_contributor(
 
     sizes = model.sizes
     n_inner = int(np.prod(sizes))
-    strides = np.ones(len(sizes), dtype=np.int64)
-    for d in range(len(sizes) - 2, -1, -1):
-        strides[d] = strides[d + 1] * sizes[d + 1]
+    strides = _inner_strides(sizes)
     n_blocks = _blocks(codes.shape[0], n_inner, threads)
     if values is None:
         count = inner.inner_counts_parallel if n_blocks > 1 else inner.inner_counts_serial
@@ -262,6 +269,28 @@ def _without_contributor(
         counts, floats, top, sizes, model.member_table, model.leaf_offsets, model.strides,
         model.n_cells,
     )  # fmt: skip
+
+
+def frequency_evidence(codes: np.ndarray, records: np.ndarray, model: TableModel,
+                       top_k: int = 3) -> TableEvidence:  # fmt: skip
+    """Evidence of a frequency table without contributors from its inner cells' record
+    counts (``codes`` (m, k) int64, one row per non-empty inner cell, ``records`` (m,)):
+    what :func:`compute_evidence` gives for the rows those counts summarise, since every
+    record counts 1 and is its own contributor. An engine that counts inside itself (a
+    Spark ``groupBy``) hands over cells, not rows."""
+    from sdc.kernels import inner
+
+    top_k = max(int(top_k), 2)
+    sizes = model.sizes
+    at = np.asarray(codes, dtype=np.int64).reshape(-1, len(sizes)) @ _inner_strides(sizes)
+    per_cell = np.bincount(at, weights=np.asarray(records, dtype=np.float64),
+                           minlength=int(np.prod(sizes)))  # fmt: skip
+    counts, floats, top = _frequency_cells(np.rint(per_cell).astype(np.int64), top_k)
+    counts, floats, top = inner.fill_margins(
+        counts, floats, top, sizes, model.member_table, model.leaf_offsets, model.strides,
+        model.n_cells,
+    )  # fmt: skip
+    return _evidence(model, counts, floats, top, False, False)
 
 
 def _frequency_cells(records: np.ndarray, top_k: int) -> tuple[np.ndarray, ...]:
