@@ -134,6 +134,11 @@ def test_a_differencing_check_that_breaks_fails_closed(tmp_path: Path, monkeypat
     report = check_folder(folder, trust_unsigned=True)
     assert report["differencing"]["status"] == "fail" and report["status"] == "fail"
     assert "could not be run (RuntimeError: boom)" in report["differencing"]["notes"][0]
+    # and nothing leaves on an approval: every output that would pass fails, saying why
+    assert _status(report) == {"region_sex": "fail", "age_count": "fail"}
+    assert all(f["leaves"] == "no" for f in report["files"] if f.get("output"))
+    for o in report["outputs"]:
+        assert "check over the outputs together could not be run" in o["reasons"][-1]
 
 
 def _release(registry: Any, folder: Path, request_id: str) -> None:

@@ -6,7 +6,8 @@ The check appears the same way in the session's report and in the gate's:
   ``threshold``: the derivable group is a cell of the outputs combined, with fewer
   than t records), so it is not released on its own;
 - while the check is ``review``, every output it checked or names in a note that
-  would pass turns ``review``: it leaves only with an approval that names it;
+  would pass turns ``review``: it leaves only with an approval that names it; when
+  the check could not be run at all, every output that would pass fails;
 - the report's ``differencing`` section holds the check: its status, each
   finding with the combination that gives the group away, the notes (what could
   not be checked: each makes the check ``review``) and the suggestions;
@@ -31,7 +32,7 @@ def mark_outputs(entries: list[dict[str, Any]], result: DifferencingResult) -> N
     """Every output a finding names fails, with the reason and the findings; while the
     check is ``review`` (a note says what it could not check), every output it checked or
     names in a note that would pass needs review, so that none leaves without a checker
-    naming it."""
+    naming it; when the check could not be run, every output that would pass fails."""
     involved = result.involved()
     for e in entries:
         found = involved.get(e.get("name", ""))
@@ -49,6 +50,13 @@ def mark_outputs(entries: list[dict[str, Any]], result: DifferencingResult) -> N
 
 def _unchecked(e: dict[str, Any], result: DifferencingResult) -> None:
     name = e.get("name", "")
+    if e.get("status") == Status.PASS.value and result.errors:
+        e["status"] = Status.FAIL.value
+        e["reasons"] = [*e.get("reasons", []), (
+            "differencing: the check over the outputs together could not be run (see the "
+            "report's differencing section); no output leaves unchecked with the others"
+        )]  # fmt: skip
+        return
     if e.get("status") != Status.PASS.value or result.status is not Status.REVIEW:
         return
     if name not in result.checked and not any(f"{name!r}" in n for n in result.notes):

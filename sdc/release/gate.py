@@ -237,6 +237,7 @@ class _Gate:
     def _differencing(self, results: list[_Result], images: list[_Result]) -> None:
         """The outputs checked together (and against earlier releases); marks the outputs
         a finding names, and their plots (see :mod:`sdc.release.combined`)."""
+        from sdc.differencing.report import mark_outputs
         from sdc.differencing.request import GateOutput
         from sdc.differencing.result import DifferencingResult
         from sdc.release.combined import gate_differencing, registry_definition
@@ -261,6 +262,7 @@ class _Gate:
                 f"{_short(exc)}): the outputs must not be released together unchecked"
             )
             self.differencing = DifferencingResult(errors=(why,))
+            mark_outputs(entries, self.differencing)
         plots = {r.entry["name"]: r for r in images}
         for name in self.differencing.involved():
             plot = plots.get(plot_path(name))
