@@ -295,3 +295,23 @@ def test_sdc_release_checks_against_what_left_since(tmp_path: Path) -> None:
     doc = release_request(r2, registry=url, by="bob", action="reject", reason="differencing",
                           trust_unsigned=True)  # fmt: skip
     assert doc["gate"]["status"] == "review"
+
+
+def test_outputs_beside_a_fitted_model_need_review_and_their_plots_too(tmp_path: Path) -> None:
+    """The gate does not rebuild a model's design: the histogram of the model's data cannot
+    be cleared against it, so it (and its plot) need review; a table of other data is not
+    concerned and passes."""
+    df = cohort()
+    other = pd.DataFrame({"g": ["a", "b"] * 50})
+    s = sdc.Session()
+    s.ols("cost ~ C(region)", data=df, name="model")
+    s.hist(df, "age", bins=10, plot=True, name="ages")
+    s.crosstab(other.g, name="elsewhere")
+    report = check_folder(s.finalise(tmp_path / "req"), trust_unsigned=True)
+    st = _status(report)
+    assert st["ages"] == st["ages.svg"] == "review" and st["elsewhere"] == "pass"
+    entries = {o["name"]: o for o in report["outputs"]}
+    assert entries["ages"]["reasons"][-1].startswith("differencing: the check over the outputs")
+    assert "draws the numbers of 'ages'" in entries["ages.svg"]["reasons"][-1]
+    (note,) = report["differencing"]["notes"]
+    assert "fitted model(s) 'model'" in note and "not checked against 'ages'" in note

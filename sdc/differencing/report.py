@@ -5,8 +5,9 @@ The check appears the same way in the session's report and in the gate's:
 - every output a finding names turns ``fail``, with a reason and the finding (rule
   ``threshold``: the derivable group is a cell of the outputs combined, with fewer
   than t records), so it is not released on its own;
-- while the check is ``review``, every output it checked or names in a note that
-  would pass turns ``review``: it leaves only with an approval that names it; when
+- while the check is ``review``, every output a note names (or, for a note that names
+  none, every output the check took in) that would pass turns ``review``: it leaves
+  only with an approval that names it; when
   the check could not be run at all, every output that would pass fails;
 - the report's ``differencing`` section holds the check: its status, each
   finding with the combination that gives the group away, the notes (what could
@@ -30,14 +31,17 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 def mark_outputs(entries: list[dict[str, Any]], result: DifferencingResult) -> None:
     """Every output a finding names fails, with the reason and the findings; while the
-    check is ``review`` (a note says what it could not check), every output it checked or
-    names in a note that would pass needs review, so that none leaves without a checker
-    naming it; when the check could not be run, every output that would pass fails."""
+    check is ``review`` (a note says what it could not check), every output a note names
+    (or, for a note that names none, every output checked) that would pass needs review,
+    so that none leaves without a checker naming it; when the check could not be run,
+    every output that would pass fails."""
     involved = result.involved()
+    names = [f"{e.get('name', '')!r}" for e in entries]
+    general = any(not any(n in note for n in names) for note in result.notes)
     for e in entries:
         found = involved.get(e.get("name", ""))
         if not found:
-            _unchecked(e, result)
+            _unchecked(e, result, general)
             continue
         others = sorted({n for f in found for n in f.outputs} - {e["name"]})
         e["status"] = Status.FAIL.value
@@ -48,7 +52,9 @@ def mark_outputs(entries: list[dict[str, Any]], result: DifferencingResult) -> N
         e["findings"] = [*e.get("findings", []), *(_finding(f) for f in found)]
 
 
-def _unchecked(e: dict[str, Any], result: DifferencingResult) -> None:
+def _unchecked(e: dict[str, Any], result: DifferencingResult, general: bool) -> None:
+    """Mark an output differencing could not clear (see :func:`mark_outputs`): named in a
+    note, or checked while a note names no output (it concerns them all)."""
     name = e.get("name", "")
     if e.get("status") == Status.PASS.value and result.errors:
         e["status"] = Status.FAIL.value
@@ -59,7 +65,7 @@ def _unchecked(e: dict[str, Any], result: DifferencingResult) -> None:
         return
     if e.get("status") != Status.PASS.value or result.status is not Status.REVIEW:
         return
-    if name not in result.checked and not any(f"{name!r}" in n for n in result.notes):
+    if not any(f"{name!r}" in n for n in result.notes) and not (general and name in result.checked):
         return
     e["status"] = Status.REVIEW.value
     e["reasons"] = [*e.get("reasons", []), (

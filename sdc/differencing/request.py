@@ -85,11 +85,30 @@ def _dims(d: dict[str, Any], cells: OutputCells) -> list[tuple[tuple[Any, ...] |
     return out
 
 
-def model_note(models: list[str]) -> str:
-    """Why fitted models take no part at the gate."""
+def model_note(outputs: Sequence[GateOutput], earlier: Sequence[str] = (),
+               data_key: str | None = None) -> str | None:  # fmt: skip
+    """Why fitted models take no part at the gate, naming the outputs of their data they
+    are therefore not checked against (None: no model, or none beside another output of
+    its data). ``earlier``: outputs released before, from the data of ``data_key``."""
+    taking_part, models, _ = sort_outputs(outputs)
+    if not models:
+        return None
+    definition = {o.name: o.definition for o in outputs}
+    keys = [dataset_key(definition[m]) for m in models]
+    unknown = None in keys
+
+    def beside(key: str | None) -> bool:
+        return unknown or key is None or key in keys
+
+    others = [o.name for o, c in taking_part if c.measure == RECORDS
+              and beside(dataset_key(o.definition))]  # fmt: skip
+    others += [name for name in earlier if beside(data_key)]
+    if not others and len(set(keys)) == len(keys) and not (unknown and len(models) > 1):
+        return None
+    against = f"against {', '.join(map(repr, others))} " if others else "against each other "
     return (f"fitted model(s) {', '.join(map(repr, models))}: the gate does not rebuild a "
-            "design from a formula, so their per-level counts are not checked against the "
-            "other outputs at the gate (the session's check covers them)")  # fmt: skip
+            f"design from a formula, so their per-level counts are not checked {against}"
+            "at the gate (the session's check covers them)")  # fmt: skip
 
 
 def sort_outputs(
@@ -117,7 +136,7 @@ def check_request(outputs: Sequence[GateOutput], t: int, *,
     """Differencing over a request's outputs from definitions and evidence (no data)."""
     unplaced: list[tuple[str, str]] = []
     groups: dict[str, list[tuple[GateOutput, OutputCells]]] = {}
-    taking_part, models, measures = sort_outputs(outputs)
+    taking_part, _, measures = sort_outputs(outputs)
     for o, cells in taking_part:
         key = dataset_key(o.definition)
         if key is None:
@@ -129,8 +148,9 @@ def check_request(outputs: Sequence[GateOutput], t: int, *,
         groups.setdefault(key, []).append((o, cells))
     notes = [why for measure, why in unplaced if measures[measure] > 1]
     checked = [o.name for g in groups.values() for o, _ in g]
-    if models and measures[RECORDS] > 1:
-        notes.append(model_note(models))
+    about_models = model_note(outputs)
+    if about_models:
+        notes.append(about_models)
     result = DifferencingResult(notes=tuple(notes), checked=tuple(checked), method="evidence")
     findings: list[Any] = []
     more_notes: list[str] = []

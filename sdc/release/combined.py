@@ -424,7 +424,7 @@ def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any
     view = DataView(source)
     unplaced: list[tuple[str, str]] = []
     placed: list[Placement] = []
-    taking_part, models, measures = sort_outputs(outputs)
+    taking_part, _, measures = sort_outputs(outputs)
     for o, cells in taking_part:
         try:
             placed.append(_place(o, cells, view))
@@ -449,8 +449,13 @@ def _with_data(outputs: Sequence[GateOutput], t: int, source: Any, registry: Any
                 earlier.append(made.cells.name)
                 measures[made.cells.measure] += 1
     notes = [why for measure, why in unplaced if measures[measure] > 1] + notes
-    if models and measures[RECORDS] > 1:
-        notes.append(model_note(models))
+    about_models = model_note(
+        outputs,
+        [p.cells.name for p in placed if p.earlier and p.cells.measure == RECORDS],
+        view.key,
+    )
+    if about_models:
+        notes.append(about_models)
     checked = tuple(p.cells.name for p in placed if not p.earlier)
     if max(Counter(p.cells.measure for p in placed).values(), default=0) < 2:
         return DifferencingResult(notes=tuple(notes), checked=checked, released=tuple(earlier),
