@@ -257,8 +257,8 @@ def _reuse(system: _System, firsts: list[Participant], exact: np.ndarray,
     if basis is None or not exact.size:
         return "", exact, none, False
     owner = np.array([system.owners[k][0] for k in exact], dtype=np.int64).reshape(-1, 2)
-    exact = exact[np.lexsort((owner[:, 1], owner[:, 0]))]
-    owner = np.array([system.owners[k][0] for k in exact], dtype=np.int64).reshape(-1, 2)
+    by_owner = np.lexsort((owner[:, 1], owner[:, 0]))
+    exact, owner = exact[by_owner], owner[by_owner]
     cut = np.flatnonzero(np.diff(owner[:, 0])) + 1
     groups = [[f"{firsts[k].identity or firsts[k].name}#{system.owners[k][0][1]}" for k in g]
               for g in np.split(exact, cut)]  # fmt: skip

@@ -134,6 +134,16 @@ class GateResult:
     def manifest_sha256(self) -> str:
         return hashlib.sha256(self.manifest.raw).hexdigest()
 
+    @property
+    def request_id(self) -> str:
+        return request_id_of(self.manifest)
+
+
+def request_id_of(manifest: Manifest) -> str:
+    """A request's id: ``req-`` and the first 16 hex digits of its manifest's SHA-256 (a
+    changed request is a new request)."""
+    return "req-" + hashlib.sha256(manifest.raw).hexdigest()[:16]
+
 
 def check_folder(
     folder: str | Path,
@@ -251,10 +261,9 @@ class _Gate:
                 self.definitions[o.name] = o.definition
         entries = [r.entry for r in results]
         try:
-            own = "req-" + hashlib.sha256(self.manifest.raw).hexdigest()[:16]
             self.differencing = gate_differencing(
                 outputs, entries, int(self.ruleset.params["threshold"].t), self.source,
-                self.registry, self.ruleset, request_id=own,
+                self.registry, self.ruleset, request_id=request_id_of(self.manifest),
             )  # fmt: skip
         except Exception as exc:  # fail closed: never a pass for the outputs together
             why = (

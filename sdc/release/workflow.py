@@ -67,11 +67,6 @@ class NothingLeaves(SdcRefusedDecision):
     """An approval that would complete a request of which nothing may leave."""
 
 
-def request_id(result: GateResult) -> str:
-    """The request's id: ``req-`` and the first 16 hex digits of its manifest's SHA-256."""
-    return "req-" + result.manifest_sha256[:16]
-
-
 def _dataset(definition: Any) -> str | None:
     """The key the registry files an output under: the data its records were selected from
     (so that ``sdc check --registry`` finds every output of those data), else the
@@ -218,7 +213,7 @@ def release_request(
         stack.enter_context(reg.releasing())  # no other release between check and release
         result = check_request(folder, rules, trust_keys=trust_keys,
                                trust_unsigned=trust_unsigned, data=data, registry=reg)  # fmt: skip
-        rid = request_id(result)
+        rid = result.request_id
         record = request_record(result, rid)
         review = [o.name for o in record.outputs if o.verdict == Status.REVIEW.value]
         decision = Decision(rid, by, act, reason, named_in(reason, review) if approve else ())
@@ -323,7 +318,7 @@ def preview(result: GateResult) -> dict[str, Any]:
     review = [o["name"] for o in result.report["outputs"] if o["status"] == "review"]
     paths = leaving(result.report, review)
     files = {o: {p: result.checked[p] for p in owned} for o, owned in paths.items()}
-    summary = release_summary(result, files, request_id=request_id(result), approvers=[],
+    summary = release_summary(result, files, request_id=result.request_id, approvers=[],
                               released_at="(not released)")  # fmt: skip
     listed = [
         {"path": p, "output": o, "leaves": "with approval" if o in review else "yes",

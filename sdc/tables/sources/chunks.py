@@ -96,19 +96,26 @@ def chunk_evidence(
     columns: Mapping[str, Any], spec: TableSpec, func: str, *, threads: bool | None = False
 ) -> TableEvidence | None:
     """Evidence of one chunk, each column a pandas Series or an Arrow (chunked) array."""
-    n = len(columns[spec.dims[0]])
-    if n == 0:
+    if len(columns[spec.dims[0]]) == 0:
         return None
-    coded = [column_codes(columns[d], d, func) for d in spec.dims]
-    codes = np.empty((n, len(spec.dims)), dtype=np.int64)
-    for j, (c, _) in enumerate(coded):
-        codes[:, j] = c
-    model = TableModel(spec.dims, tuple(tuple(lv) for _, lv in coded), spec.n_rows, spec.margins)
+    codes, model = coded_rows(columns, spec, func)
     values = None if spec.values is None else value_array(columns[spec.values], spec.values, func)
     contrib = None
     if spec.contributor is not None:
         contrib = contributor_codes(columns[spec.contributor], spec.contributor, func)
     return compute_evidence(codes, model, values, contrib, spec.top_k, threads=threads)
+
+
+def coded_rows(columns: Mapping[str, Any], spec: TableSpec,
+               func: str) -> tuple[np.ndarray, TableModel]:  # fmt: skip
+    """The grouping columns of a chunk as (rows x dims) codes, and the table over their
+    levels (see :func:`column_codes`)."""
+    coded = [column_codes(columns[d], d, func) for d in spec.dims]
+    codes = np.empty((len(columns[spec.dims[0]]), len(spec.dims)), dtype=np.int64)
+    for j, (c, _) in enumerate(coded):
+        codes[:, j] = c
+    model = TableModel(spec.dims, tuple(tuple(lv) for _, lv in coded), spec.n_rows, spec.margins)
+    return codes, model
 
 
 def merge_parts(parts: Iterable[TableEvidence | None]) -> TableEvidence | None:

@@ -64,27 +64,25 @@ def _counted_in_spark(frame: Any, spec: TableSpec, func: str) -> TableEvidence |
     the evidence are those of the row path (:func:`~sdc.tables.evidence.frequency_evidence`)."""
     import numpy as np
     import pyarrow as pa
+    from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import to_arrow_type
 
     from sdc.tables.evidence import frequency_evidence
-    from sdc.tables.model import TableModel
-    from sdc.tables.sources.chunks import column_codes
+    from sdc.tables.sources.chunks import coded_rows
 
-    counted = "sdc records"
+    counted = "__sdc_records__"
+    while counted in spec.dims:  # never a grouping column's name
+        counted = f"_{counted}_"
     try:
-        cells = frame.groupBy(*spec.dims).count().withColumnRenamed("count", counted).collect()
+        cells = frame.groupBy(*spec.dims).agg(F.count(F.lit(1)).alias(counted)).collect()
     except Exception as exc:
         raise _input_error_in(exc) or exc from None
     if not cells:
         return None
     types = {f.name: f.dataType for f in frame.schema.fields}
-    coded = []
-    for d in spec.dims:
-        keys = pa.array([row[d] for row in cells], type=to_arrow_type(types[d]))
-        coded.append(column_codes(keys, d, func))
-    codes = np.column_stack([c for c, _ in coded])
-    model = TableModel(spec.dims, tuple(tuple(lv) for _, lv in coded), spec.n_rows,
-                       spec.margins)  # fmt: skip
+    keys = {d: pa.array([row[d] for row in cells], type=to_arrow_type(types[d]))
+            for d in spec.dims}  # fmt: skip
+    codes, model = coded_rows(keys, spec, func)
     records = np.array([row[counted] for row in cells], dtype=np.int64)
     return frequency_evidence(codes, records, model, spec.top_k)
 
