@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from needs import module
@@ -62,6 +63,17 @@ def test_string_hashes_route_equal_strings_together(values: list[str | None]) ->
         else:
             by_value.setdefault(v, set()).add(x)
     assert all(len(hs) == 1 for hs in by_value.values())
+
+
+def test_python_held_strings_need_no_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strings held by Python objects (pandas' default without pyarrow, as a plain install
+    has it) are factorised without importing pyarrow."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # any import of it fails
+    for dtype in (pd.StringDtype("python"), object):
+        codes, labels = factorize(pd.Series(["b", "a", None, "b"], dtype=dtype))
+        assert codes.tolist() == [1, 0, 2, 1] and labels == ["a", "b", "<missing>"]
 
 
 @settings(max_examples=100, deadline=None)

@@ -69,11 +69,14 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 
 def _arrow_strings(series: pd.Series) -> Any:
-    """The column's Arrow data (zero copy) when it is an Arrow-backed string column."""
-    arr = series.array
-    if not hasattr(arr, "__arrow_array__") or not pd.api.types.is_string_dtype(series.dtype):
+    """The column's Arrow data (zero copy) when it is an Arrow-backed string column (None
+    for strings held by Python objects: their ``__arrow_array__`` would convert them, and
+    needs pyarrow, which a plain install does not have)."""
+    dtype = series.dtype
+    arrow_backed = getattr(dtype, "storage", None) == "pyarrow" or isinstance(dtype, pd.ArrowDtype)
+    if not arrow_backed or not pd.api.types.is_string_dtype(dtype):
         return None
-    data = arr.__arrow_array__()
+    data = series.array.__arrow_array__()
     import pyarrow as pa
 
     if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
