@@ -182,7 +182,7 @@ def engine_job(conn: Any, table: dict[str, Any], threshold: int, repeat: int) ->
                   overflowed=s.overflowed)  # fmt: skip
             t = time.perf_counter()
             a = audit(x, values, s.suppressed, np.zeros(values.size),
-                      undetermined=not s.overflowed)  # fmt: skip
+                      undetermined=s.proven or None)  # fmt: skip
             kept, a = publish_determined(s.suppressed, a, primary, values)
             seconds = time.perf_counter() - t
             _send(conn, "audit", repeat=r, seconds=seconds, passed=a.passed,

@@ -17,8 +17,14 @@ parallel to v. Parameters are chosen to keep rows short (fewest users first),
 which for tables with margins keeps rows at a handful of entries.
 
 Rows are exact rationals: integer numerators with one positive denominator per
-row. If a number outgrows 2**40 the kernel stops and reports overflow; the
-caller then suppresses every undecided candidate (the safe side).
+row. If a number outgrows 2**40 the kernel stops and reports overflow. The
+caller then runs it again with a ``modulus``: a prime q below 2**31, every row
+held as residues mod q (no denominators, nothing grows). The decisions are the
+rational ones unless q divides one of the numbers the elimination meets
+(numerators and pivots of size about 2**40: a chance of the order of 1e-9 each
+for a random 31-bit prime), and the one dangerous error, a column whose form
+vanishes mod q but not over the rationals, is the same event. The caller picks
+q at random and checks the resulting pattern modulo further random primes.
 
 Most candidates are inner cells whose row is a single parameter: publishing
 one fixes that parameter. Rewriting every row that uses it would cost the
@@ -68,27 +74,27 @@ _P = 2147483647
 
 
 @njit(cache=True)
-def _mod(a):
-    r = a % _P
-    return r + _P if r < 0 else r
+def _mod(a, p):
+    r = a % p
+    return r + p if r < 0 else r
 
 
 @njit(cache=True)
-def _inverse(a):
-    """a^(P-2) mod P: the inverse of a non-zero residue."""
+def _inverse(a, p):
+    """a^(p-2) mod p: the inverse of a non-zero residue (p prime)."""
     result = 1
     base = a
-    e = _P - 2
+    e = p - 2
     while e:
         if e & 1:
-            result = result * base % _P
-        base = base * base % _P
+            result = result * base % p
+        base = base * base % p
         e >>= 1
     return result
 
 
 @njit(cache=True)
-def _forms(n, seed):
+def _forms(n, seed, p):
     """Per-parameter coefficients of the random linear forms (splitmix64, deterministic)."""
     out = np.empty(n, dtype=np.int64)
     z = np.uint64(seed)
@@ -98,32 +104,32 @@ def _forms(n, seed):
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         x = x ^ (x >> np.uint64(31))
-        out[k] = np.int64(x % np.uint64(_P - 1)) + 1
+        out[k] = np.int64(x % np.uint64(p - 1)) + 1
     return out
 
 
 @njit(cache=True)
-def _fingerprint(f1, f2, live):
-    """Hash of a row's direction from its two forms; equal for parallel rows."""
+def _fingerprint(f1, f2, live, p):
+    """Hash of a row's direction from its two forms mod p; equal for parallel rows."""
     if live == 0:
         return _EMPTY_HASH
     if f2 == 0:
-        return _P + 1  # one shared bucket: collisions only add suppressions
-    return 1 + f1 * _inverse(f2) % _P
+        return p + 1  # one shared bucket: collisions only add suppressions
+    return 1 + f1 * _inverse(f2, p) % p
 
 
 @njit(cache=True)
-def _row_forms(idx, num, start, length, dead, form1, form2):
-    """The two forms of a row over its live entries."""
+def _row_forms(idx, num, start, length, dead, form1, form2, p):
+    """The two forms of a row over its live entries, mod p."""
     f1 = 0
     f2 = 0
     for t in range(start, start + length):
         k = idx[t]
         if dead[k]:
             continue
-        v = _mod(num[t])
-        f1 = (f1 + v * form1[k]) % _P
-        f2 = (f2 + v * form2[k]) % _P
+        v = _mod(num[t], p)
+        f1 = (f1 + v * form1[k]) % p
+        f2 = (f2 + v * form2[k]) % p
     return f1, f2
 
 
@@ -166,9 +172,10 @@ def _add_count(d, h, delta):
 
 @njit(cache=True)
 def gauss_suppress(
-    col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons, free_end
-):
-    """Decide every candidate in ``order``; returns (status, overflowed, n_done, free_ok).
+    col_ptr, col_idx, n_inner, order, status, singleton, forced, protect_singletons, free_end,
+    modulus, switch_to,
+):  # fmt: skip
+    """Decide every candidate in ``order``; returns (status, overflowed, n_done, free_ok, modulus).
 
     Parameters
     ----------
@@ -181,7 +188,14 @@ def gauss_suppress(
         choosing (to keep rows short), which gives the greedy result only if all of
         them are published: if one is refused the kernel stops with ``free_ok`` False
         and the caller must run again in the true order.
+    modulus : 0 for exact rational arithmetic (which may overflow), or a prime below
+        2**31: rows are residues mod that prime and never overflow (module docstring).
+    switch_to : 0, or a prime: where the exact numbers would overflow, every row is
+        carried over to residues mod this prime and the elimination goes on from the
+        same candidate. The returned ``modulus`` says how the run ended (0: exact).
     """
+    mod = modulus > 0
+    fp = modulus if mod else _P  # the fingerprints' prime: the rows' own when modular
     n_pub = col_ptr.shape[0] - 1
     # --- tracked rows: inner cells, then one virtual row per aggregate primary ---
     is_unit = np.zeros(n_pub, dtype=np.bool_)
@@ -260,21 +274,9 @@ def gauss_suppress(
     # --- fingerprints of primary / singleton rows ---
     dead = np.zeros(n_inner, dtype=np.bool_)
     r_live = r_len.copy()
-    form1 = _forms(n_inner, 1)
-    form2 = _forms(n_inner, 2)
-    r_f1 = np.zeros(n_rows, dtype=np.int64)
-    r_f2 = np.zeros(n_rows, dtype=np.int64)
-    r_hash = np.zeros(n_rows, dtype=np.int64)
-    prim_h = Dict.empty(key_type=types.int64, value_type=types.int64)
-    sing_h = Dict.empty(key_type=types.int64, value_type=types.int64)
-    both_h = Dict.empty(key_type=types.int64, value_type=types.int64)
-    for r in range(n_rows):
-        if row_primary[r] or row_single[r]:
-            f1, f2 = _row_forms(r_idx, r_num, r_start[r], r_len[r], dead, form1, form2)
-            r_f1[r] = f1
-            r_f2[r] = f2
-            r_hash[r] = _fingerprint(f1, f2, r_live[r])
-            _count_row(r, r_hash[r], 1, row_primary, row_single, prim_h, sing_h, both_h)
+    form1, form2, r_f1, r_f2, r_hash, prim_h, sing_h, both_h = _fingerprints(
+        r_idx, r_num, r_start, r_len, r_live, dead, row_primary, row_single, fp
+    )
     # --- scratch ---
     acc = np.zeros(n_inner, dtype=np.int64)
     acc_on = np.zeros(n_inner, dtype=np.bool_)
@@ -294,20 +296,39 @@ def gauss_suppress(
     new_hash = np.empty(16, dtype=np.int64)
     p_mark = np.zeros(n_inner, dtype=np.int64)  # list length after the last compaction
 
-    for step in range(order.shape[0]):
+    step = 0
+    pending = False  # the exact numbers overflowed at this step: carry on modulo switch_to
+    while step < order.shape[0]:
+        if pending:
+            if mod or switch_to == 0 or not _to_modular(r_num, r_start, r_len, r_den, switch_to):
+                return status, True, step, True, modulus
+            mod = True
+            modulus = switch_to
+            fp = switch_to
+            form1, form2, r_f1, r_f2, r_hash, prim_h, sing_h, both_h = _fingerprints(
+                r_idx, r_num, r_start, r_len, r_live, dead, row_primary, row_single, fp
+            )
+            acc[:] = 0
+            acc_on[:] = False
+            stamp[:] = -1  # this step's users are collected again
+            pending = False
         c = order[step]
         # v = c^T W over a common denominator, live parameters only.
         nv = 0
         lcm = 1
+        if not mod:
+            for t in range(col_ptr[c], col_ptr[c + 1]):
+                d = r_den[col_idx[t]]
+                lcm = lcm // _gcd(lcm, d)
+                if _big(lcm, d):
+                    pending = True
+                    break
+                lcm *= d
+            if lcm > _LIMIT:
+                pending = True
         for t in range(col_ptr[c], col_ptr[c + 1]):
-            d = r_den[col_idx[t]]
-            lcm = lcm // _gcd(lcm, d)
-            if _big(lcm, d):
-                return status, True, step, True
-            lcm *= d
-        if lcm > _LIMIT:
-            return status, True, step, True
-        for t in range(col_ptr[c], col_ptr[c + 1]):
+            if pending:
+                break
             i = col_idx[t]
             scale = lcm // r_den[i]
             for u in range(r_start[i], r_start[i] + r_len[i]):
@@ -318,9 +339,15 @@ def gauss_suppress(
                     acc_on[k] = True
                     touched[nv] = k
                     nv += 1
+                if mod:
+                    acc[k] = (acc[k] + r_num[u]) % modulus
+                    continue
                 if _big(r_num[u], scale) or abs(acc[k]) >= _SAFE:
-                    return status, True, step, True
+                    pending = True
+                    break
                 acc[k] += r_num[u] * scale
+        if pending:
+            continue
         m = 0
         v_idx = _grow(v_idx, nv)
         v_num = _grow(v_num, nv)
@@ -335,22 +362,27 @@ def gauss_suppress(
         nv = m
         if nv == 0:  # already determined by what is published
             status[c] = PUBLISHED
+            step += 1
             continue
         order_v = np.argsort(v_idx[:nv])
         vi = v_idx[:nv][order_v].copy()
         vn = v_num[:nv][order_v].copy()
         g = 0
         for q in range(nv):
+            if mod:
+                g = 1
+                break
             g = _gcd(g, vn[q])
             if g == 1:
                 break
-        for q in range(nv):
-            vn[q] //= g
+        if g > 1:
+            for q in range(nv):
+                vn[q] //= g
         # Pivot: the parameter with the fewest users, preferring unit coefficients.
         best = -1
         best_score = np.int64(1) << 62
         for q in range(nv):
-            score = p_len[vi[q]] * (1 if abs(vn[q]) == 1 else 4)
+            score = p_len[vi[q]] * (1 if abs(vn[q]) == 1 or mod else 4)
             if score < best_score:
                 best_score = score
                 best = q
@@ -380,12 +412,13 @@ def gauss_suppress(
                 r = users[q]
                 new_len[q] = r_live[r] - 1
                 if row_primary[r] or row_single[r]:
-                    rk = _mod(user_k[q])
-                    new_f1[q] = _mod(r_f1[r] - rk * form1[k] % _P)
-                    new_f2[q] = _mod(r_f2[r] - rk * form2[k] % _P)
-                    new_hash[q] = _fingerprint(new_f1[q], new_f2[q], new_len[q])
+                    rk = _mod(user_k[q], fp)
+                    new_f1[q] = _mod(r_f1[r] - rk * form1[k] % fp, fp)
+                    new_f2[q] = _mod(r_f2[r] - rk * form2[k] % fp, fp)
+                    new_hash[q] = _fingerprint(new_f1[q], new_f2[q], new_len[q], fp)
         else:
-            # New rows: new = (r * vk - r_k * v) / (den_r * vk), gcd-reduced, dead entries dropped.
+            # New rows: new = (r * vk - r_k * v) / (den_r * vk), gcd-reduced, dead entries dropped
+            # (modular: new = r - (r_k / vk) * v).
             new_start = _grow(new_start, n_users)
             new_den = _grow(new_den, n_users)
             total_len = 0
@@ -395,9 +428,11 @@ def gauss_suppress(
             new_num = _grow(new_num, total_len)
             pos = 0
             overflow = False
+            ivk = _inverse(_mod(vk, fp), fp) if mod else 1
             for q in range(n_users):
                 r = users[q]
                 rk = user_k[q]
+                w = rk * ivk % fp if mod else 0  # modular rows carry no denominator
                 a = r_start[r]
                 a_end = a + r_len[r]
                 b = 0
@@ -419,10 +454,13 @@ def gauss_suppress(
                         vb = vn[b]
                         a += 1
                         b += 1
-                    if _big(ra, vk) or _big(rk, vb):
+                    if mod:
+                        val = (ra - w * vb) % modulus
+                    elif _big(ra, vk) or _big(rk, vb):
                         overflow = True
                         break
-                    val = ra * vk - rk * vb
+                    else:
+                        val = ra * vk - rk * vb
                     if val != 0:
                         if abs(val) > _LIMIT:
                             overflow = True
@@ -430,9 +468,13 @@ def gauss_suppress(
                         new_num[pos] = val
                         pos += 1
                 length = pos - new_start[q]
-                if overflow or _big(r_den[r], vk):
-                    return status, True, step, True
-                den = r_den[r] * vk
+                if mod:
+                    den = 1
+                elif overflow or _big(r_den[r], vk):
+                    overflow = True
+                    break
+                else:
+                    den = r_den[r] * vk
                 if den < 0:
                     den = -den
                     for u in range(new_start[q], pos):
@@ -451,12 +493,15 @@ def gauss_suppress(
                 new_len[q] = length
                 new_den[q] = den
                 if row_primary[r] or row_single[r]:
-                    f1, f2 = _row_forms(new_idx, new_num, new_start[q], length, dead, form1, form2)
+                    f1, f2 = _row_forms(
+                        new_idx, new_num, new_start[q], length, dead, form1, form2, fp
+                    )
                     new_f1[q] = f1
                     new_f2[q] = f2
-                    new_hash[q] = _fingerprint(f1, f2, length)
+                    new_hash[q] = _fingerprint(f1, f2, length, fp)
             if overflow:
-                return status, True, step, True
+                pending = True
+                continue
         # Would a primary become determined, or recoverable by a singleton's contributor?
         refuse = False
         if not forced[c]:
@@ -471,8 +516,9 @@ def gauss_suppress(
                 )  # fmt: skip
         if refuse:
             if step < free_end:
-                return status, False, step, False
+                return status, False, step, False, modulus
             status[c] = SECONDARY
+            step += 1
             continue
         status[c] = PUBLISHED
         # Commit: update the rows (or their live counts), register new users, retire k.
@@ -503,6 +549,7 @@ def gauss_suppress(
         p_len[k] = 0
         if fixes:
             dead[k] = True
+            step += 1
             continue
         for q in range(nv):
             kk = vi[q]
@@ -525,7 +572,47 @@ def gauss_suppress(
             if p_len[kk] > max(64, 2 * p_mark[kk]):
                 _compact(kk, p_rows, p_start, p_len, r_idx, r_start, r_len, stamp, step)
                 p_mark[kk] = p_len[kk]
-    return status, False, order.shape[0], True
+        step += 1
+    return status, False, order.shape[0], True, modulus
+
+
+@njit(cache=True)
+def _fingerprints(r_idx, r_num, r_start, r_len, r_live, dead, row_primary, row_single, fp):
+    """The random forms mod ``fp``, the primary and singleton rows' forms and fingerprints,
+    and the fingerprint counts."""
+    n_inner = dead.shape[0]
+    n_rows = r_start.shape[0]
+    form1 = _forms(n_inner, 1, fp)
+    form2 = _forms(n_inner, 2, fp)
+    r_f1 = np.zeros(n_rows, dtype=np.int64)
+    r_f2 = np.zeros(n_rows, dtype=np.int64)
+    r_hash = np.zeros(n_rows, dtype=np.int64)
+    prim_h = Dict.empty(key_type=types.int64, value_type=types.int64)
+    sing_h = Dict.empty(key_type=types.int64, value_type=types.int64)
+    both_h = Dict.empty(key_type=types.int64, value_type=types.int64)
+    for r in range(n_rows):
+        if row_primary[r] or row_single[r]:
+            f1, f2 = _row_forms(r_idx, r_num, r_start[r], r_len[r], dead, form1, form2, fp)
+            r_f1[r] = f1
+            r_f2[r] = f2
+            r_hash[r] = _fingerprint(f1, f2, r_live[r], fp)
+            _count_row(r, r_hash[r], 1, row_primary, row_single, prim_h, sing_h, both_h)
+    return form1, form2, r_f1, r_f2, r_hash, prim_h, sing_h, both_h
+
+
+@njit(cache=True)
+def _to_modular(r_num, r_start, r_len, r_den, q):
+    """Rows from exact rationals to residues mod the prime q, in place (False if q divides
+    a denominator). An entry that becomes 0 stays a live entry, as it is over the rationals."""
+    for r in range(r_start.shape[0]):
+        if r_den[r] % q == 0:
+            return False
+    for r in range(r_start.shape[0]):
+        inv = _inverse(_mod(r_den[r], q), q)
+        for u in range(r_start[r], r_start[r] + r_len[r]):
+            r_num[u] = _mod(r_num[u], q) * inv % q
+        r_den[r] = 1
+    return True
 
 
 @njit(cache=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from gauss_reference import determined, reference_candidate_order, reference_gauss_suppress
@@ -152,3 +154,104 @@ def test_products_past_int64_are_caught_before_they_wrap() -> None:
 
     assert _big(2**40, 2**22) and _big(-(2**31), 2**31)
     assert not _big(2**30, 2**30) and not _big(2**40, 1)
+
+
+#: Primes below 2**31 (checked by trial division in ``test_random_primes_are_primes_in_range``).
+_PRIMES = (2147483647, 2147483629, 1073741827, 1073741789)
+
+
+def _is_prime_by_trial_division(n: int) -> bool:
+    return n > 1 and all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+def test_random_primes_are_primes_in_range() -> None:
+    from sdc.protection.secondary import random_prime
+
+    assert all(_is_prime_by_trial_division(p) for p in _PRIMES)
+    drawn = {random_prime() for _ in range(20)}
+    assert len(drawn) > 1  # fresh entropy, not a fixed prime
+    assert all(2**30 <= p < 2**31 and _is_prime_by_trial_division(p) for p in drawn)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables(singletons=True), st.sampled_from(_PRIMES))
+def test_modular_elimination_decides_as_exact_rationals(case, modulus):
+    """Past 2**40 the kernel works modulo a prime: on any table it decides as exact arithmetic."""
+    _, x, counts, primary, single = case
+    exact = secondary_suppress(x, primary, counts.astype(float), singleton=single)
+    modular = secondary_suppress(
+        x, primary, counts.astype(float), singleton=single, modulus=modulus
+    )
+    assert exact.proven and exact.modulus == 0
+    assert modular.modulus == modulus and not modular.proven
+    np.testing.assert_array_equal(modular.secondary, exact.secondary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables(), st.data(), st.sampled_from((None, *_PRIMES)))
+def test_any_order_says_whether_the_published_cells_determine_a_hidden_one(case, data, modulus):
+    _, x, counts, _, _ = case
+    n = x.shape[1]
+    hidden = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    if not hidden.any():
+        return
+    s = secondary_suppress(
+        x, hidden, counts.astype(float), order=np.flatnonzero(~hidden), any_order=True,
+        modulus=modulus,
+    )  # fmt: skip
+    assert bool(s.secondary.any()) == bool(determined(x, ~hidden)[hidden].any())
+
+
+def _four_way_table(n_leaves: int, seed: int):
+    """A 4-D table with subtotals of 4-6 leaves on every dimension (overflows exact arithmetic)."""
+    rng = np.random.default_rng(seed)
+    levels, groups = [], []
+    for d in range(4):
+        leaves = tuple(f"d{d}_{i}" for i in range(n_leaves))
+        cuts = [0]
+        while n_leaves - cuts[-1] > 6:
+            cuts.append(cuts[-1] + int(rng.integers(4, 7)))
+        cuts.append(n_leaves)
+        levels.append(leaves)
+        spans = enumerate(pairwise(cuts))
+        groups.append(tuple((f"d{d}_g{g}", leaves[a:b]) for g, (a, b) in spans))
+    tm = TableModel(tuple(f"v{d}" for d in range(4)), tuple(levels), 1, True, tuple(groups))
+    x = tm.model_matrix()
+    y = rng.negative_binomial(0.5, 0.5 / (0.5 + 40.0), x.shape[0])
+    return x, np.asarray(x.T @ y, dtype=np.float64).ravel()
+
+
+@pytest.mark.slow
+def test_four_way_table_past_exact_arithmetic_is_protected() -> None:
+    """Where the exact numbers overflow, the modular elimination's pattern is still safe.
+
+    Before, every undecided cell was hidden. The attacker here is independent of
+    the engine: an LP (scipy's HiGHS) over the published cells and y >= 0, for a
+    sample of primaries; each must keep a positive width. (It can be far below 1:
+    the elimination asks only that no primary is a combination of the published
+    cells; the audit's requirements for small counts ask more.)
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    from sdc.protection.audit import nothing_determined
+
+    x, values = _four_way_table(13, 0)
+    primary = (values > 0) & (values < 10)
+    s = secondary_suppress(x, primary, values, zero=values == 0)
+    assert s.modulus, "the exact elimination did not overflow: the table is too small"
+    assert not s.overflowed and 0 < s.secondary.sum() < (~primary).sum() // 4
+    # Carried on from the overflow, it decides as a run modulo another prime from the start.
+    other = secondary_suppress(x, primary, values, zero=values == 0, modulus=_PRIMES[0])
+    np.testing.assert_array_equal(other.secondary, s.secondary)
+    xc = sp.csc_matrix(x, dtype=np.float64)
+    assert nothing_determined(xc, values, s.suppressed)
+    pub = np.flatnonzero(~s.suppressed)
+    a_eq, b_eq = xc[:, pub].T.tocsr(), values[pub]
+    rng = np.random.default_rng(1)
+    for j in rng.choice(np.flatnonzero(primary), 2, replace=False):  # about 20 s per LP
+        c = xc[:, j].toarray().ravel()
+        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        assert low.status == 0 and high.status == 0
+        assert -high.fun - low.fun > 1e-6, (j, low.fun, -high.fun)

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 from sdc._quiet import native_stdout_silenced
 from sdc.protection.progress import report
-from sdc.protection.secondary import candidate_order, secondary_suppress
+from sdc.protection.secondary import candidate_order, random_prime, secondary_suppress
 
 #: Width below which an interval counts as a point (the cell is disclosed exactly),
 #: relative to max(1, |value|).
@@ -156,7 +156,7 @@ def audit(
         np.zeros(xc.shape[1], dtype=bool) if either is None else np.asarray(either, dtype=bool)
     )
     if undetermined is None:
-        undetermined = not exact and _nothing_determined(xc, values, suppressed)
+        undetermined = not exact and nothing_determined(xc, values, suppressed)
     system = _System(xc, values, suppressed, lower_bound, undetermined and not exact, inner)
     lower = np.full(xc.shape[1], np.nan)
     upper = np.full(xc.shape[1], np.nan)
@@ -178,20 +178,29 @@ def audit(
                  one_side if one_side.any() else None)  # fmt: skip
 
 
-def _nothing_determined(x: sp.csc_matrix, values: np.ndarray, suppressed: np.ndarray) -> bool:
+def nothing_determined(x: sp.csc_matrix, values: np.ndarray, suppressed: np.ndarray) -> bool:
     """True if no suppressed cell is a linear combination of the published cells.
 
     Runs the elimination kernel with the suppressed cells as primaries and every
     published cell as a candidate: it refuses a candidate exactly when the
-    published cells would pin some suppressed cell down.
+    published cells would pin some suppressed cell down. Where exact arithmetic
+    overflows, two random primes must both find nothing determined: one errs
+    towards "nothing" only if it divides a number the elimination meets.
     """
     if not suppressed.any():
         return True
-    # Any order gives the answer; the usual one (large cells first) keeps the rows short.
     weight = np.abs(values)
     order = candidate_order(x, weight, np.zeros(weight.size, dtype=bool), True)
-    s = secondary_suppress(x, suppressed, weight, order=order[~suppressed[order]])
-    return not s.overflowed and not s.secondary.any()
+    order = order[~suppressed[order]]
+    s = secondary_suppress(x, suppressed, weight, order=order, any_order=True)
+    if s.overflowed or s.secondary.any():
+        return False
+    if s.modulus:  # decided modulo a random prime: a second, independent one must agree
+        again = secondary_suppress(
+            x, suppressed, weight, order=order, modulus=random_prime(), any_order=True
+        )
+        return not again.secondary.any()
+    return True
 
 
 def _status(name: str) -> Any:

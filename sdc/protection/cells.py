@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sdc.protection.audit import EXACT_WIDTH, Audit, audit, unit_cells
+from sdc.protection.audit import EXACT_WIDTH, Audit, audit, nothing_determined, unit_cells
 from sdc.protection.params import ProtectionParams
 from sdc.protection.progress import report
 from sdc.protection.secondary import secondary_suppress
@@ -83,6 +83,14 @@ def audit_problem(
         inner=problem.inner, upper_levels=upper, either=either,
     )  # fmt: skip
     return _fold_groups(full, problem, n_pub), full
+
+
+def _nothing_determined(problem: CellProblem, suppressed: np.ndarray) -> bool:
+    """No hidden cell nor group the published cells determine (checked once per pattern:
+    hiding more, or publishing what is already determined, keeps it so)."""
+    x, value, _, _, _, n_pub = _with_groups(problem)
+    hidden = np.concatenate([suppressed, np.ones(x.shape[1] - n_pub, dtype=bool)])
+    return nothing_determined(x, value, hidden)
 
 
 def _with_groups(
@@ -164,7 +172,7 @@ def protect_cells(
         forced=problem.fixed, secondary_zeros=params.secondary_zeros, hidden=first,
     )  # fmt: skip
     suppressed = pattern.suppressed
-    undetermined = not pattern.overflowed
+    undetermined = pattern.proven or _nothing_determined(problem, suppressed)
     by_audit = np.zeros(primary.size, dtype=bool)
     for round_ in range(params.audit_rounds + 1):
         audited, full = audit_problem(problem, suppressed, undetermined=undetermined)
@@ -279,7 +287,7 @@ def _clean_up(
     check = secondary_suppress(
         problem.x, primary, problem.weight, singleton=single, order=np.flatnonzero(~cleaned)
     )
-    if check.overflowed or (check.secondary & ~cleaned).any():
+    if check.overflowed or (check.secondary & ~cleaned).any():  # modular: audited next
         return suppressed, audited
     after, _ = audit_problem(problem, cleaned)
     cleaned, after = publish_determined(cleaned, after, primary, problem.value)
