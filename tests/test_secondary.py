@@ -187,7 +187,7 @@ def test_modular_elimination_decides_as_exact_rationals(case, modulus):
     np.testing.assert_array_equal(modular.secondary, exact.secondary)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)  # the exact reference is slow on 3-D tables
 @given(tables(), st.data(), st.sampled_from((None, *_PRIMES)))
 def test_any_order_says_whether_the_published_cells_determine_a_hidden_one(case, data, modulus):
     _, x, counts, _, _ = case
@@ -249,7 +249,7 @@ def test_four_way_table_past_exact_arithmetic_is_protected() -> None:
     pub = np.flatnonzero(~s.suppressed)
     a_eq, b_eq = xc[:, pub].T.tocsr(), values[pub]
     rng = np.random.default_rng(1)
-    for j in rng.choice(np.flatnonzero(primary), 2, replace=False):  # about 20 s per LP
+    for j in rng.choice(np.flatnonzero(primary), 1):  # about 20-60 s per LP
         c = xc[:, j].toarray().ravel()
         low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
         high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
