@@ -17,14 +17,16 @@ parallel to v. Parameters are chosen to keep rows short (fewest users first),
 which for tables with margins keeps rows at a handful of entries.
 
 Rows are exact rationals: integer numerators with one positive denominator per
-row. If a number outgrows 2**40 the kernel stops and reports overflow. The
-caller then runs it again with a ``modulus``: a prime q below 2**31, every row
-held as residues mod q (no denominators, nothing grows). The decisions are the
-rational ones unless q divides one of the numbers the elimination meets
-(numerators and pivots of size about 2**40: a chance of the order of 1e-9 each
-for a random 31-bit prime), and the one dangerous error, a column whose form
-vanishes mod q but not over the rationals, is the same event. The caller picks
-q at random and checks the resulting pattern modulo further random primes.
+row. If a number would outgrow 2**40, the kernel carries every row over to
+residues mod a prime q below 2**31 (``switch_to``; no denominators, nothing
+grows) and goes on from the same candidate; a run can also be modular from the
+start (``modulus``). The decisions are the rational ones unless q divides one of
+the numbers the elimination meets (numerators and pivots of size about 2**40: a
+chance of the order of 1e-9 each for a random 31-bit prime), and the one
+dangerous error, a column whose form vanishes mod q but not over the rationals,
+is the same event. The caller draws q at random and checks the resulting
+pattern modulo further random primes. Without a prime to switch to, the kernel
+stops and reports overflow.
 
 Most candidates are inner cells whose row is a single parameter: publishing
 one fixes that parameter. Rewriting every row that uses it would cost the
@@ -367,14 +369,11 @@ def gauss_suppress(
         order_v = np.argsort(v_idx[:nv])
         vi = v_idx[:nv][order_v].copy()
         vn = v_num[:nv][order_v].copy()
-        g = 0
+        g = 1 if mod else 0  # residues carry no common factor to divide out
         for q in range(nv):
-            if mod:
-                g = 1
-                break
-            g = _gcd(g, vn[q])
             if g == 1:
                 break
+            g = _gcd(g, vn[q])
         if g > 1:
             for q in range(nv):
                 vn[q] //= g

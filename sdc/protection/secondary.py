@@ -291,7 +291,7 @@ def secondary_suppress(
             args, order, ahead, status, *rest, modulus=random_prime(), any_order=any_order
         )
     status = out.copy()
-    status[status == UNDECIDED] = SECONDARY  # only after an overflow: the safe side
+    status[status == UNDECIDED] = SECONDARY  # after an overflow or a refusal in any order
     decided = status[rep]
     secondary = ((decided == SECONDARY) | (decided == PRIMARY)) & ~primary
     duplicate_of = np.where(rep != np.arange(n_pub), rep, -1)
