@@ -164,6 +164,15 @@ def _is_prime_by_trial_division(n: int) -> bool:
     return n > 1 and all(n % d for d in range(2, int(n**0.5) + 1))
 
 
+@pytest.mark.parametrize("modulus", [0, 1, 4, 2147483649, 2**31 - 1 + 2**31])
+def test_a_modulus_that_is_not_a_prime_below_2_31_is_refused(modulus) -> None:
+    """Residues modulo a composite (or too large) number would decide silently wrong."""
+    x = TableModel(("r", "c"), (("a", "b"), ("x", "y")), n_rows=1).model_matrix()
+    counts = np.array([9, 2, 11, 20, 8, 28, 29, 10, 39], dtype=float)
+    with pytest.raises(ValueError, match="modulus must be a prime below 2"):
+        secondary_suppress(x, counts < 3, counts, modulus=modulus)
+
+
 def test_random_primes_are_primes_in_range() -> None:
     from sdc.protection.secondary import random_prime
 

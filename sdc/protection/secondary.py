@@ -254,6 +254,8 @@ def secondary_suppress(
     >>> np.flatnonzero(s.suppressed).tolist()   # the 2x2 rectangle through (a,y)
     [0, 1, 3, 4]
     """
+    if modulus is not None and not (int(modulus) < _PRIME_RANGE[1] and _is_prime(int(modulus))):
+        raise ValueError(f"modulus must be a prime below 2**31 (or None), not {modulus}")
     xc = sp.csc_matrix(x, dtype=np.int8)
     xc.sort_indices()
     n_pub = xc.shape[1]
