@@ -65,6 +65,23 @@ def test_a_cell_published_by_hand_is_never_hidden() -> None:
         assert _cells(forced, "secondary") != _cells(free, "secondary")
 
 
+def test_cells_hidden_to_make_up_the_threshold_cannot_be_computed() -> None:
+    """sdcTable's ``threshold`` hides more cells of a relation until its hidden cells hold 30
+    records; a cell so hidden that the published cells determine (B,female = B - B,male)
+    would hold nothing back. Every hidden cell keeps a positive width (an independent LP)."""
+    t = _microdata1()
+    p = t.protect(hide=[{"region": "A", "gender": "female"}], small_counts="width",
+                  publish=[{"region": "D", "gender": "male"}], threshold=30)  # fmt: skip
+    assert p.status is sdc.Status.PASS
+    tm = t.model
+    pub = np.flatnonzero(tm.published_mask)
+    hidden = p.release.suppressed[pub]
+    assert hidden.sum() > 4
+    for j in np.flatnonzero(hidden):
+        lo, hi = lp_interval(tm.model_matrix(), t.values[pub], ~hidden, int(j))
+        assert hi - lo >= 1.0, (tm.labels(int(pub[j])), lo, hi)
+
+
 def test_a_failing_cell_published_by_hand_fails_the_table() -> None:
     df = pd.DataFrame({"r": ["a"] * 12 + ["b"] * 3 + ["c"] * 15})
     t = sdc.Session().crosstab(df.r, pd.Series(["x"] * 30, name="k"), margins=True)

@@ -42,6 +42,9 @@ class CellProblem:
     ``fixed``: cells published whatever happens (never chosen as secondaries).
     ``relations``: sets of cells (rows over the published cells: a total and the
     cells it sums) whose hidden cells must hold at least ``ProtectionParams.threshold``.
+    ``whole``: cells an attacker knows to be whole numbers (the primaries of a count
+    table; :func:`protect_cells` adds its primaries): an interval such as [5.998, 6.002]
+    reads 6, so each must reach a whole number other than its value (None: none).
     """
 
     x: sp.csr_matrix
@@ -58,6 +61,7 @@ class CellProblem:
     group_target: np.ndarray | None = None
     fixed: np.ndarray | None = None
     relations: sp.csr_matrix | None = None
+    whole: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
@@ -100,8 +104,9 @@ def _with_groups(
     n_pub = problem.value.size
     upper = problem.levels if problem.upper_levels is None else problem.upper_levels
     either = np.zeros(n_pub, bool) if problem.either is None else problem.either
+    levels, upper, either = _whole_numbers(problem, problem.levels, upper, either)
     if problem.n_groups == 0:
-        return sp.csc_matrix(problem.x), problem.value, problem.levels, upper, either, n_pub
+        return sp.csc_matrix(problem.x), problem.value, levels, upper, either, n_pub
     g = sp.csr_matrix(problem.groups, dtype=np.float64)
     target = np.asarray(problem.group_target, dtype=np.float64)
     g_value = g @ problem.value
@@ -110,11 +115,33 @@ def _with_groups(
     return (
         x,
         np.concatenate([problem.value, g_value]),
-        np.concatenate([problem.levels, g_value]),  # down to 0 ...
+        np.concatenate([levels, g_value]),  # down to 0 ...
         np.concatenate([upper, np.maximum(target - g_value, 0.0)]),  # ... or up to the target
         np.concatenate([either, np.ones(g_value.size, dtype=bool)]),
         n_pub,
     )
+
+
+def _whole_numbers(
+    problem: CellProblem, levels: np.ndarray, upper: np.ndarray, either: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The requirements of ``problem.whole`` cells, so that each interval holds a second whole
+    number: one whose only need is a width must reach one below or one above its value (one
+    above where it sits at the bound); a small count at the bound (0), whose "down to 0" says
+    nothing, must reach one above. On tables of 3 or more dimensions the attacker's LP has
+    fractional vertices: a positive width alone can be far below one.
+    """
+    if problem.whole is None or not problem.whole.any():
+        return levels, upper, either
+    whole = problem.whole
+    at_bound = problem.value - problem.bound < 1.0  # cannot move down by a whole unit
+    width_only = whole & ~either & (levels <= 0) & (upper <= 0)
+    small_at_bound = whole & either & at_bound
+    down = width_only & ~at_bound
+    levels = np.where(down, 1.0, np.where(small_at_bound, 0.0, levels))
+    upper = np.where(width_only | small_at_bound, 1.0, upper)
+    either = (either & ~small_at_bound) | down
+    return levels, upper, either
 
 
 def _fold_groups(full: Audit, problem: CellProblem, n_pub: int) -> Audit:
@@ -158,11 +185,15 @@ def protect_cells(
     >>> hidden.tolist(), a.passed                  # b hides too, or a = total - b
     ([True, True, False], True)
     """
+    if problem.whole is not None:
+        problem = replace(problem, whole=problem.whole | primary)
     x = problem.x
     single = _singletons(x, primary, problem.zero, problem.single)
     deviations = None
     first = np.zeros(primary.size, dtype=bool)
-    wanted = _requirements(problem, primary, one_sided=False)
+    # Protection levels to reach come first; a whole number's unit step rarely needs more than
+    # the elimination's pattern, and the audit rounds give it what it does.
+    wanted = _requirements(replace(problem, whole=None), primary, one_sided=False)
     if wanted:  # protection levels to reach: the cells those need first, then exactness
         deviations = _deviations(problem, primary, params)
         first = deviations.protect(wanted)[: primary.size] & ~primary
@@ -190,13 +221,23 @@ def protect_cells(
         by_audit |= extra
     # Where every requirement is a positive width, the elimination's pattern already publishes
     # all it can (publishing any of its secondaries would pin a primary down): nothing to clean.
-    if audited.passed and params.clean_up and _intervals_asked(problem, primary):
+    # (A whole number's unit step is such a requirement too: what the audit rounds add for it,
+    # a cleaned pattern needed as well on the tables tried, at seconds per table.)
+    asked = _intervals_asked(replace(problem, whole=None), primary)
+    if audited.passed and params.clean_up and asked:
         suppressed, audited = _clean_up(problem, primary, suppressed, single, params, audited)
     if params.threshold > 0 and problem.relations is not None:
         more = _hidden_at_least(problem, suppressed, params) & ~suppressed
         if more.any():
-            suppressed = suppressed | more
-            by_audit |= more
+            # A cell hidden to make up the threshold that the published cells determine holds
+            # nothing back: the elimination makes every hidden cell as safe as a primary.
+            again = secondary_suppress(
+                x, suppressed | more, problem.weight, zero=problem.zero, singleton=single,
+                forced=problem.fixed, secondary_zeros=params.secondary_zeros,
+            )  # fmt: skip
+            by_audit |= again.suppressed & ~suppressed
+            suppressed = again.suppressed
+            undetermined = again.proven or _nothing_determined(problem, suppressed)
             audited, _ = audit_problem(problem, suppressed, undetermined=undetermined)
     if params.exact_intervals:
         audited, _ = audit_problem(problem, suppressed, exact=True)

@@ -277,9 +277,14 @@ def cell_problem(
         if cube.shape[0]:
             groups = cube[:, cells].tocsr()
             target = np.full(groups.shape[0], float(t))
+    # Counts are whole numbers, and so, as far as an attacker can tell, are sums that all
+    # are: a hidden primary pinned between two whole numbers is disclosed.
+    whole = None
+    if check.statistic in COUNTS or np.array_equal(value, np.round(value)):
+        whole = check.fail[cells]
     return CellProblem(
         x, value, levels, _cost(check, value, cells, params.cost), zero, single,
-        lower_bound(check), inner, upper, either, groups, target,
+        lower_bound(check), inner, upper, either, groups, target, whole=whole,
     )  # fmt: skip
 
 
