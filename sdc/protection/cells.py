@@ -221,8 +221,8 @@ def protect_cells(
         by_audit |= extra
     # Where every requirement is a positive width, the elimination's pattern already publishes
     # all it can (publishing any of its secondaries would pin a primary down): nothing to clean.
-    # (A whole number's unit step is such a requirement too: what the audit rounds add for it,
-    # a cleaned pattern needed as well on the tables tried, at seconds per table.)
+    # The unit step of a whole number is left out too: on the 4-D tables tried, the clean-up
+    # published none of what the audit rounds had added for it, at seconds per table.
     asked = _intervals_asked(replace(problem, whole=None), primary)
     if audited.passed and params.clean_up and asked:
         suppressed, audited = _clean_up(problem, primary, suppressed, single, params, audited)

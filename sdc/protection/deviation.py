@@ -318,6 +318,8 @@ class Deviations:
                 got = self.solve(move)
                 if got is not None and (best is None or got[0] < best[0]):
                     best = got
+                if best is not None and best[0] <= 0.0:
+                    break  # the hidden cells already let it move: nothing is cheaper
             if best is not None:
                 used |= best[1]
                 self.hide(best[1])
