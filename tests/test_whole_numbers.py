@@ -91,3 +91,29 @@ def test_sums_of_whole_numbers_are_whole_and_others_are_not() -> None:
         if whole:
             assert problem.whole is not None
             np.testing.assert_array_equal(problem.whole, t.check.fail[pub])
+
+
+def test_the_joint_audit_of_linked_tables_asks_the_same() -> None:
+    """The gate's joint audit (``audit_linked``) finds the primaries that the elimination's
+    pattern alone leaves pinned between two whole numbers, and none in ``protect``'s."""
+    from dataclasses import replace
+
+    from sdc.protection.secondary import secondary_suppress
+    from sdc.tables.linked import audit_linked
+    from sdc.tables.output import TableOutput
+
+    t = _four_way(1)
+    tm = t.model
+    pub = np.flatnonzero(tm.published_mask)
+    value = t.values[pub].astype(float)
+    primary = t.check.fail[pub]
+    greedy = secondary_suppress(tm.model_matrix(), primary, value, zero=value == 0).suppressed
+    mask = np.zeros(tm.n_cells, dtype=bool)
+    mask[pub] = greedy
+    shown = np.where(mask, np.nan, t.values.astype(float))
+    release = t.protect(small_counts="width").release
+    bare = replace(release, values=shown, suppressed=mask)
+    for pattern, narrowed in ((bare, True), (release, False)):
+        out = TableOutput(t.name, t.check, t.values, t.value_name, True, pattern)
+        ((narrow, _),) = audit_linked([out])
+        assert (narrow > 0) is narrowed, narrow

@@ -227,8 +227,8 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     are what is audited; a cell that two tables share (a common margin) is published if
     either publishes it, and must have the same value in both.
     """
-    from sdc.protection.audit import audit
-    from sdc.tables.protect import additive_values, lower_bound, protection_levels
+    from sdc.protection.cells import CellProblem, audit_problem
+    from sdc.tables.protect import additive_values, lower_bound, protection_levels, whole_cells
 
     joint = joint_model([o.model for o in outputs])
     maps = [_cell_map(o.model, joint) for o in outputs]
@@ -238,6 +238,7 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     value = np.full(cells.size, np.nan)
     hidden = np.ones(cells.size, dtype=bool)
     level = np.zeros(cells.size)
+    whole = np.zeros(cells.size, dtype=bool)
     bound = 0.0
     for o, m in zip(outputs, maps, strict=True):
         at = pos[m]
@@ -251,6 +252,9 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
         )
         hidden[at] &= suppressed & o.model.published_mask
         level[at] = np.maximum(level[at], protection_levels(o.check))
+        mine_whole = whole_cells(o.check)
+        if mine_whole is not None:
+            whole[at] |= mine_whole
         bound = min(bound, lower_bound(o.check))
     shown_elsewhere = [
         int(((o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool))
@@ -260,6 +264,10 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     if not hidden.any():
         return [(0, n) for n in shown_elsewhere]
     x = joint.model_matrix()[:, cells]
-    a = audit(x, value, hidden, level, bound)
+    problem = CellProblem(
+        x, value, level, np.ones(cells.size), np.zeros(cells.size, dtype=bool), bound=bound,
+        whole=whole if whole.any() else None,
+    )  # fmt: skip
+    a, _ = audit_problem(problem, hidden)
     return [(int((~a.ok[pos[m]] & hidden[pos[m]]).sum()), n)
             for m, n in zip(maps, shown_elsewhere, strict=True)]  # fmt: skip

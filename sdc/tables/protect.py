@@ -277,15 +277,24 @@ def cell_problem(
         if cube.shape[0]:
             groups = cube[:, cells].tocsr()
             target = np.full(groups.shape[0], float(t))
-    # Counts are whole numbers, and so, as far as an attacker can tell, are sums that all
-    # are: a hidden primary pinned between two whole numbers is disclosed.
-    whole = None
-    if check.statistic in COUNTS or np.array_equal(value, np.round(value)):
-        whole = check.fail[cells]
+    whole = whole_cells(check)
     return CellProblem(
         x, value, levels, _cost(check, value, cells, params.cost), zero, single,
-        lower_bound(check), inner, upper, either, groups, target, whole=whole,
+        lower_bound(check), inner, upper, either, groups, target,
+        whole=None if whole is None else whole[cells],
     )  # fmt: skip
+
+
+def whole_cells(check: TableCheck) -> np.ndarray | None:
+    """The failing cells an attacker knows to be whole numbers (cube mask), None if none.
+
+    Counts are whole numbers, and so, as far as an attacker can tell, are sums that all
+    are: a hidden primary pinned between two whole numbers is disclosed.
+    """
+    value = additive_values(check)[check.evidence.model.published_mask]
+    if check.statistic in COUNTS or np.array_equal(value, np.round(value)):
+        return check.fail
+    return None
 
 
 def small_counts(check: TableCheck) -> tuple[np.ndarray, int]:
