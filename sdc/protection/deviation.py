@@ -38,9 +38,9 @@ CHANGED = 1e-6
 BLOCK_STEPS = 3
 BLOCK_CELLS = 4000
 
-#: Up to this many inner cells, a block deviation that hides a margin is checked against
-#: the whole table. (Blocks pay on small tables too: on 4-D tables of 600 inner cells the
-#: whole-table LP takes about 1,000 simplex iterations per move.)
+#: Tables with at most this many inner cells are solved whole (blocks do not pay there);
+#: up to ``MID_TABLE``, a block deviation that hides a margin is checked against the whole.
+SMALL_TABLE = 2000
 MID_TABLE = 50_000
 
 
@@ -112,10 +112,12 @@ class Deviations:
     def solve(self, move: Move) -> tuple[float, np.ndarray] | None:
         """A cheap deviation for ``move``: (cost, changed columns), None if there is none.
 
-        The cheapest within the cell's block, or over the whole table if the block has
-        none (or is the whole table), or (up to ``MID_TABLE`` inner cells) if the block's
-        hides a margin and the whole table has a cheaper one.
+        The cheapest over the whole table (small tables), else within the cell's block, or
+        over the whole table if the block has none, or (up to ``MID_TABLE`` inner cells)
+        if the block's hides a margin and the whole table has a cheaper one.
         """
+        if self.n_inner <= SMALL_TABLE:
+            return self._solve_all(move)
         got = self._solve_block(move)
         if got is None:
             return self._solve_all(move)
@@ -125,8 +127,12 @@ class Deviations:
                 return full
         return got
 
-    def _block(self, cell: int) -> np.ndarray:
-        """The inner cells near ``cell``: a few steps through the smallest relations."""
+    def _block(self, cell: int, grow_all: bool = False) -> np.ndarray:
+        """The inner cells near ``cell``: a few steps through the smallest relations.
+
+        Blocks for deviations (which may hide cells) are kept from ``SMALL_TABLE`` on
+        (below it the whole table is solved); ``grow_all`` makes one for any table.
+        """
         if cell in self._blocks:
             return self._blocks[cell]
         inside = np.zeros(self.n_inner, dtype=bool)
@@ -171,7 +177,7 @@ class Deviations:
         if keep is not None:
             fixed_inner |= keep
         free = np.zeros(self.n_inner, dtype=bool)
-        free[self._block(move.cell)] = True
+        free[self._block(move.cell, grow_all=True)] = True
         free &= ~fixed_inner
         if published[move.cell]:
             return None
@@ -219,7 +225,7 @@ class Deviations:
         import highspy
 
         block = self._block(move.cell)
-        if block.size >= self.n_inner:
+        if block.size >= self.n_inner or self.n_inner <= SMALL_TABLE:
             return None
         xb = self.xc[block].tocsc()  # block x columns
         cols = np.flatnonzero(np.diff(xb.indptr) > 0)
