@@ -193,15 +193,21 @@ def protect_cells(
     first = np.zeros(primary.size, dtype=bool)
     # Protection levels to reach come first; a whole number's unit step rarely needs more than
     # the elimination's pattern, and the audit rounds give it what it does.
-    wanted = _requirements(replace(problem, whole=None), primary, one_sided=False)
+    levels_only = replace(problem, whole=None)
+    wanted = _requirements(levels_only, primary, one_sided=False)
     if wanted:  # protection levels to reach: the cells those need first, then exactness
         deviations = _deviations(problem, primary, params)
         first = deviations.protect(wanted)[: primary.size] & ~primary
+
+    def eliminate(hide: np.ndarray, hidden: np.ndarray | None = None) -> Any:
+        """The elimination's pattern that keeps every cell of ``hide`` from being computed."""
+        return secondary_suppress(
+            x, hide, problem.weight, zero=problem.zero, singleton=single,
+            forced=problem.fixed, secondary_zeros=params.secondary_zeros, hidden=hidden,
+        )  # fmt: skip
+
     report(0, None, "secondary suppression")
-    pattern = secondary_suppress(
-        x, primary, problem.weight, zero=problem.zero, singleton=single,
-        forced=problem.fixed, secondary_zeros=params.secondary_zeros, hidden=first,
-    )  # fmt: skip
+    pattern = eliminate(primary, first)
     suppressed = pattern.suppressed
     undetermined = pattern.proven or _nothing_determined(problem, suppressed)
     by_audit = np.zeros(primary.size, dtype=bool)
@@ -223,7 +229,7 @@ def protect_cells(
     # all it can (publishing any of its secondaries would pin a primary down): nothing to clean.
     # The unit step of a whole number is left out too: on the 4-D tables tried, the clean-up
     # published none of what the audit rounds had added for it, at seconds per table.
-    asked = _intervals_asked(replace(problem, whole=None), primary)
+    asked = _intervals_asked(levels_only, primary)
     if audited.passed and params.clean_up and asked:
         suppressed, audited = _clean_up(problem, primary, suppressed, single, params, audited)
     if params.threshold > 0 and problem.relations is not None:
@@ -231,10 +237,7 @@ def protect_cells(
         if more.any():
             # A cell hidden to make up the threshold that the published cells determine holds
             # nothing back: the elimination makes every hidden cell as safe as a primary.
-            again = secondary_suppress(
-                x, suppressed | more, problem.weight, zero=problem.zero, singleton=single,
-                forced=problem.fixed, secondary_zeros=params.secondary_zeros,
-            )  # fmt: skip
+            again = eliminate(suppressed | more)
             by_audit |= again.suppressed & ~suppressed
             suppressed = again.suppressed
             undetermined = again.proven or _nothing_determined(problem, suppressed)
