@@ -76,7 +76,7 @@ def _hash_rows(
     return row, n_unique
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rehash(keys, n_unique, size):
     slots = np.full(size, -1, dtype=np.int64)
     shift = np.uint64(64 - int(np.log2(size)))
@@ -109,7 +109,7 @@ _ROWS_REST = (
 _hash_rows_jit = njit(
     [_buffers_signature(types.UniTuple(types.int64, 2), t, *_ROWS_REST)
      for t in (types.int32, types.int64)],
-    cache=True,
+    cache=True, nogil=True,  # columns are coded in parallel threads
 )(_hash_rows)  # fmt: skip
 
 

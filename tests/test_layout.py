@@ -27,6 +27,7 @@ PARTS = {
     "sdc.verdict": "foundation",
     "sdc._validation": "foundation",
     "sdc._text": "foundation",
+    "sdc._threads": "foundation",
     "sdc.kernels": "kernels",
     "sdc.rules": "rules",
     "sdc.protection": "protection",

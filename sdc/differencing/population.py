@@ -304,16 +304,16 @@ def population_entry(index: pd.Index | None, expression: str | None,
     >>> e["expression"], e["rows"], e["base"]["rows"]
     ('age < 90', 3, 5)
     """
-    if base is None:
-        base = index
+    printed = None if index is None else index_fingerprint(index)
+    if base is None or base is index or (index is not None and base.equals(index)):
+        base, base_printed = index, printed  # the same rows: hashed once
+    else:
+        base_printed = index_fingerprint(base)
     return {
         "expression": expression,
         "rows": None if index is None else len(index),
-        "index": None if index is None else index_fingerprint(index),
-        "base": {
-            "rows": None if base is None else len(base),
-            "index": None if base is None else index_fingerprint(base),
-        },
+        "index": printed,
+        "base": {"rows": None if base is None else len(base), "index": base_printed},
     }
 
 

@@ -35,22 +35,25 @@ def merge_plan(counts: np.ndarray, t: int) -> list[list[int]] | None:
     True
     """
     groups = [[i] for i in range(counts.shape[0])]
-    rows = [counts[i].astype(np.int64) for i in range(counts.shape[0])]
+    rows = np.array(counts, dtype=np.int64).reshape(len(groups), -1)
 
-    def failing(r: np.ndarray) -> bool:
-        return bool(((r > 0) & (r < t)).any())
+    def failing() -> np.ndarray:
+        return np.asarray(((rows > 0) & (rows < t)).any(axis=1))
 
-    if not any(failing(r) for r in rows):
+    if not failing().any():
         return None
     while len(groups) > 1:
-        bad = [g for g, r in enumerate(rows) if failing(r)]
-        if not bad:
+        bad = np.flatnonzero(failing())
+        if not bad.size:
             break
-        small = min(bad, key=lambda g: rows[g].sum())
-        into = min((g for g in range(len(groups)) if g != small), key=lambda g: rows[g].sum())
+        sums = rows.sum(axis=1)
+        small = int(bad[np.argmin(sums[bad])])  # the first of the smallest failing levels
+        sums[small] = np.iinfo(np.int64).max
+        into = int(np.argmin(sums))  # the first of the smallest others
         groups[into] = sorted(groups[into] + groups[small])
-        rows[into] = rows[into] + rows[small]
-        del groups[small], rows[small]
+        rows[into] += rows[small]
+        del groups[small]
+        rows = np.delete(rows, small, axis=0)
     if len(groups) == 1:
         return None
     return [g for g in groups if len(g) > 1]

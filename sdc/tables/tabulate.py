@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sdc._text import refused_characters
+from sdc._threads import Later, map_columns
 from sdc._validation import input_error, numeric_values
 from sdc.definition import number_fingerprint, text_codes, text_fingerprint
 from sdc.exceptions import SdcInputError
@@ -84,7 +85,15 @@ def tabulate(
         raise input_error("data", func, "non-empty", "0 rows", "There is nothing to tabulate.")
     if len(set(dims)) != len(dims):
         raise input_error("index/columns", func, "distinct columns", dims)
-    coded = [factorize(frame[d]) for d in dims]
+    n_rows = int(frame.shape[0])
+    codes = np.empty((n_rows, len(dims)), dtype=np.int64)  # rows x dimensions, as kernels read
+
+    def code(j: int) -> tuple[np.ndarray, list[Any]]:  # in threads: the copy too
+        column, labels = factorize(frame[dims[j]])
+        codes[:, j] = column
+        return column, labels
+
+    coded = map_columns(code, range(len(dims)), n_rows)
     _refuse_control([*dims, *([values] if values is not None else [])], "column names", func)
     for d, (_, labels) in zip(dims, coded, strict=True):
         _refuse_control(labels, f"labels of {d!r}", func)
@@ -96,17 +105,13 @@ def tabulate(
                 "index/columns", func, f"free of the reserved label {clash!r}",
                 f"column {d!r} has a level {clash!r}", "Rename that level first.",
             )  # fmt: skip
-    codes = np.empty((frame.shape[0], len(dims)), dtype=np.int64)
-    for j, (c, _) in enumerate(coded):
-        codes[:, j] = c
     levels = tuple(tuple(lv) for _, lv in coded)
     groups = _groups(hierarchies, dims, levels, margins, func)
     model = TableModel(tuple(dims), levels, len(rows), margins, groups)
     vals = numeric_values(frame[values], "values", func) if values is not None else None
-    fingerprints: dict[str, Any] = {
-        "rows": int(frame.shape[0]),
-        "dims": [text_fingerprint(c, lv) for c, lv in coded],
-    }
+    # Fingerprints are hashed in threads while the evidence is computed.
+    prints: dict[str, Any] = {"dims": [Later(text_fingerprint, c, lv, n_rows=n_rows)
+                                       for c, lv in coded]}  # fmt: skip
     contrib = None
     if contributor is not None:
         ids = frame[contributor]
@@ -119,9 +124,9 @@ def tabulate(
         # Numbered in the order of their text, so that a gate reading the ids back from a
         # file visits contributors in the same order and adds up the same floats.
         contrib, contrib_texts = text_codes(*factorize(ids))
-        fingerprints["contributor"] = text_fingerprint(contrib, contrib_texts)
+        prints["contributor"] = Later(text_fingerprint, contrib, contrib_texts, n_rows=n_rows)
     if vals is not None:
-        fingerprints["values"] = number_fingerprint(vals)
+        prints["values"] = Later(number_fingerprint, vals, n_rows=n_rows)
     ev = compute_evidence(codes, model, vals, contrib, top_k=ruleset.top_k)
     table_values = cell_values(ev, statistic, codes, vals)
     if quantile_of(statistic) is not None and vals is not None:
@@ -138,6 +143,7 @@ def tabulate(
     check = check_evidence(ev, statistic, ruleset, mask)
     value_name = values if values is not None and statistic not in COUNTS else statistic
     out = TableOutput(name, check, table_values, value_name, protect)
-    out.fingerprints = fingerprints
+    out.fingerprints = {"rows": n_rows, "dims": [p.result() for p in prints.pop("dims")],
+                        **{k: p.result() for k, p in prints.items()}}  # fmt: skip
     out.structural_zeros = declared
     return out
