@@ -26,6 +26,7 @@ from sdc.rules.dominance import (
 )
 
 import sdc
+from sdc.tables.protect import assess, audit_pattern
 
 TOP = np.array([[300.0, 20.0, 10.0]])
 TOTAL = np.array([330.0])
@@ -145,6 +146,11 @@ def test_secondaries_are_chosen_with_the_protection_levels_in_view() -> None:
     )
     gauss_only = t.check.fail | _gauss_pattern(t)
     assert _independent_shortfalls(t, gauss_only) > 0
+    status, reasons = assess(t.check, gauss_only, audit_pattern(t.check, gauss_only))
+    cells = [r for r in reasons if r.startswith("cell ")]
+    assert status is sdc.Status.FAIL and cells
+    assert all(r.endswith("does not reach its protection level on both sides")
+               for r in cells), cells  # fmt: skip
     first = t.protect(audit_rounds=0, clean_up=False)
     assert first.status is sdc.Status.PASS
     assert _independent_shortfalls(t, first.release.suppressed) == 0

@@ -117,9 +117,40 @@ def test_a_sum_of_small_counts_pinned_by_the_margins_fails_the_audit() -> None:
     assert lo == hi == 7.0
     status, reasons = assess(t.check, hidden, audit_pattern(t.check, hidden))
     assert status is sdc.Status.FAIL and any("narrowed" in r for r in reasons)
+    # each cell's line names what it misses, never its interval
+    cells = [r for r in reasons if r.startswith("cell ")]
+    assert cells and all(r.endswith("holds neither 0 nor the threshold 10 (the cell alone, or "
+                                    "summed with the other hidden small counts of a row or "
+                                    "column)") for r in cells)  # fmt: skip
     p = t.protect()
     assert p.status is sdc.Status.PASS
     _check_secret(t, p, 10)
+
+
+def test_the_joint_audit_of_linked_tables_asks_0_or_t() -> None:
+    """The gate's joint audit of linked tables asks what each table's own audit asks: the
+    rectangle of small counts above (each with a width, two summing to exactly 7) is
+    found there too, and ``protect``'s pattern is not."""
+    from dataclasses import replace
+
+    from sdc.tables.linked import audit_linked
+    from sdc.tables.output import TableOutput
+    from sdc.tables.protect import audit_pattern
+
+    counts = np.array([[3, 4, 40], [3, 4, 50], [20, 22, 35]])
+    t = _table(counts, 10)
+    tm = t.model
+    hidden = np.zeros(tm.n_cells, dtype=bool)
+    hidden[[tm.cell_index((r, c)) for r in (0, 1) for c in (0, 1)]] = True
+    release = t.protect().release
+    rectangle = replace(release, values=np.where(hidden, np.nan, t.values.astype(float)),
+                        suppressed=hidden)  # fmt: skip
+    own = int((~audit_pattern(t.check, hidden).ok & hidden).sum())
+    for pattern, narrowed in ((rectangle, own), (release, 0)):
+        out = TableOutput(t.name, t.check, t.values, t.value_name, True, pattern)
+        ((narrow, shown_elsewhere),) = audit_linked([out])
+        assert (narrow, shown_elsewhere) == (narrowed, 0)
+    assert own > 0
 
 
 @settings(max_examples=30, deadline=None)

@@ -8,6 +8,8 @@ small-count requirement.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -15,9 +17,10 @@ from gauss_reference import lp_interval
 
 import sdc
 from sdc.protection.cells import CellProblem, _with_groups
+from sdc.ruleset import RuleSet
 
 
-def _four_way(seed: int) -> sdc.TableOutput:
+def _four_way(seed: int, rules: Any = "default") -> sdc.TableOutput:
     """A skewed 6 x 5 x 5 x 4 count table with margins (about a third of its cells small)."""
     rng = np.random.default_rng(seed)
     shape = (6, 5, 5, 4)
@@ -29,7 +32,7 @@ def _four_way(seed: int) -> sdc.TableOutput:
                   name=f"d{i}")
         for i, k in enumerate(shape)
     ]  # fmt: skip
-    return sdc.Session().crosstab(cols[0], cols[1:], margins=True)
+    return sdc.Session(rules=rules).crosstab(cols[0], cols[1:], margins=True)
 
 
 def test_no_hidden_count_is_pinned_between_two_whole_numbers() -> None:
@@ -101,8 +104,11 @@ def test_the_joint_audit_of_linked_tables_asks_the_same() -> None:
     from sdc.protection.secondary import secondary_suppress
     from sdc.tables.linked import audit_linked
     from sdc.tables.output import TableOutput
+    from sdc.tables.protect import assess, audit_pattern
 
-    t = _four_way(1)
+    d = RuleSet.load("default").to_dict()
+    d["protection"]["small_counts"] = "width"  # exact disclosure and whole numbers only
+    t = _four_way(1, RuleSet.from_dict(d))
     tm = t.model
     pub = np.flatnonzero(tm.published_mask)
     value = t.values[pub].astype(float)
@@ -111,9 +117,14 @@ def test_the_joint_audit_of_linked_tables_asks_the_same() -> None:
     mask = np.zeros(tm.n_cells, dtype=bool)
     mask[pub] = greedy
     shown = np.where(mask, np.nan, t.values.astype(float))
-    release = t.protect(small_counts="width").release
+    release = t.protect().release
     bare = replace(release, values=shown, suppressed=mask)
     for pattern, narrowed in ((bare, True), (release, False)):
         out = TableOutput(t.name, t.check, t.values, t.value_name, True, pattern)
         ((narrow, _),) = audit_linked([out])
         assert (narrow > 0) is narrowed, narrow
+    status, reasons = assess(t.check, mask, audit_pattern(t.check, mask))
+    cells = [r for r in reasons if r.startswith("cell ")]
+    assert status is sdc.Status.FAIL and cells
+    assert all(r.endswith("an interval that holds no whole number but its own value")
+               for r in cells), cells  # fmt: skip

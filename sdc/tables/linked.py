@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from sdc.exceptions import SdcInputError
 from sdc.protection.audit import Audit
@@ -228,7 +229,7 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     either publishes it, and must have the same value in both.
     """
     from sdc.protection.cells import CellProblem, audit_problem
-    from sdc.tables.protect import additive_values, lower_bound, protection_levels, whole_cells
+    from sdc.tables.protect import additive_values, cell_needs, lower_bound
 
     joint = joint_model([o.model for o in outputs])
     maps = [_cell_map(o.model, joint) for o in outputs]
@@ -237,8 +238,11 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     pos[cells] = np.arange(cells.size)
     value = np.full(cells.size, np.nan)
     hidden = np.ones(cells.size, dtype=bool)
-    level = np.zeros(cells.size)
-    whole = np.zeros(cells.size, dtype=bool)
+    # What each table's own audit asks of its cells, asked of the joint cells.
+    level, upper = np.zeros(cells.size), np.zeros(cells.size)
+    either, whole = np.zeros(cells.size, dtype=bool), np.zeros(cells.size, dtype=bool)
+    groups: list[sp.csr_matrix] = []
+    targets: list[np.ndarray] = []
     bound = 0.0
     for o, m in zip(outputs, maps, strict=True):
         at = pos[m]
@@ -251,10 +255,17 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
             o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool)
         )
         hidden[at] &= suppressed & o.model.published_mask
-        level[at] = np.maximum(level[at], protection_levels(o.check))
-        mine_whole = whole_cells(o.check)
-        if mine_whole is not None:
-            whole[at] |= mine_whole
+        need = cell_needs(o.check, np.arange(o.model.n_cells), o.check.ruleset.protection)
+        level[at] = np.maximum(level[at], need.levels)
+        upper[at] = np.maximum(upper[at], need.levels if need.upper is None else need.upper)
+        for joint_mask, own in ((either, need.either), (whole, need.whole)):
+            if own is not None:
+                joint_mask[at] |= own
+        if need.groups is not None and need.target is not None:
+            g = need.groups.tocoo()
+            groups.append(sp.csr_matrix((g.data, (g.row, at[g.col])),
+                                        shape=(g.shape[0], cells.size)))  # fmt: skip
+            targets.append(need.target)
         bound = min(bound, lower_bound(o.check))
     shown_elsewhere = [
         int(((o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool))
@@ -266,6 +277,9 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     x = joint.model_matrix()[:, cells]
     problem = CellProblem(
         x, value, level, np.ones(cells.size), np.zeros(cells.size, dtype=bool), bound=bound,
+        upper_levels=upper if either.any() else None, either=either if either.any() else None,
+        groups=sp.vstack(groups).tocsr() if groups else None,
+        group_target=np.concatenate(targets) if targets else None,
         whole=whole if whole.any() else None,
     )  # fmt: skip
     a, _ = audit_problem(problem, hidden)

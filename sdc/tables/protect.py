@@ -92,12 +92,22 @@ def _audit_reasons(check: TableCheck, a: Audit) -> list[str]:
         f"{bad.size} suppressed cell(s) can still be narrowed down too far from the published "
         "cells (audit)"
     ]
-    for c in bad[:5]:
+    need = cell_needs(check, bad[:5], check.ruleset.protection)
+    _, t = small_counts(check)
+    for i, c in enumerate(bad[:5]):
         # Neither the interval nor the protection it needs is quoted: both are centred on
         # the hidden value.
+        if need.either is not None and need.either[i]:
+            what = (f"an interval that holds neither 0 nor the threshold {t} (the cell alone, "
+                    "or summed with the other hidden small counts of a row or column)")  # fmt: skip
+        elif need.levels[i] > 0:
+            what = "an interval that does not reach its protection level on both sides"
+        elif need.whole is not None and need.whole[i]:
+            what = "an interval that holds no whole number but its own value"
+        else:
+            what = "its exact value"
         lines.append(
-            f"cell {check.evidence.model.labels(int(c))}: an attacker can narrow it down to "
-            "an interval that does not reach its protection on both sides (or has no width)"
+            f"cell {check.evidence.model.labels(int(c))}: an attacker can narrow it down to {what}"
         )
     return lines
 
@@ -265,24 +275,47 @@ def cell_problem(
     single = None
     if params.singletons:
         single = (ev.contributors == 1)[ev.model.inner_mask]
+    need = cell_needs(check, cells, params)
+    return CellProblem(
+        x, value, need.levels, _cost(check, value, cells, params.cost), zero, single,
+        lower_bound(check), inner, need.upper, need.either, need.groups, need.target,
+        whole=need.whole,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CellNeeds:
+    """What the audit asks of cells (the fields of :class:`CellProblem` of the same names):
+    ``levels`` below (and above, unless ``upper``), small counts that reach ``either`` side,
+    ``groups`` of small counts whose sum must reach 0 or ``target``, and ``whole`` cells."""
+
+    levels: np.ndarray
+    upper: np.ndarray | None = None
+    either: np.ndarray | None = None
+    groups: sp.csr_matrix | None = None
+    target: np.ndarray | None = None
+    whole: np.ndarray | None = None
+
+
+def cell_needs(check: TableCheck, cells: np.ndarray, params: ProtectionParams) -> CellNeeds:
+    """What the audit asks of a checked table's cube cells ``cells``: the protection levels
+    of the magnitude rules, "0 or t" for small counts (``params.small_counts``), and a
+    whole number other than its value for a failing cell known to be whole."""
     levels = protection_levels(check)[cells]
     upper = either = groups = target = None
     small, t = small_counts(check)
     if small.any() and params.small_counts == "zero-or-threshold":
-        small_pub = small[cells]
-        either = small_pub
-        levels = np.where(small_pub, value, levels)  # down to 0 ...
-        upper = np.where(small_pub, np.maximum(t - value, 0.0), levels)  # ... or up to t
-        cube = small_count_groups(ev.model, small, additive_values(check), t)
+        value = additive_values(check)[cells]
+        either = small[cells]
+        levels = np.where(either, value, levels)  # down to 0 ...
+        upper = np.where(either, np.maximum(t - value, 0.0), levels)  # ... or up to t
+        cube = small_count_groups(check.evidence.model, small, additive_values(check), t)
         if cube.shape[0]:
             groups = cube[:, cells].tocsr()
             target = np.full(groups.shape[0], float(t))
     whole = whole_cells(check)
-    return CellProblem(
-        x, value, levels, _cost(check, value, cells, params.cost), zero, single,
-        lower_bound(check), inner, upper, either, groups, target,
-        whole=None if whole is None else whole[cells],
-    )  # fmt: skip
+    return CellNeeds(levels, upper, either, groups, target,
+                     None if whole is None else whole[cells])  # fmt: skip
 
 
 def whole_cells(check: TableCheck) -> np.ndarray | None:
