@@ -85,6 +85,7 @@ class Deviations:
         units = np.flatnonzero(~aggregate & (np.diff(self.xt.indptr) == 1))
         self.unit[self.xt.indices[self.xt.indptr[units]]] = units
         self._blocks: dict[int, np.ndarray] = {}
+        self._last: tuple[int, BlockLP | None] | None = None
         self.weight = np.asarray(weight, dtype=np.float64) + 1.0
         self.hidden = np.asarray(hidden, dtype=bool).copy()
         self.fixed = np.zeros(n_col, bool) if fixed is None else np.asarray(fixed, bool)
@@ -148,11 +149,23 @@ class Deviations:
 
     def _solve_block(self, move: Move) -> tuple[float, np.ndarray] | None:
         """The cheapest deviation that is zero outside the cell's block (None: none there)."""
-        got = self._block_lp(
-            move, lambda cols: np.where(self.hidden[cols], 0.0, self.weight[cols]),
-            lambda cols: self._slack_ub[cols],
-        )  # fmt: skip
-        return None if got is None else (got[0], self._changed(got[1], move))
+        block = self._block(move.cell)
+        if block.size >= self.n_inner or self.n_inner <= SMALL_TABLE:
+            return None
+        lp = self._block_model(move.cell, block)
+        if lp is None:  # a cell of no inner cell (all known to be empty) cannot move
+            return None
+        return lp.solve(move, np.where(self.hidden[lp.cols], 0.0, self.weight[lp.cols]),
+                        self._slack_ub[lp.cols])  # fmt: skip
+
+    def _block_model(self, cell: int, block: np.ndarray) -> BlockLP | None:
+        """The LP over ``cell``'s block, kept for the next move of the same cell (a cell
+        moves up, then down, one after the other): only costs and bounds change."""
+        if self._last is not None and self._last[0] == cell:
+            return self._last[1]
+        lp = BlockLP.over(self.xc, block, self.y, self.lower_bound, cell)
+        self._last = (cell, lp)
+        return lp
 
     def witness(
         self, move: Move, keep: np.ndarray | None = None, closed: int = -1
@@ -166,8 +179,6 @@ class Deviations:
         changes as little as it can (each hidden column costs its change), so that few
         witnesses depend on any one hidden cell.
         """
-        import highspy
-
         published = ~self.hidden.copy()
         if closed >= 0:
             published[closed] = True
@@ -184,83 +195,11 @@ class Deviations:
         cells = np.flatnonzero(free)
         if cells.size == 0:
             return None
-        xb = self.xc[cells].tocsc()
-        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
-        at = np.flatnonzero(cols == move.cell)
-        if at.size == 0:
+        lp = BlockLP.over(self.xc, cells, self.y, self.lower_bound, move.cell)
+        if lp is None:
             return None
-        a_d = xb[:, cols].T.tocsc()
-        n_b, n_c = cells.size, cols.size
-        eye = sp.identity(n_c, format="csc")
-        a = sp.hstack([a_d, -eye, eye], format="csc")
-        inf = highspy.kHighsInf
-        low = np.full(n_b, -inf)
-        if np.isfinite(self.lower_bound):
-            low = self.lower_bound - self.y[cells]
-        ub = np.where(published[cols], 0.0, inf)
-        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
-        target = int(at[0])
-        pinned = target if move.sign > 0 else n_c + target
-        other = n_c + target if move.sign > 0 else target
-        lo_s[pinned] = hi_s[pinned] = move.amount
-        lo_s[other] = hi_s[other] = 0.0
-        cost_s = np.ones(2 * n_c)
-        cost_s[[pinned, other]] = 0.0
-        h = _model(
-            a, np.concatenate([np.zeros(n_b), cost_s]), np.concatenate([low, lo_s]),
-            np.concatenate([np.full(n_b, inf), hi_s]), n_c,
-        )  # fmt: skip
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        d = np.zeros(self.n_inner)
-        d[cells] = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
-        return self._changed(d, move)
-
-    def _block_lp(self, move: Move, cost_of: Any, ub_of: Any) -> tuple[float, np.ndarray] | None:
-        """The LP of ``move`` over the cell's block: (optimum, deviation over all inner cells).
-
-        ``cost_of`` / ``ub_of`` give the cost and the bound of each touched column's change.
-        """
-        import highspy
-
-        block = self._block(move.cell)
-        if block.size >= self.n_inner or self.n_inner <= SMALL_TABLE:
-            return None
-        xb = self.xc[block].tocsc()  # block x columns
-        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
-        a_d = xb[:, cols].T.tocsc()  # touched columns x block
-        n_b, n_c = block.size, cols.size
-        eye = sp.identity(n_c, format="csc")
-        a = sp.hstack([a_d, -eye, eye], format="csc")
-        inf = highspy.kHighsInf
-        low = np.full(n_b, -inf)
-        if np.isfinite(self.lower_bound):
-            low = self.lower_bound - self.y[block]
-        high = np.full(n_b, inf)
-        cost = np.asarray(cost_of(cols), dtype=np.float64)
-        ub = np.minimum(np.asarray(ub_of(cols), dtype=np.float64), inf)
-        at = np.flatnonzero(cols == move.cell)
-        if at.size == 0:  # a cell of no inner cell (all known to be empty) cannot move
-            return None
-        target = int(at[0])
-        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
-        pinned = target if move.sign > 0 else n_c + target
-        other = n_c + target if move.sign > 0 else target
-        lo_s[pinned] = hi_s[pinned] = move.amount
-        lo_s[other] = hi_s[other] = 0.0
-        cost_s = np.concatenate([cost, cost])
-        cost_s[[pinned, other]] = 0.0
-        h = _model(
-            a, np.concatenate([np.zeros(n_b), cost_s]), np.concatenate([low, lo_s]),
-            np.concatenate([high, hi_s]), n_c,
-        )  # fmt: skip
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        d = np.zeros(self.n_inner)
-        d[block] = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
-        return float(h.getInfo().objective_function_value), d
+        got = lp.solve(move, np.ones(lp.cols.size), np.where(published[lp.cols], 0.0, np.inf))
+        return None if got is None else got[1]
 
     def _changed(self, d: np.ndarray, move: Move) -> np.ndarray:
         return np.abs(self.xt @ d) > CHANGED * max(1.0, move.amount)
@@ -324,6 +263,69 @@ class Deviations:
                 used |= best[1]
                 self.hide(best[1])
         return used
+
+
+class BlockLP:
+    """The deviation LP over one block of inner cells: unknowns the block's changes (within
+    their bounds) and each touched column's change up and down; one equation per touched
+    column. Built once, solved for several moves with their own costs and bounds."""
+
+    def __init__(self, cols: np.ndarray, a_d: sp.csc_matrix, block: np.ndarray,
+                 target: int, h: Any, n_col: int) -> None:  # fmt: skip
+        self.cols, self.a_d, self.block, self.target, self.h = cols, a_d, block, target, h
+        self.n_col = n_col
+
+    @classmethod
+    def over(cls, xc: sp.csr_matrix, block: np.ndarray, y: np.ndarray, lower_bound: float,
+             cell: int) -> BlockLP | None:  # fmt: skip
+        """The LP of ``block`` (None if ``cell`` touches none of its inner cells)."""
+        import highspy
+
+        xb = xc[block].tocsc()  # block x columns
+        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
+        at = np.flatnonzero(cols == cell)
+        if at.size == 0:
+            return None
+        a_d = xb[:, cols].T.tocsc()  # touched columns x block
+        n_b, n_c = block.size, cols.size
+        eye = sp.identity(n_c, format="csc")
+        a = sp.hstack([a_d, -eye, eye], format="csc")
+        inf = highspy.kHighsInf
+        low = np.full(n_b, -inf)
+        if np.isfinite(lower_bound):
+            low = lower_bound - y[block]
+        h = _model(
+            a, np.zeros(n_b + 2 * n_c), np.concatenate([low, np.zeros(2 * n_c)]),
+            np.concatenate([np.full(n_b, inf), np.zeros(2 * n_c)]), n_c,
+        )  # fmt: skip
+        return cls(cols, a_d, block, int(at[0]), h, xc.shape[1])
+
+    def solve(self, move: Move, cost: np.ndarray,
+              ub: np.ndarray) -> tuple[float, np.ndarray] | None:  # fmt: skip
+        """(optimum, changed columns) of ``move`` with these costs and bounds of the touched
+        columns' changes, None if the block has no such deviation."""
+        import highspy
+
+        n_b, n_c = self.block.size, self.cols.size
+        ub = np.minimum(np.asarray(ub, dtype=np.float64), highspy.kHighsInf)
+        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
+        pinned = self.target if move.sign > 0 else n_c + self.target
+        other = n_c + self.target if move.sign > 0 else self.target
+        lo_s[pinned] = hi_s[pinned] = move.amount
+        lo_s[other] = hi_s[other] = 0.0
+        cost_s = np.concatenate([cost, cost]).astype(np.float64)
+        cost_s[[pinned, other]] = 0.0
+        idx = np.arange(n_b, n_b + 2 * n_c, dtype=np.int32)
+        h = self.h
+        h.changeColsCost(idx.size, idx, cost_s)
+        h.changeColsBounds(idx.size, idx, lo_s, hi_s)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        d = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
+        changed = np.zeros(self.n_col, dtype=bool)
+        changed[self.cols] = np.abs(self.a_d @ d) > CHANGED * max(1.0, move.amount)
+        return float(h.getInfo().objective_function_value), changed
 
 
 def _small_relations(xc: sp.csr_matrix) -> sp.csr_matrix:
