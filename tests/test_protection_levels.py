@@ -197,3 +197,24 @@ def test_hidden_zeros_are_protected_without_the_audit() -> None:
     for cell in [("young", "Iceland"), ("young", "Portugal")]:
         lo, hi = lp_interval(tm.model_matrix(), t.values[pub], ~hidden, labels.index(cell))
         assert (lo, hi > 0) == (0.0, True)
+
+
+def test_a_cell_that_can_be_recomputed_is_named_with_its_exact_value() -> None:
+    """A sum table whose published sums are not whole numbers, with a cell failing the
+    threshold only (no protection level): hidden alone, margins recompute it, and the reason
+    says so without quoting the value."""
+    rows = [("a", "x", 1.25), ("a", "y", 2.5), ("a", "y", 3.75)]
+    rows += [("b", g, 10.5 + i) for g in ("x", "y") for i in range(12)]
+    frame = pd.DataFrame(rows, columns=["r", "c", "v"])
+    rules = sdc.RuleSet.from_toml(
+        'extends = "default"\n[threshold]\nt = 2\n[statistics]\nsum = ["threshold"]\n'
+    )
+    t = sdc.Session(rules=rules).pivot_table(
+        frame, index="r", columns="c", values="v", aggfunc="sum", margins=True
+    )
+    hidden = t.check.fail.copy()
+    assert hidden.sum() == 1
+    status, reasons = assess(t.check, hidden, audit_pattern(t.check, hidden))
+    cells = [r for r in reasons if r.startswith("cell ")]
+    assert status is sdc.Status.FAIL
+    assert cells == ["cell {'r': 'a', 'c': 'x'}: an attacker can narrow it down to its exact value"]
