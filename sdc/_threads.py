@@ -21,6 +21,7 @@ R = TypeVar("R")
 MIN_ROWS = 200_000
 
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = -1  # the process that made the pool: a forked child has none of its threads
 _lock = threading.Lock()
 
 
@@ -34,11 +35,12 @@ def worth_threads(n_rows: int) -> bool:
 
 
 def _executor() -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _pool_pid
     with _lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():  # a forked child makes its own
             workers = max(2, min(os.cpu_count() or 1, 8))
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sdc")
+            _pool_pid = os.getpid()
         return _pool
 
 

@@ -76,3 +76,18 @@ def test_later_raises_the_error_of_its_work() -> None:
     with pytest.raises(ZeroDivisionError):
         later.result()
     assert _threads.Later(sum, [1, 2], n_rows=ROWS).result() == 3
+
+
+def _square_in_threads(n: int) -> list[int]:
+    return _threads.map_columns(lambda x: x * x, range(n), ROWS)
+
+
+def test_a_forked_child_makes_its_own_threads() -> None:
+    """A process forked after the pool was made has none of its threads: it makes its own
+    (the work would otherwise wait for threads that do not exist)."""
+    import multiprocessing
+
+    assert _square_in_threads(4) == [0, 1, 4, 9]  # the parent's pool exists
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_square_in_threads, (4,)).get(timeout=60)
+    assert got == [0, 1, 4, 9]
