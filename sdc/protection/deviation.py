@@ -202,7 +202,7 @@ class Deviations:
         return None if got is None else got[1]
 
     def _changed(self, d: np.ndarray, move: Move) -> np.ndarray:
-        return np.abs(self.xt @ d) > CHANGED * max(1.0, move.amount)
+        return _moved(self.xt @ d, move)
 
     def _solve_all(self, move: Move) -> tuple[float, np.ndarray] | None:
         """The cheapest deviation over the whole table."""
@@ -324,8 +324,13 @@ class BlockLP:
             return None
         d = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
         changed = np.zeros(self.n_col, dtype=bool)
-        changed[self.cols] = np.abs(self.a_d @ d) > CHANGED * max(1.0, move.amount)
+        changed[self.cols] = _moved(self.a_d @ d, move)
         return float(h.getInfo().objective_function_value), changed
+
+
+def _moved(change: np.ndarray, move: Move) -> np.ndarray:
+    """The columns a deviation changes (its change of each), relative to the move's amount."""
+    return np.abs(change) > CHANGED * max(1.0, move.amount)
 
 
 def _small_relations(xc: sp.csr_matrix) -> sp.csr_matrix:

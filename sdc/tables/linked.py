@@ -244,6 +244,7 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
     groups: list[sp.csr_matrix] = []
     targets: list[np.ndarray] = []
     bound = 0.0
+    released: list[np.ndarray] = []  # each table's suppressed published cells
     for o, m in zip(outputs, maps, strict=True):
         at = pos[m]
         mine = additive_values(o.check)
@@ -254,7 +255,8 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
         suppressed = (
             o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool)
         )
-        hidden[at] &= suppressed & o.model.published_mask
+        released.append(suppressed & o.model.published_mask)
+        hidden[at] &= released[-1]
         need = cell_needs(o.check, np.arange(o.model.n_cells), o.check.ruleset.protection)
         level[at] = np.maximum(level[at], need.levels)
         upper[at] = np.maximum(upper[at], need.levels if need.upper is None else need.upper)
@@ -267,11 +269,8 @@ def audit_linked(outputs: Sequence[TableOutput]) -> list[tuple[int, int]]:
                                         shape=(g.shape[0], cells.size)))  # fmt: skip
             targets.append(need.target)
         bound = min(bound, lower_bound(o.check))
-    shown_elsewhere = [
-        int(((o.protected.suppressed if o.protected_applied else np.zeros(o.model.n_cells, bool))
-             & o.model.published_mask & ~hidden[pos[m]]).sum())
-        for o, m in zip(outputs, maps, strict=True)
-    ]  # fmt: skip
+    shown_elsewhere = [int((cells_of & ~hidden[pos[m]]).sum())
+                       for cells_of, m in zip(released, maps, strict=True)]  # fmt: skip
     if not hidden.any():
         return [(0, n) for n in shown_elsewhere]
     x = joint.model_matrix()[:, cells]

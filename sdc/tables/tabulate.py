@@ -110,8 +110,8 @@ def tabulate(
     model = TableModel(tuple(dims), levels, len(rows), margins, groups)
     vals = numeric_values(frame[values], "values", func) if values is not None else None
     # Fingerprints are hashed in threads while the evidence is computed.
-    prints: dict[str, Any] = {"dims": [Later(text_fingerprint, c, lv, n_rows=n_rows)
-                                       for c, lv in coded]}  # fmt: skip
+    dim_prints = [Later(text_fingerprint, c, lv, n_rows=n_rows) for c, lv in coded]
+    prints: dict[str, Later] = {}  # of the contributor and values columns
     contrib = None
     if contributor is not None:
         ids = frame[contributor]
@@ -143,7 +143,7 @@ def tabulate(
     check = check_evidence(ev, statistic, ruleset, mask)
     value_name = values if values is not None and statistic not in COUNTS else statistic
     out = TableOutput(name, check, table_values, value_name, protect)
-    out.fingerprints = {"rows": n_rows, "dims": [p.result() for p in prints.pop("dims")],
+    out.fingerprints = {"rows": n_rows, "dims": [p.result() for p in dim_prints],
                         **{k: p.result() for k, p in prints.items()}}  # fmt: skip
     out.structural_zeros = declared
     return out
