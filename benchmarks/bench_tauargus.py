@@ -33,6 +33,7 @@ import argparse
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,19 +102,38 @@ def sdc_table(case: dict[str, Any], kind: str, two_rules: bool) -> Any:
     )  # fmt: skip
 
 
-def run_tau(case: dict[str, Any], rules: str, suppress: str) -> dict[str, Any]:
+def run_tau(
+    case: dict[str, Any], rules: str, suppress: str, timeout: float = 3600.0
+) -> dict[str, Any]:
+    """tau-Argus on ``case`` in its own process; stopped after ``timeout`` seconds.
+
+    A run stopped during its own audit keeps its pattern (``own_audit_timed_out``);
+    one stopped before that is a row with ``timed_out``.
+    """
     spec = {**case, "rules": rules, "suppress": suppress, "audit": True,
             "decimals": 2 if "NK" in rules else 0}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_path.write_text(json.dumps(spec))
         t = time.perf_counter()
-        done = subprocess.run([str(TAU_PYTHON), str(HERE / "peers" / "tauargus_runner.py"),
-                               str(spec_path), str(out_path)], capture_output=True, text=True,
-                              timeout=3600, check=False, cwd=tmp)  # fmt: skip
+        proc = subprocess.Popen([str(TAU_PYTHON), str(HERE / "peers" / "tauargus_runner.py"),
+                                 str(spec_path), str(out_path)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, cwd=tmp,
+                                start_new_session=True)  # fmt: skip
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the engine and anything it started
+            proc.communicate()
+            wall = time.perf_counter() - t
+            if not out_path.exists():
+                return {"timed_out": True, "wall_seconds": wall}
+            out = json.loads(out_path.read_text())
+            out.update(wall_seconds=wall, own_audit_timed_out=True)
+            return out
         wall = time.perf_counter() - t
-        if done.returncode != 0:
-            return {"error": done.stderr[-2000:], "wall_seconds": wall}
+        if proc.returncode != 0:
+            return {"error": err[-2000:], "wall_seconds": wall}
         out = json.loads(out_path.read_text())
     out["wall_seconds"] = wall
     return out
@@ -156,8 +176,18 @@ def pattern_row(table: Any, hidden: np.ndarray, params: Any) -> dict[str, Any]:
     }
 
 
+TAU_VARIANTS = (("MOD(1)", False), ("MOD(1,5,1,1,1)", True))
+
+
 def run_case(
-    name: str, kind: str, k: int, cells: float, two_rules: bool, skip_slow: bool = False
+    name: str,
+    kind: str,
+    k: int,
+    cells: float,
+    two_rules: bool,
+    skip_slow: bool = False,
+    tau_timeout: float = 3600.0,
+    tau_variants: tuple[tuple[str, bool], ...] = TAU_VARIANTS,
 ) -> dict[str, Any]:
     from dataclasses import replace
 
@@ -199,19 +229,23 @@ def run_case(
         )
     rules = ("NK(1,80)|NK(2,99)" if two_rules else "NK(1,80)") if kind == "magnitude" \
         else "FREQ(3,1)"  # fmt: skip
-    for suppress, single in (("MOD(1)", False), ("MOD(1,5,1,1,1)", True)):
-        tau = run_tau(case, rules, suppress)
-        if "error" in tau:
-            out["rows"].append({"tool": "tau-Argus", "suppress": suppress, "error": tau["error"]})
-            print(f"  {name} tau {suppress}: error", file=sys.stderr, flush=True)
+    for suppress, single in tau_variants:
+        tau = run_tau(case, rules, suppress, tau_timeout)
+        if "error" in tau or "timed_out" in tau:
+            why = "error" if "error" in tau else f"stopped after {tau['wall_seconds']:.0f} s"
+            out["rows"].append({"tool": "tau-Argus", "suppress": suppress, "singletons": single,
+                                **tau})  # fmt: skip
+            print(f"  {name} tau {suppress}: {why}", file=sys.stderr, flush=True)
             continue
         primary, hidden = tau_pattern(table, tau)
         for small in ("zero-or-threshold", "width") if kind == "frequency" else ("width",):
             params = replace(base, small_counts=small, singletons=single)
             row = {"tool": "tau-Argus", "suppress": suppress, "small_counts": small,
                    "singletons": single, "seconds": tau["seconds"],
-                   "wall_seconds": tau["wall_seconds"], "own_audit_unsafe": tau["audit_unsafe"],
-                   "own_audit_seconds": tau["audit_seconds"],
+                   "wall_seconds": tau["wall_seconds"],
+                   "own_audit_unsafe": tau.get("audit_unsafe"),
+                   "own_audit_seconds": tau.get("audit_seconds"),
+                   "own_audit_timed_out": bool(tau.get("own_audit_timed_out")),
                    "same_primaries": bool((primary == table.check.fail).all()),
                    **pattern_row(table, hidden, params)}  # fmt: skip
             out["rows"].append(row)
@@ -228,7 +262,12 @@ def markdown(results: list[dict[str, Any]]) -> str:
              "| cost | seconds | our audit |", "|" + "---|" * 10]  # fmt: skip
     for r in results:
         for row in r["rows"]:
-            if "error" in row:
+            if "error" in row or "timed_out" in row:
+                what = "error" if "error" in row else f"stopped at {row['wall_seconds']:.0f} s"
+                single = "yes" if row["singletons"] else "no"
+                head = f"| {r['case']} | {r['n_published']:,} | {r['n_primary']:,} |"
+                tool = f"{row['tool']} {row['suppress']}"
+                lines.append(f"{head} {tool} | | {single} | {what} | | | |")
                 continue
             tool = row["tool"] + (f" {row['suppress']}" if "suppress" in row else "")
             audit = "pass" if row["audit_passed"] else f"FAIL ({row['audit_failing']})"
@@ -252,7 +291,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave out sdc's zero-or-threshold run without singleton protection",
     )
+    ap.add_argument("--tau-timeout", type=float, default=3600.0,
+                    help="stop a tau-Argus run after this many seconds (its pattern is kept "
+                         "if only its own audit was left)")  # fmt: skip
+    ap.add_argument(
+        "--tau",
+        nargs="+",
+        choices=[v for v, _ in TAU_VARIANTS],
+        default=[v for v, _ in TAU_VARIANTS],
+        help="tau-Argus methods to run",
+    )
     args = ap.parse_args(argv)
+    variants = tuple(v for v in TAU_VARIANTS if v[0] in args.tau)
     if not TAU_PYTHON.exists():
         raise SystemExit("tau-Argus venv missing: bash benchmarks/peers/setup_tauargus_venv.sh")
     from bench_protection import _warm_up, machine
@@ -266,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         kind = "magnitude" if spec.startswith("m") else "frequency"
         k, n = spec.lstrip("m").split("x")
         print(spec, file=sys.stderr, flush=True)
-        results.append(run_case(spec, kind, int(k), float(n), two, args.skip_slow))
+        results.append(
+            run_case(spec, kind, int(k), float(n), two, args.skip_slow, args.tau_timeout, variants)
+        )
         if args.out is not None:
             info["load_average_end"] = os.getloadavg()
             args.out.write_text(json.dumps({"machine": info, "cases": results}, indent=1))

@@ -36,3 +36,16 @@ def test_side_by_side_on_a_small_table() -> None:
     tools = {r["tool"] for r in out["rows"] if "error" not in r}
     assert tools == {"sdc", "tau-Argus"}
     assert all(r["same_primaries"] for r in out["rows"] if r["tool"] == "tau-Argus")
+
+
+@pytest.mark.peer
+@pytest.mark.skipif(not TAU_PYTHON.exists(), reason="tau-Argus venv not set up")
+def test_a_tau_run_past_its_time_is_stopped_and_written_down() -> None:
+    from bench_tauargus import markdown, run_tau
+
+    case = make_case("frequency", 3, 1e4)
+    tau = run_tau(case, "FREQ(3,1)", "MOD(1)", timeout=1.0)
+    assert tau.get("timed_out") and tau["wall_seconds"] < 30
+    row = {"tool": "tau-Argus", "suppress": "MOD(1)", "singletons": False, **tau}
+    text = markdown([{"case": "3x1e4", "n_published": 1, "n_primary": 1, "rows": [row]}])
+    assert "stopped at 1 s" in text or "stopped at 2 s" in text

@@ -10,7 +10,9 @@ record each, every record its own contributor; a frequency table gives ones),
 ``suppress`` (e.g. ``"MOD(1)"``), ``audit`` (bool). Writes per published cell its
 codes and tau-Argus status (``U`` primary, ``M`` secondary, ``S``/``P`` safe, ``E``
 empty), the seconds of the whole protect call (microdata files, tabulation,
-suppression) and, with ``audit``, the cells its own audit finds unsafe.
+suppression) and, with ``audit``, the cells its own audit finds unsafe. ``OUT.json`` is
+written as soon as the pattern is known and again after the audit, so a caller that stops a
+long audit still has the pattern.
 
 tau-Argus writes working files (``CSPlogfile.txt``, ``HiTaS.log``, ``JJUit.dat``,
 ``cspSCIP.*``, ``hierinfo.dat``, ``*.lp``) into its current directory as well as its
@@ -34,6 +36,13 @@ def _hrc(path: Path, groups: list) -> None:
         lines.append(str(label))
         lines += [f"@{leaf}" for leaf in leaves]
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
+
+
+def _write(path: Path, out: dict) -> None:
+    """Whole or not at all: a caller may stop this process at any moment."""
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(out))
+    os.replace(part, path)
 
 
 def main() -> int:
@@ -77,13 +86,14 @@ def run(spec_path: Path, out_path: Path, work: Path) -> int:
         "seconds": seconds,
         "cells": [[[str(r[d]) for d in dims], r["status"], r["value"]] for r in rows],
     }
+    _write(out_path, out)
     if spec.get("audit"):
         t = time.perf_counter()
         audited = res.engine.audit(0)
         out["audit_seconds"] = time.perf_counter() - t
         out["audit_unsafe"] = sum(1 for r in audited if r["unsafe"])
         out["audit_rows"] = len(audited)
-    out_path.write_text(json.dumps(out))
+        _write(out_path, out)
     return 0
 
 
