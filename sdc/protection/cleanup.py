@@ -8,8 +8,16 @@ table that moves the cell as far as it must and changes hidden cells only
 touch a hidden cell stays a witness when that cell is published. So each
 secondary cell, most costly first, is published back when every requirement
 whose witness uses it finds another witness without it; otherwise it stays
-hidden. What remains hidden is needed: publishing any one secondary cell alone
-would break some requirement (as far as witnesses within each cell's block show).
+hidden. What remains hidden is needed as far as witnesses show.
+
+A requirement's witnesses are looked for near its cell (a few steps through the
+smallest relations) or, for one that has none there, in the whole table: one
+that rests on cells far away must keep them hidden (a pass that only looked near
+would publish them and break it). A requirement that no
+witness proves stops the pass. Insider requirements (every singleton kept at
+once) are stronger than the protection asks, which is each contributor alone
+(the elimination kernel checks that afterwards): one with no witness near its
+cell keeps the cells near it hidden.
 
 A witness proves its requirement: a cell that moves by ``amount`` in a table
 that agrees with everything published is not narrowed further than that, and
@@ -51,18 +59,26 @@ def clean_up(
     n_col = deviations.n_col
     keep_hidden = secondary.copy()
     witnesses: list[np.ndarray | None] = []
-    lps = 0
-    for done, r in enumerate(requirements):
-        report(done, len(requirements), "clean-up: witnesses")
-        witnesses.append(_witness(deviations, r))
-        lps += len(r.moves)
-    users: dict[int, set[int]] = {}
+    wide = np.zeros(len(requirements), dtype=bool)
     frozen = np.zeros(n_col, dtype=bool)
+    lps = 0
+    for i, r in enumerate(requirements):
+        report(i, len(requirements), "clean-up: witnesses")
+        w = _witness(deviations, r)
+        if w is None and r.keep is None:  # none near: it may rest on cells far away
+            w = _witness(deviations, r, wide=True)
+            wide[i] = True
+        lps += len(r.moves) * (1 + int(wide[i]))
+        if w is None:
+            if r.keep is None:  # a requirement no witness proves: publish nothing
+                return keep_hidden
+            # Kept from every singleton at once it cannot be near its cell; the elimination
+            # checks it against each contributor alone afterwards. Keep what is near hidden.
+            frozen[_near(deviations, r)] = True
+        witnesses.append(w)
+    users: dict[int, set[int]] = {}
     for i, w in enumerate(witnesses):
-        if w is None:  # not provable here: leave everything near it as it is
-            frozen[_near(deviations, requirements[i])] = True
-            continue
-        for k in np.flatnonzero(w):
+        for k in np.flatnonzero(w) if w is not None else ():
             users.setdefault(int(k), set()).add(i)
     order = np.flatnonzero(secondary)[np.argsort(-weight[secondary], kind="stable")]
     for done, col in enumerate(order):
@@ -75,7 +91,7 @@ def clean_up(
         found: dict[int, np.ndarray] = {}
         for i in sorted(users.get(j, ())):
             lps += len(requirements[i].moves)
-            w = _witness(deviations, requirements[i], closed=j)
+            w = _witness(deviations, requirements[i], closed=j, wide=bool(wide[i]))
             if w is None:
                 break
             found[i] = w
@@ -93,9 +109,9 @@ def clean_up(
     return keep_hidden
 
 
-def _witness(deviations: Deviations, r: Requirement, closed: int = -1) -> Any:
+def _witness(deviations: Deviations, r: Requirement, closed: int = -1, wide: bool = False) -> Any:
     for move in r.moves:
-        w = deviations.witness(move, r.keep, closed)
+        w = deviations.witness(move, r.keep, closed, wide)
         if w is not None:
             return w
     return None

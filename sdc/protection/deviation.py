@@ -22,6 +22,7 @@ solves, each starting from the last basis).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,9 @@ BLOCK_CELLS = 4000
 #: up to ``MID_TABLE``, a block deviation that hides a margin is checked against the whole.
 SMALL_TABLE = 2000
 MID_TABLE = 50_000
+
+#: Witness LPs kept for the next witness of the same cell.
+WITNESS_LPS = 64
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ class Deviations:
         self.unit[self.xt.indices[self.xt.indptr[units]]] = units
         self._blocks: dict[int, np.ndarray] = {}
         self._last: tuple[int, BlockLP | None] | None = None
+        self._wide: BlockLP | None = None  # the witness LP over every movable inner cell
+        self._wide_cells = np.zeros(n_inner, dtype=bool)
+        #: The last witness LPs per (cell, with cells kept): publishing only fixes more of
+        #: their cells. A few: each HiGHS model holds a few hundred kB.
+        self._witness_lps: OrderedDict[tuple[int, bool], BlockLP] = OrderedDict()
         self.weight = np.asarray(weight, dtype=np.float64) + 1.0
         self.hidden = np.asarray(hidden, dtype=bool).copy()
         self.fixed = np.zeros(n_col, bool) if fixed is None else np.asarray(fixed, bool)
@@ -128,12 +137,8 @@ class Deviations:
                 return full
         return got
 
-    def _block(self, cell: int, grow_all: bool = False) -> np.ndarray:
-        """The inner cells near ``cell``: a few steps through the smallest relations.
-
-        Blocks for deviations (which may hide cells) are kept from ``SMALL_TABLE`` on
-        (below it the whole table is solved); ``grow_all`` makes one for any table.
-        """
+    def _block(self, cell: int) -> np.ndarray:
+        """The inner cells near ``cell``: a few steps through the smallest relations."""
         if cell in self._blocks:
             return self._blocks[cell]
         inside = np.zeros(self.n_inner, dtype=bool)
@@ -163,16 +168,16 @@ class Deviations:
         moves up, then down, one after the other): only costs and bounds change."""
         if self._last is not None and self._last[0] == cell:
             return self._last[1]
-        lp = BlockLP.over(self.xc, block, self.y, self.lower_bound, cell)
-        self._last = (cell, lp)
-        return lp
+        lp = BlockLP.over(self.xc, block, self.y, self.lower_bound)
+        self._last = (cell, lp if lp.touches(cell) else None)
+        return self._last[1]
 
     def witness(
-        self, move: Move, keep: np.ndarray | None = None, closed: int = -1
+        self, move: Move, keep: np.ndarray | None = None, closed: int = -1, wide: bool = False
     ) -> np.ndarray | None:
         """Columns changed by a deviation for ``move`` that changes hidden cells only (and not
-        column ``closed``, nor the inner cells ``keep``); None if there is none (within the
-        cell's block, on big tables).
+        column ``closed``, nor the inner cells ``keep``); None if there is none within the
+        cell's block (``wide``: among all inner cells).
 
         Only inner cells no published column fixes can change, so the LP has those as
         unknowns and the columns touching them as equations: a small LP. The deviation
@@ -182,23 +187,42 @@ class Deviations:
         published = ~self.hidden.copy()
         if closed >= 0:
             published[closed] = True
-        fixed_inner = np.zeros(self.n_inner, dtype=bool)
-        own = self.unit >= 0
-        fixed_inner[own] = published[self.unit[own]]
-        if keep is not None:
-            fixed_inner |= keep
-        free = np.zeros(self.n_inner, dtype=bool)
-        free[self._block(move.cell, grow_all=True)] = True
-        free &= ~fixed_inner
         if published[move.cell]:
             return None
-        cells = np.flatnonzero(free)
-        if cells.size == 0:
-            return None
-        lp = BlockLP.over(self.xc, cells, self.y, self.lower_bound, move.cell)
-        if lp is None:
-            return None
-        got = lp.solve(move, np.ones(lp.cols.size), np.where(published[lp.cols], 0.0, np.inf))
+        movable = np.ones(self.n_inner, dtype=bool)
+        own = self.unit >= 0
+        movable[own] = ~published[self.unit[own]]
+        if keep is not None:
+            movable &= ~keep
+        if wide:
+            return self._wide_witness(move, movable, published)
+        block = self._block(move.cell)
+        key = (move.cell, keep is not None)
+        lp = self._witness_lps.get(key)
+        if lp is None or not np.isin(block[movable[block]], lp.block).all():
+            cells = block[movable[block]]
+            if cells.size == 0:
+                return None
+            lp = self._witness_lps[key] = BlockLP.over(self.xc, cells, self.y, self.lower_bound)
+            if len(self._witness_lps) > WITNESS_LPS:
+                self._witness_lps.popitem(last=False)
+        self._witness_lps.move_to_end(key)
+        ub = np.where(published[lp.cols], 0.0, np.inf)
+        got = lp.solve(move, np.ones(lp.cols.size), ub, still=movable[lp.block])
+        return None if got is None else got[1]
+
+    def _wide_witness(
+        self, move: Move, movable: np.ndarray, published: np.ndarray
+    ) -> np.ndarray | None:
+        """The witness LP over every movable inner cell: one model, built over the cells
+        movable when first asked (publishing fixes more of them, which only changes bounds;
+        hiding more builds it again), each solve starting from the last basis."""
+        if self._wide is None or (movable & ~self._wide_cells).any():
+            self._wide_cells = movable.copy()
+            self._wide = BlockLP.over(self.xc, np.flatnonzero(movable), self.y, self.lower_bound)
+        wide = self._wide
+        ub = np.where(published[wide.cols], 0.0, np.inf)
+        got = wide.solve(move, np.ones(wide.cols.size), ub, still=movable[wide.block])
         return None if got is None else got[1]
 
     def _changed(self, d: np.ndarray, move: Move) -> np.ndarray:
@@ -271,21 +295,19 @@ class BlockLP:
     column. Built once, solved for several moves with their own costs and bounds."""
 
     def __init__(self, cols: np.ndarray, a_d: sp.csc_matrix, block: np.ndarray,
-                 target: int, h: Any, n_col: int) -> None:  # fmt: skip
-        self.cols, self.a_d, self.block, self.target, self.h = cols, a_d, block, target, h
+                 low: np.ndarray, h: Any, n_col: int) -> None:  # fmt: skip
+        self.cols, self.a_d, self.block, self.low, self.h = cols, a_d, block, low, h
         self.n_col = n_col
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def over(cls, xc: sp.csr_matrix, block: np.ndarray, y: np.ndarray, lower_bound: float,
-             cell: int) -> BlockLP | None:  # fmt: skip
-        """The LP of ``block`` (None if ``cell`` touches none of its inner cells)."""
+    def over(cls, xc: sp.csr_matrix, block: np.ndarray, y: np.ndarray,
+             lower_bound: float) -> BlockLP:  # fmt: skip
+        """The LP of ``block`` (the inner cells' indices, increasing)."""
         import highspy
 
         xb = xc[block].tocsc()  # block x columns
         cols = np.flatnonzero(np.diff(xb.indptr) > 0)
-        at = np.flatnonzero(cols == cell)
-        if at.size == 0:
-            return None
         a_d = xb[:, cols].T.tocsc()  # touched columns x block
         n_b, n_c = block.size, cols.size
         eye = sp.identity(n_c, format="csc")
@@ -298,27 +320,60 @@ class BlockLP:
             a, np.zeros(n_b + 2 * n_c), np.concatenate([low, np.zeros(2 * n_c)]),
             np.concatenate([np.full(n_b, inf), np.zeros(2 * n_c)]), n_c,
         )  # fmt: skip
-        return cls(cols, a_d, block, int(at[0]), h, xc.shape[1])
+        return cls(cols, a_d, block, low, h, xc.shape[1])
 
-    def solve(self, move: Move, cost: np.ndarray,
-              ub: np.ndarray) -> tuple[float, np.ndarray] | None:  # fmt: skip
+    def _set(self, lo: np.ndarray, hi: np.ndarray, cost: np.ndarray) -> None:
+        """Pass the bounds and costs that differ from the last solve's (the basis survives
+        a few changes; passing every bound again costs more than the solve)."""
+        last = self._last
+        if last is None:
+            moved = np.arange(lo.size)
+            priced = moved
+        else:
+            moved = np.flatnonzero((lo != last[0]) | (hi != last[1]))
+            priced = np.flatnonzero(cost != last[2])
+        h = self.h
+        if moved.size:
+            idx = moved.astype(np.int32)
+            h.changeColsBounds(idx.size, idx, lo[moved], hi[moved])
+        if priced.size:
+            idx = priced.astype(np.int32)
+            h.changeColsCost(idx.size, idx, cost[priced])
+        self._last = (lo, hi, cost)
+
+    def touches(self, cell: int) -> bool:
+        """Does column ``cell`` sum some inner cell of the block?"""
+        at = int(np.searchsorted(self.cols, cell))
+        return at < self.cols.size and int(self.cols[at]) == cell
+
+    def solve(
+        self, move: Move, cost: np.ndarray, ub: np.ndarray, still: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray] | None:
         """(optimum, changed columns) of ``move`` with these costs and bounds of the touched
-        columns' changes, None if the block has no such deviation."""
+        columns' changes, None if the block has no such deviation (or does not touch the
+        cell). ``still``: the block's inner cells that may change (None: all); the bounds
+        of the others are set to zero."""
         import highspy
 
+        if not self.touches(move.cell):
+            return None
+        target = int(np.searchsorted(self.cols, move.cell))
         n_b, n_c = self.block.size, self.cols.size
-        ub = np.minimum(np.asarray(ub, dtype=np.float64), highspy.kHighsInf)
-        lo_s, hi_s = np.zeros(2 * n_c), np.concatenate([ub, ub])
-        pinned = self.target if move.sign > 0 else n_c + self.target
-        other = n_c + self.target if move.sign > 0 else self.target
-        lo_s[pinned] = hi_s[pinned] = move.amount
-        lo_s[other] = hi_s[other] = 0.0
-        cost_s = np.concatenate([cost, cost]).astype(np.float64)
-        cost_s[[pinned, other]] = 0.0
-        idx = np.arange(n_b, n_b + 2 * n_c, dtype=np.int32)
+        inf = highspy.kHighsInf
+        lo, hi = np.concatenate([self.low, np.zeros(2 * n_c)]), np.full(n_b + 2 * n_c, inf)
+        if still is not None:
+            lo[:n_b] = np.where(still, self.low, 0.0)
+            hi[:n_b] = np.where(still, inf, 0.0)
+        ub = np.minimum(np.asarray(ub, dtype=np.float64), inf)
+        hi[n_b:] = np.concatenate([ub, ub])
+        pinned = n_b + (target if move.sign > 0 else n_c + target)
+        other = n_b + (n_c + target if move.sign > 0 else target)
+        lo[pinned] = hi[pinned] = move.amount
+        lo[other] = hi[other] = 0.0
+        cost = np.concatenate([np.zeros(n_b), cost, cost]).astype(np.float64)
+        cost[[pinned, other]] = 0.0
+        self._set(lo, hi, cost)
         h = self.h
-        h.changeColsCost(idx.size, idx, cost_s)
-        h.changeColsBounds(idx.size, idx, lo_s, hi_s)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
