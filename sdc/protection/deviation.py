@@ -294,24 +294,39 @@ class BlockLP:
     their bounds) and each touched column's change up and down; one equation per touched
     column. Built once, solved for several moves with their own costs and bounds."""
 
-    def __init__(self, cols: np.ndarray, a_d: sp.csc_matrix, block: np.ndarray,
-                 low: np.ndarray, h: Any, n_col: int) -> None:  # fmt: skip
-        self.cols, self.a_d, self.block, self.low, self.h = cols, a_d, block, low, h
+    def __init__(self, cols: np.ndarray, block: np.ndarray, low: np.ndarray, h: Any,
+                 n_col: int) -> None:  # fmt: skip
+        self.cols, self.block, self.low, self.h = cols, block, low, h
         self.n_col = n_col
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def over(cls, xc: sp.csr_matrix, block: np.ndarray, y: np.ndarray,
              lower_bound: float) -> BlockLP:  # fmt: skip
-        """The LP of ``block`` (the inner cells' indices, increasing)."""
+        """The LP of ``block`` (the inner cells' indices, increasing).
+
+        Built column by column from ``xc``'s rows (one per block cell) without sparse
+        matrix operations: a witness pass builds thousands of these.
+        """
         import highspy
 
-        xb = xc[block].tocsc()  # block x columns
-        cols = np.flatnonzero(np.diff(xb.indptr) > 0)
-        a_d = xb[:, cols].T.tocsc()  # touched columns x block
+        starts, ends = xc.indptr[block], xc.indptr[block + 1]
+        lengths = ends - starts
+        at = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        entries = at + np.arange(int(lengths.sum()))  # positions of the block's entries in xc
+        touched = xc.indices[entries]
+        cols = np.unique(touched)
         n_b, n_c = block.size, cols.size
-        eye = sp.identity(n_c, format="csc")
-        a = sp.hstack([a_d, -eye, eye], format="csc")
+        a = sp.csc_matrix(
+            (
+                np.concatenate([xc.data[entries], -np.ones(n_c), np.ones(n_c)]),
+                np.concatenate([np.searchsorted(cols, touched), np.arange(n_c), np.arange(n_c)]),
+                np.concatenate(
+                    [[0], np.cumsum(lengths), lengths.sum() + np.arange(1, 2 * n_c + 1)]
+                ),
+            ),
+            shape=(n_c, n_b + 2 * n_c),
+        )
         inf = highspy.kHighsInf
         low = np.full(n_b, -inf)
         if np.isfinite(lower_bound):
@@ -320,7 +335,7 @@ class BlockLP:
             a, np.zeros(n_b + 2 * n_c), np.concatenate([low, np.zeros(2 * n_c)]),
             np.concatenate([np.full(n_b, inf), np.zeros(2 * n_c)]), n_c,
         )  # fmt: skip
-        return cls(cols, a_d, block, low, h, xc.shape[1])
+        return cls(cols, block, low, h, xc.shape[1])
 
     def _set(self, lo: np.ndarray, hi: np.ndarray, cost: np.ndarray) -> None:
         """Pass the bounds and costs that differ from the last solve's (the basis survives
@@ -377,9 +392,9 @@ class BlockLP:
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        d = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n_b]
-        changed = np.zeros(self.n_col, dtype=bool)
-        changed[self.cols] = _moved(self.a_d @ d, move)
+        z = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        changed = np.zeros(self.n_col, dtype=bool)  # each column's change: s+ - s-
+        changed[self.cols] = _moved(z[n_b : n_b + n_c] - z[n_b + n_c :], move)
         return float(h.getInfo().objective_function_value), changed
 
 
