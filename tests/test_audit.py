@@ -175,3 +175,87 @@ def test_window_tables_keep_verdicts_and_shown_intervals_inside(case, window, pr
     lo, hi = hidden & ~np.isnan(fast.lower), hidden & ~np.isnan(fast.upper)
     assert (fast.lower[lo] >= full.lower[lo] - 1e-6).all()
     assert (fast.upper[hi] <= full.upper[hi] + 1e-6).all()
+
+
+def _truth(x, values):
+    """The true inner cells: each is published alone by some column of a table with margins."""
+    import scipy.sparse as sp
+
+    from sdc.protection.audit import unit_cells
+
+    own = unit_cells(sp.csc_matrix(x), np.ones(values.size, dtype=bool))
+    assert (own >= 0).all()
+    return values[own]
+
+
+def _tables(x, values, hidden, y, seed):
+    """Alternative tables as (cells, changes) from the true ``y``: optima of the attacker's LP
+    for random costs (scipy, feasible by construction), and tables that break a published
+    cell or the bound (which the audit must drop)."""
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(seed)
+    xd = sp.csc_matrix(x).toarray()
+    out = []
+    for _ in range(3):
+        cost = rng.normal(size=y.size)
+        a_eq = xd[:, ~hidden].T
+        res = linprog(cost, A_eq=a_eq if a_eq.size else None,
+                      b_eq=values[~hidden] if a_eq.size else None,
+                      bounds=[(0, 3 * (y.max() + 1))] * y.size, method="highs")  # fmt: skip
+        assert res.status == 0
+        d = res.x - y
+        cells = np.flatnonzero(np.abs(d) > 1e-9)
+        out.append((cells, d[cells]))
+    k = int(rng.integers(y.size))
+    out.append((np.array([k]), np.array([rng.choice([-1.0, 1.0]) * (y[k] + 5)])))  # breaks
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(patterns(), st.integers(0, 2**31 - 1))
+def test_tables_given_to_the_audit_decide_as_the_exact_audit(case, seed):
+    """Feasible tables found elsewhere decide cells; a table that breaks a published cell or
+    the bound is dropped: the verdicts stay the exact audit's, shown intervals inside."""
+    x, values, hidden, levels = case
+    tables = _tables(x, values, hidden, _truth(x, values), seed)
+    with mock.patch.object(audit_module, "LIFT_WINDOW", 1):
+        given_ = audit(x, values, hidden, levels, tables=tables)
+    full = audit(x, values, hidden, levels, exact=True)
+    np.testing.assert_array_equal(given_.ok, full.ok)
+    lo, hi = hidden & ~np.isnan(given_.lower), hidden & ~np.isnan(given_.upper)
+    assert (given_.lower[lo] >= full.lower[lo] - 1e-6).all()
+    assert (given_.upper[hi] <= full.upper[hi] + 1e-6).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(patterns(), st.integers(0, 2**31 - 1), st.booleans())
+def test_an_audit_that_only_decides_never_passes_more(case, seed, with_tables):
+    """Without its LP per bound, a cell no table moves far enough fails: the audit of a round
+    passes a subset of what the exact audit passes (and all of it when it passes)."""
+    x, values, hidden, levels = case
+    tables = _tables(x, values, hidden, _truth(x, values), seed) if with_tables else ()
+    quick = audit(x, values, hidden, levels, tables=tables, decide_only=True)
+    full = audit(x, values, hidden, levels, exact=True)
+    assert not (quick.ok & ~full.ok).any()
+    if quick.passed:
+        assert full.passed
+
+
+def test_a_table_that_moves_a_published_inner_cell_is_dropped() -> None:
+    """A 2x2 table with margins, three inner cells hidden and (b,y) published, so (b,x),
+    then (a,x) and (a,y) follow from the margins: a 'table' that moves (b,y) too (the
+    rectangle) is not a table of this pattern and must not pass (a,x)."""
+    tm = TableModel(("r", "c"), (("a", "b"), ("x", "y")), n_rows=1)
+    x = tm.model_matrix()
+    y = np.array([9.0, 2.0, 11.0, 20.0])
+    values = np.asarray(x.T @ y).ravel()
+    hidden = np.zeros(9, dtype=bool)
+    hidden[[0, 1, 3]] = True  # (a,x) (a,y) (b,x): (b,y) and the margins published
+    levels = np.zeros(9)
+    bogus = [(np.array([0, 1, 2, 3]), np.array([1.0, -1.0, -1.0, 1.0]))]
+    a = audit(x, values, hidden, levels, tables=bogus, decide_only=True)
+    assert not a.ok[0]
+    full = audit(x, values, hidden, levels, exact=True)
+    assert not full.ok[0]

@@ -40,6 +40,7 @@ given per cell: the magnitude rules a primary fails define them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,8 @@ def audit(
     inner: np.ndarray | None = None,
     upper_levels: np.ndarray | None = None,
     either: np.ndarray | None = None,
+    tables: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    decide_only: bool = False,
 ) -> Audit:
     """Intervals of the suppressed cells of the table z = x^T y with ``values`` = z.
 
@@ -131,6 +134,15 @@ def audit(
     ``either``: cells protected when their interval reaches one of the two sides
     (with a width), e.g. a count below a threshold t whose interval reaches 0 or t:
     the attacker cannot tell an empty cell from one at the threshold.
+
+    ``tables``: alternative tables someone found (the alternative tables of
+    :mod:`sdc.protection.deviation`), each as the inner cells it changes and by how
+    much from ``inner``'s true table; each one that agrees with the published cells
+    and the bound (checked here, per component; the others are dropped) decides the
+    cells it moves far enough, as the audit's own tables do (never shown).
+    ``decide_only``: no LP per bound; a cell no table decides fails, with the interval
+    found so far. For rounds that only ask which cells still need more, never for a
+    verdict.
 
     Examples
     --------
@@ -163,7 +175,9 @@ def audit(
     exact_out = np.ones(xc.shape[1], dtype=bool)
     proven = np.zeros(xc.shape[1], dtype=bool)
     sup = np.flatnonzero(suppressed)
-    lo, hi, ex, pr = system.intervals(need_lower[sup], need_upper[sup], exact, one_side[sup])
+    lo, hi, ex, pr = system.intervals(
+        need_lower[sup], need_upper[sup], exact, one_side[sup], tables, decide_only
+    )
     lower[sup], upper[sup], exact_out[sup], proven[sup] = lo, hi, ex, pr
     point = (upper - lower) <= EXACT_WIDTH * np.maximum(1.0, np.abs(values))
     slack = _TOL * np.maximum(1.0, np.abs(values))
@@ -267,6 +281,7 @@ class _System:
             self.truth = np.asarray(inner, dtype=np.float64)[unknown]
         pos = np.full(n_inner, -1, dtype=np.int64)
         pos[unknown] = np.arange(unknown.size)
+        self.pos = pos
         nnz = np.diff(xc.indptr)
         relations = np.flatnonzero(~suppressed & (nnz > 1))
         xr = xc[:, relations]
@@ -289,9 +304,16 @@ class _System:
             self.row_comp = np.empty(0, dtype=np.int64)
 
     def intervals(
-        self, need_lower: np.ndarray, need_upper: np.ndarray, exact: bool, either: np.ndarray
+        self,
+        need_lower: np.ndarray,
+        need_upper: np.ndarray,
+        exact: bool,
+        either: np.ndarray,
+        tables: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+        decide_only: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Lower, upper, exactness and "protected without an interval" of every suppressed cell."""
+        """Lower, upper, exactness and "protected without an interval" of every suppressed cell
+        (``tables``, ``decide_only``: as :func:`audit`'s)."""
         cells = self.cells
         n_cells = cells.shape[0]
         lo = self.const.copy()
@@ -317,6 +339,7 @@ class _System:
         spanning = np.flatnonzero(spans)
         span_comps = {int(c) for j in spanning for c in comp_of_entry[self._entries(int(j))]}
         todo = np.unique(np.concatenate([first[local], np.fromiter(span_comps, np.int64)]))
+        changes = self._changes_by_component(tables)
         for done, c in enumerate(todo):
             report(done, todo.size, "audit: components")
             c = int(c)
@@ -326,9 +349,14 @@ class _System:
             mine = local_by_comp[local_bounds[c] : local_bounds[c + 1]]
             if mine.size:
                 base = self.const[mine]
+                given = []
+                for at, change in changes.get(c, ()):
+                    y = comp.truth.copy()
+                    y[np.searchsorted(variables, at)] += change
+                    given.append(y)
                 l_, h_, e_, p_ = comp.settle(
                     cells[mine][:, variables], need_lower[mine] - base, need_upper[mine] - base,
-                    exact, either[mine],
+                    exact, either[mine], given, decide_only,
                 )  # fmt: skip
                 lo[mine] += l_
                 hi[mine] += h_
@@ -340,6 +368,22 @@ class _System:
                     lo[j] += comp.optimum(part, maximise=False)
                     hi[j] += comp.optimum(part, maximise=True)
         return lo, hi, ex, proven
+
+    def _changes_by_component(
+        self, tables: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+        """Each table's changes of unknowns, per component (a table that changes an inner cell
+        the published cells fix is not a table of this pattern: dropped)."""
+        out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for cells, change in tables:
+            at = self.pos[np.asarray(cells, dtype=np.int64)]
+            if (at < 0).any():
+                continue
+            comp = self.var_comp[at]
+            for c in np.unique(comp):
+                mine = comp == c
+                out.setdefault(int(c), []).append((at[mine], np.asarray(change)[mine]))
+        return out
 
     @property
     def n_comp(self) -> int:
@@ -440,6 +484,15 @@ class _Component:
             low &= ~lifted
         return not low.any()
 
+    def _feasible(self, y: np.ndarray) -> bool:
+        """Does the table ``y`` agree with the published cells and the bound (to round-off)?"""
+        if not np.all(np.isfinite(y)):
+            return False
+        scale = np.maximum(1.0, np.abs(self.rhs))
+        if np.any(np.abs(self.a @ y - self.rhs) > 10 * _TOL * scale):
+            return False
+        return bool(np.all(y >= self.lower_bound - 10 * _TOL * np.maximum(1.0, np.abs(y))))
+
     @cached_property
     def _truth_fits(self) -> bool:
         """Is the true table known and does it reproduce the published cells?"""
@@ -521,8 +574,13 @@ class _Component:
         need_upper: np.ndarray,
         exact: bool,
         either: np.ndarray,
+        given: Sequence[np.ndarray] = (),
+        decide_only: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Intervals of the cells ``c`` (cells x variables) of this component.
+
+        ``given``: feasible tables found elsewhere (each checked here), which decide;
+        ``decide_only``: no LP per bound (see :func:`audit`).
 
         Returns (lower, upper, exact, proven): lower/upper are exact where
         ``exact``, otherwise inner bounds (NaN if none was computed); ``proven``
@@ -553,6 +611,10 @@ class _Component:
                     np.minimum(shown_lo, v, out=shown_lo)
                     np.maximum(shown_hi, v, out=shown_hi)
 
+        if not exact:
+            for table in given:
+                if self._feasible(table):
+                    seen(table, False)
         ex_lo = np.zeros(n_cells, dtype=bool)
         ex_hi = np.zeros(n_cells, dtype=bool)
         if self.a.shape[0] == 0:
@@ -594,6 +656,8 @@ class _Component:
                 break
         # One LP per bound still open; each optimum is exact and widens the others too.
         open_lo, open_hi = open_bounds()
+        if decide_only:
+            open_lo[:] = open_hi[:] = False
         for j in np.flatnonzero(open_lo | open_hi):
             for maximise in (False, True):
                 if exact:

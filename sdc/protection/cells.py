@@ -11,6 +11,7 @@ narrow needs (the cheapest alternative table that moves it far enough).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -74,17 +75,21 @@ def audit_problem(
     *,
     exact: bool = False,
     undetermined: bool | None = None,
+    tables: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    decide_only: bool = False,
 ) -> tuple[Audit, Audit]:
     """The audit of a pattern on the published cells, and on the cells and groups together.
 
     Groups are audited as extra hidden columns (the sum of their members); a group
-    that fails makes its members fail in the first audit.
+    that fails makes its members fail in the first audit. ``tables``, ``decide_only``:
+    as :func:`sdc.protection.audit.audit`'s.
     """
     x, value, levels, upper, either, n_pub = _with_groups(problem)
     hidden = np.concatenate([suppressed, np.ones(x.shape[1] - n_pub, dtype=bool)])
     full = audit(
         x, value, hidden, levels, problem.bound, exact=exact, undetermined=undetermined,
-        inner=problem.inner, upper_levels=upper, either=either,
+        inner=problem.inner, upper_levels=upper, either=either, tables=tables,
+        decide_only=decide_only,
     )  # fmt: skip
     return _fold_groups(full, problem, n_pub), full
 
@@ -211,17 +216,27 @@ def protect_cells(
     suppressed = pattern.suppressed
     undetermined = pattern.proven or _nothing_determined(problem, suppressed)
     by_audit = np.zeros(primary.size, dtype=bool)
+    # Rounds before the last ask only which cells still fall short: a cell that no feasible
+    # table (the audit's own, or the alternative tables of the rounds before) moves far
+    # enough is given its alternative table without an LP per bound to prove it short (one
+    # that could move already finds one that hides nothing). The verdict's audit is whole.
+    tables: list[tuple[np.ndarray, np.ndarray]] = []
     for round_ in range(params.audit_rounds + 1):
-        audited, full = audit_problem(problem, suppressed, undetermined=undetermined)
+        last = round_ == params.audit_rounds
+        audited, full = audit_problem(
+            problem, suppressed, undetermined=undetermined, tables=tables, decide_only=not last
+        )
         suppressed, audited = publish_determined(suppressed, audited, primary, problem.value)
-        if audited.passed or round_ == params.audit_rounds:
+        if audited.passed or last:
             break
         if deviations is None:
             deviations = _deviations(problem, suppressed, params)
         deviations.hide(np.concatenate([suppressed, np.ones(problem.n_groups, dtype=bool)]))
         used = deviations.protect(_moves(full, _with_groups(problem)[1]))[: primary.size]
+        tables = deviations.tables
         extra = used & ~suppressed
         if not extra.any():
+            audited, _ = audit_problem(problem, suppressed, undetermined=undetermined)
             break
         suppressed = suppressed | extra
         by_audit |= extra

@@ -57,6 +57,17 @@ class Move:
     amount: float
 
 
+@dataclass(frozen=True)
+class Deviation:
+    """A feasible alternative table: its cost, the columns it changes, and the inner cells it
+    changes (``cells``) by how much (``change``), from the true table."""
+
+    cost: float
+    changed: np.ndarray
+    cells: np.ndarray
+    change: np.ndarray
+
+
 class Deviations:
     """The deviation LP of one table: ``x`` (inner x columns), true inner ``y``, bound ``lb``.
 
@@ -92,6 +103,9 @@ class Deviations:
         self._last: tuple[int, BlockLP | None] | None = None
         self._wide: BlockLP | None = None  # the witness LP over every movable inner cell
         self._wide_cells = np.zeros(n_inner, dtype=bool)
+        #: The alternative tables :meth:`protect` found (inner cells, their changes): an audit
+        #: after it can decide the cells they move without LPs of its own.
+        self.tables: list[tuple[np.ndarray, np.ndarray]] = []
         #: The last witness LPs per (cell, with cells kept): publishing only fixes more of
         #: their cells. A few: each HiGHS model holds a few hundred kB.
         self._witness_lps: OrderedDict[tuple[int, bool], BlockLP] = OrderedDict()
@@ -119,8 +133,8 @@ class Deviations:
     def _slack(self, j: int, which: int) -> int:
         return self.n_inner + which * self.n_col + j
 
-    def solve(self, move: Move) -> tuple[float, np.ndarray] | None:
-        """A cheap deviation for ``move``: (cost, changed columns), None if there is none.
+    def solve(self, move: Move) -> Deviation | None:
+        """A cheap deviation for ``move``, None if there is none.
 
         The cheapest over the whole table (small tables), else within the cell's block, or
         over the whole table if the block has none, or (up to ``MID_TABLE`` inner cells)
@@ -131,9 +145,9 @@ class Deviations:
         got = self._solve_block(move)
         if got is None:
             return self._solve_all(move)
-        if self.n_inner <= MID_TABLE and (got[1] & ~self.hidden & self.aggregate).any():
+        if self.n_inner <= MID_TABLE and (got.changed & ~self.hidden & self.aggregate).any():
             full = self._solve_all(move)  # a block that hides a margin may miss a cheaper way
-            if full is not None and full[0] < got[0]:
+            if full is not None and full.cost < got.cost:
                 return full
         return got
 
@@ -152,7 +166,7 @@ class Deviations:
         self._blocks[cell] = np.flatnonzero(inside)
         return self._blocks[cell]
 
-    def _solve_block(self, move: Move) -> tuple[float, np.ndarray] | None:
+    def _solve_block(self, move: Move) -> Deviation | None:
         """The cheapest deviation that is zero outside the cell's block (None: none there)."""
         block = self._block(move.cell)
         if block.size >= self.n_inner or self.n_inner <= SMALL_TABLE:
@@ -209,7 +223,7 @@ class Deviations:
         self._witness_lps.move_to_end(key)
         ub = np.where(published[lp.cols], 0.0, np.inf)
         got = lp.solve(move, np.ones(lp.cols.size), ub, still=movable[lp.block])
-        return None if got is None else got[1]
+        return None if got is None else got.changed
 
     def _wide_witness(
         self, move: Move, movable: np.ndarray, published: np.ndarray
@@ -223,12 +237,12 @@ class Deviations:
         wide = self._wide
         ub = np.where(published[wide.cols], 0.0, np.inf)
         got = wide.solve(move, np.ones(wide.cols.size), ub, still=movable[wide.block])
-        return None if got is None else got[1]
+        return None if got is None else got.changed
 
     def _changed(self, d: np.ndarray, move: Move) -> np.ndarray:
         return _moved(self.xt @ d, move)
 
-    def _solve_all(self, move: Move) -> tuple[float, np.ndarray] | None:
+    def _solve_all(self, move: Move) -> Deviation | None:
         """The cheapest deviation over the whole table."""
         import highspy
 
@@ -245,7 +259,9 @@ class Deviations:
         if status != highspy.HighsModelStatus.kOptimal:
             return None
         d = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.n_inner]
-        return float(h.getInfo().objective_function_value), self._changed(d, move)
+        cells = np.flatnonzero(d)
+        cost = float(h.getInfo().objective_function_value)
+        return Deviation(cost, self._changed(d, move), cells, d[cells])
 
     def publish(self, cell: int) -> None:
         """Publish a hidden column again: it costs its weight from now on."""
@@ -276,16 +292,17 @@ class Deviations:
         used = np.zeros(self.n_col, dtype=bool)
         for done, moves in enumerate(alternatives):
             report(done, len(alternatives), "protection levels: alternative tables")
-            best: tuple[float, np.ndarray] | None = None
+            best: Deviation | None = None
             for move in moves:
                 got = self.solve(move)
-                if got is not None and (best is None or got[0] < best[0]):
+                if got is not None and (best is None or got.cost < best.cost):
                     best = got
-                if best is not None and best[0] <= 0.0:
+                if best is not None and best.cost <= 0.0:
                     break  # the hidden cells already let it move: nothing is cheaper
             if best is not None:
-                used |= best[1]
-                self.hide(best[1])
+                used |= best.changed
+                self.hide(best.changed)
+                self.tables.append((best.cells, best.change))
         return used
 
 
@@ -363,8 +380,8 @@ class BlockLP:
 
     def solve(
         self, move: Move, cost: np.ndarray, ub: np.ndarray, still: np.ndarray | None = None
-    ) -> tuple[float, np.ndarray] | None:
-        """(optimum, changed columns) of ``move`` with these costs and bounds of the touched
+    ) -> Deviation | None:
+        """The optimal deviation for ``move`` with these costs and bounds of the touched
         columns' changes, None if the block has no such deviation (or does not touch the
         cell). ``still``: the block's inner cells that may change (None: all); the bounds
         of the others are set to zero."""
@@ -385,9 +402,9 @@ class BlockLP:
         other = n_b + (n_c + target if move.sign > 0 else target)
         lo[pinned] = hi[pinned] = move.amount
         lo[other] = hi[other] = 0.0
-        cost = np.concatenate([np.zeros(n_b), cost, cost]).astype(np.float64)
-        cost[[pinned, other]] = 0.0
-        self._set(lo, hi, cost)
+        costs = np.concatenate([np.zeros(n_b), cost, cost]).astype(np.float64)
+        costs[[pinned, other]] = 0.0
+        self._set(lo, hi, costs)
         h = self.h
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -395,7 +412,10 @@ class BlockLP:
         z = np.asarray(h.getSolution().col_value, dtype=np.float64)
         changed = np.zeros(self.n_col, dtype=bool)  # each column's change: s+ - s-
         changed[self.cols] = _moved(z[n_b : n_b + n_c] - z[n_b + n_c :], move)
-        return float(h.getInfo().objective_function_value), changed
+        d = z[:n_b]
+        nonzero = np.flatnonzero(d)
+        optimum = float(h.getInfo().objective_function_value)
+        return Deviation(optimum, changed, self.block[nonzero], d[nonzero])
 
 
 def _moved(change: np.ndarray, move: Move) -> np.ndarray:
