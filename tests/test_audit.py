@@ -236,7 +236,7 @@ def test_an_audit_that_only_decides_never_passes_more(case, seed, with_tables):
     passes a subset of what the exact audit passes (and all of it when it passes)."""
     x, values, hidden, levels = case
     tables = _tables(x, values, hidden, _truth(x, values), seed) if with_tables else ()
-    quick = audit(x, values, hidden, levels, tables=tables, decide_only=True)
+    quick = audit(x, values, hidden, levels, tables=tables, bound_lps=0)
     full = audit(x, values, hidden, levels, exact=True)
     assert not (quick.ok & ~full.ok).any()
     if quick.passed:
@@ -255,7 +255,7 @@ def test_a_table_that_moves_a_published_inner_cell_is_dropped() -> None:
     hidden[[0, 1, 3]] = True  # (a,x) (a,y) (b,x): (b,y) and the margins published
     levels = np.zeros(9)
     bogus = [(np.array([0, 1, 2, 3]), np.array([1.0, -1.0, -1.0, 1.0]))]
-    a = audit(x, values, hidden, levels, tables=bogus, decide_only=True)
+    a = audit(x, values, hidden, levels, tables=bogus, bound_lps=0)
     assert not a.ok[0]
     full = audit(x, values, hidden, levels, exact=True)
     assert not full.ok[0]

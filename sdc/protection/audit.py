@@ -117,7 +117,7 @@ def audit(
     upper_levels: np.ndarray | None = None,
     either: np.ndarray | None = None,
     tables: Sequence[tuple[np.ndarray, np.ndarray]] = (),
-    decide_only: bool = False,
+    bound_lps: int | None = None,
 ) -> Audit:
     """Intervals of the suppressed cells of the table z = x^T y with ``values`` = z.
 
@@ -140,9 +140,9 @@ def audit(
     much from ``inner``'s true table; each one that agrees with the published cells
     and the bound (checked here, per component; the others are dropped) decides the
     cells it moves far enough, as the audit's own tables do (never shown).
-    ``decide_only``: no LP per bound; a cell no table decides fails, with the interval
-    found so far. For rounds that only ask which cells still need more, never for a
-    verdict.
+    ``bound_lps``: at most this many LPs for single bounds (None: as many as it takes);
+    past it, a cell no table decides fails, with the interval found so far. For rounds
+    that only ask which cells still need more, never for a verdict.
 
     Examples
     --------
@@ -176,7 +176,7 @@ def audit(
     proven = np.zeros(xc.shape[1], dtype=bool)
     sup = np.flatnonzero(suppressed)
     lo, hi, ex, pr = system.intervals(
-        need_lower[sup], need_upper[sup], exact, one_side[sup], tables, decide_only
+        need_lower[sup], need_upper[sup], exact, one_side[sup], tables, bound_lps
     )
     lower[sup], upper[sup], exact_out[sup], proven[sup] = lo, hi, ex, pr
     point = (upper - lower) <= EXACT_WIDTH * np.maximum(1.0, np.abs(values))
@@ -310,10 +310,11 @@ class _System:
         exact: bool,
         either: np.ndarray,
         tables: Sequence[tuple[np.ndarray, np.ndarray]] = (),
-        decide_only: bool = False,
+        bound_lps: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Lower, upper, exactness and "protected without an interval" of every suppressed cell
-        (``tables``, ``decide_only``: as :func:`audit`'s)."""
+        (``tables``, ``bound_lps``: as :func:`audit`'s)."""
+        budget = None if bound_lps is None else [int(bound_lps)]
         cells = self.cells
         n_cells = cells.shape[0]
         lo = self.const.copy()
@@ -356,7 +357,7 @@ class _System:
                     given.append(y)
                 l_, h_, e_, p_ = comp.settle(
                     cells[mine][:, variables], need_lower[mine] - base, need_upper[mine] - base,
-                    exact, either[mine], given, decide_only,
+                    exact, either[mine], given, budget,
                 )  # fmt: skip
                 lo[mine] += l_
                 hi[mine] += h_
@@ -575,12 +576,12 @@ class _Component:
         exact: bool,
         either: np.ndarray,
         given: Sequence[np.ndarray] = (),
-        decide_only: bool = False,
+        budget: list[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Intervals of the cells ``c`` (cells x variables) of this component.
 
         ``given``: feasible tables found elsewhere (each checked here), which decide;
-        ``decide_only``: no LP per bound (see :func:`audit`).
+        ``budget``: LPs for single bounds left (shared by the components; None: no limit).
 
         Returns (lower, upper, exact, proven): lower/upper are exact where
         ``exact``, otherwise inner bounds (NaN if none was computed); ``proven``
@@ -656,8 +657,6 @@ class _Component:
                 break
         # One LP per bound still open; each optimum is exact and widens the others too.
         open_lo, open_hi = open_bounds()
-        if decide_only:
-            open_lo[:] = open_hi[:] = False
         for j in np.flatnonzero(open_lo | open_hi):
             for maximise in (False, True):
                 if exact:
@@ -675,6 +674,10 @@ class _Component:
                         continue
                 elif done or ex_lo[j] or inner_lo[j] <= out_lo[j] + tol[j]:
                     continue
+                if budget is not None:
+                    if budget[0] <= 0:
+                        continue
+                    budget[0] -= 1
                 row = np.zeros(self.n)
                 entries = slice(c.indptr[j], c.indptr[j + 1])
                 row[c.indices[entries]] = c.data[entries]
