@@ -296,10 +296,10 @@ def main(argv: list[str] | None = None) -> int:
                          "if only its own audit was left)")  # fmt: skip
     ap.add_argument(
         "--tau",
-        nargs="+",
+        nargs="*",
         choices=[v for v, _ in TAU_VARIANTS],
         default=[v for v, _ in TAU_VARIANTS],
-        help="tau-Argus methods to run",
+        help="tau-Argus methods to run (none: sdc's rows only)",
     )
     args = ap.parse_args(argv)
     variants = tuple(v for v in TAU_VARIANTS if v[0] in args.tau)

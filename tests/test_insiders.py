@@ -62,18 +62,34 @@ def _interval(t: sdc.TableOutput, hidden: np.ndarray, cell: int, known: int | No
     return lo.fun, (np.inf if hi.status == 3 else -hi.fun)
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    st.integers(2, 5).flatmap(
-        lambda r: st.integers(2, 4).flatmap(
-            lambda c: st.lists(st.sampled_from([0, 1, 1, 2, 3, 6, 12, 25]), min_size=r * c,
-                               max_size=r * c).map(lambda v: np.array(v).reshape(r, c))
-        )
-    ),
-    st.sampled_from([3, 5]),
-    st.booleans(),
+_COUNT_TABLES = st.integers(2, 5).flatmap(
+    lambda r: st.integers(2, 4).flatmap(
+        lambda c: st.lists(st.sampled_from([0, 1, 1, 2, 3, 6, 12, 25]), min_size=r * c,
+                           max_size=r * c).map(lambda v: np.array(v).reshape(r, c))
+    )
 )  # fmt: skip
+
+
+@settings(max_examples=30, deadline=None)
+@given(_COUNT_TABLES, st.sampled_from([3, 5]), st.booleans())
 def test_no_outsider_nor_insider_recovers_a_primary(counts, threshold, grouped):
+    _no_one_recovers_a_primary(counts, threshold, grouped)
+
+
+@settings(max_examples=20, deadline=None)
+@given(_COUNT_TABLES, st.sampled_from([3, 5]), st.booleans())
+def test_rounds_without_lps_per_bound_protect_alike(counts, threshold, grouped):
+    """Audit rounds that solve no LP per bound (every cell their tables do not decide gets
+    its alternative table straight away) still end with a pattern no one can attack."""
+    from unittest import mock
+
+    import sdc.protection.cells as cells
+
+    with mock.patch.object(cells, "ROUND_BOUND_LPS", 0):
+        _no_one_recovers_a_primary(counts, threshold, grouped)
+
+
+def _no_one_recovers_a_primary(counts: np.ndarray, threshold: int, grouped: bool) -> None:
     counts[0, 0] += 30
     t = _table(counts, threshold, grouped)
     p = t.protect()  # singletons protected, clean-up on: the defaults
