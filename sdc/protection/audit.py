@@ -485,22 +485,23 @@ class _Component:
             low &= ~lifted
         return not low.any()
 
-    def _feasible(self, y: np.ndarray) -> bool:
-        """Does the table ``y`` agree with the published cells and the bound (to round-off)?"""
+    def _agrees(self, y: np.ndarray, slack: float) -> bool:
+        """Does the table ``y`` reproduce the published cells, within ``slack`` of each?"""
         if not np.all(np.isfinite(y)):
             return False
         scale = np.maximum(1.0, np.abs(self.rhs))
-        if np.any(np.abs(self.a @ y - self.rhs) > 10 * _TOL * scale):
+        return bool(np.all(np.abs(self.a @ y - self.rhs) <= slack * scale))
+
+    def _feasible(self, y: np.ndarray) -> bool:
+        """Does the table ``y`` agree with the published cells and the bound (to round-off)?"""
+        if not self._agrees(y, 10 * _TOL):
             return False
         return bool(np.all(y >= self.lower_bound - 10 * _TOL * np.maximum(1.0, np.abs(y))))
 
     @cached_property
     def _truth_fits(self) -> bool:
         """Is the true table known and does it reproduce the published cells?"""
-        if not np.all(np.isfinite(self.truth)):
-            return False
-        scale = np.maximum(1.0, np.abs(self.rhs))
-        return bool(np.all(np.abs(self.a @ self.truth - self.rhs) <= _TOL * scale))
+        return self._agrees(self.truth, _TOL)
 
     @cached_property
     def _columns(self) -> sp.csc_matrix:

@@ -222,14 +222,15 @@ def protect_cells(
     # an LP to prove it short (one that could move already finds one that hides nothing).
     # The verdict's audit is whole.
     tables: list[tuple[np.ndarray, np.ndarray]] = []
+    whole = False
     for round_ in range(params.audit_rounds + 1):
-        last = round_ == params.audit_rounds
+        whole = round_ == params.audit_rounds
         audited, full = audit_problem(
             problem, suppressed, undetermined=undetermined, tables=tables,
-            bound_lps=None if last else ROUND_BOUND_LPS,
+            bound_lps=None if whole else ROUND_BOUND_LPS,
         )  # fmt: skip
         suppressed, audited = publish_determined(suppressed, audited, primary, problem.value)
-        if audited.passed or last:
+        if audited.passed or whole:
             break
         if deviations is None:
             deviations = _deviations(problem, suppressed, params)
@@ -238,10 +239,12 @@ def protect_cells(
         tables = deviations.tables
         extra = used & ~suppressed
         if not extra.any():
-            audited, _ = audit_problem(problem, suppressed, undetermined=undetermined)
             break
         suppressed = suppressed | extra
         by_audit |= extra
+    if not audited.passed and not whole:  # a round's audit, short of LPs: the whole one decides
+        audited, _ = audit_problem(problem, suppressed, undetermined=undetermined)
+        suppressed, audited = publish_determined(suppressed, audited, primary, problem.value)
     # Where every requirement is a positive width, the elimination's pattern already publishes
     # all it can (publishing any of its secondaries would pin a primary down): nothing to clean.
     # The unit step of a whole number is left out too: on the 4-D tables tried, the clean-up

@@ -221,9 +221,7 @@ class Deviations:
             if len(self._witness_lps) > WITNESS_LPS:
                 self._witness_lps.popitem(last=False)
         self._witness_lps.move_to_end(key)
-        ub = np.where(published[lp.cols], 0.0, np.inf)
-        got = lp.solve(move, np.ones(lp.cols.size), ub, still=movable[lp.block])
-        return None if got is None else got.changed
+        return _witness_in(lp, move, movable, published)
 
     def _wide_witness(
         self, move: Move, movable: np.ndarray, published: np.ndarray
@@ -234,10 +232,7 @@ class Deviations:
         if self._wide is None or (movable & ~self._wide_cells).any():
             self._wide_cells = movable.copy()
             self._wide = BlockLP.over(self.xc, np.flatnonzero(movable), self.y, self.lower_bound)
-        wide = self._wide
-        ub = np.where(published[wide.cols], 0.0, np.inf)
-        got = wide.solve(move, np.ones(wide.cols.size), ub, still=movable[wide.block])
-        return None if got is None else got.changed
+        return _witness_in(self._wide, move, movable, published)
 
     def _changed(self, d: np.ndarray, move: Move) -> np.ndarray:
         return _moved(self.xt @ d, move)
@@ -373,10 +368,14 @@ class BlockLP:
             h.changeColsCost(idx.size, idx, cost[priced])
         self._last = (lo, hi, cost)
 
+    def _position(self, cell: int) -> int:
+        """Column ``cell``'s place among the block's columns (-1: it sums none of its cells)."""
+        at = int(np.searchsorted(self.cols, cell))
+        return at if at < self.cols.size and int(self.cols[at]) == cell else -1
+
     def touches(self, cell: int) -> bool:
         """Does column ``cell`` sum some inner cell of the block?"""
-        at = int(np.searchsorted(self.cols, cell))
-        return at < self.cols.size and int(self.cols[at]) == cell
+        return self._position(cell) >= 0
 
     def solve(
         self, move: Move, cost: np.ndarray, ub: np.ndarray, still: np.ndarray | None = None
@@ -387,9 +386,9 @@ class BlockLP:
         of the others are set to zero."""
         import highspy
 
-        if not self.touches(move.cell):
+        target = self._position(move.cell)
+        if target < 0:
             return None
-        target = int(np.searchsorted(self.cols, move.cell))
         n_b, n_c = self.block.size, self.cols.size
         inf = highspy.kHighsInf
         lo, hi = np.concatenate([self.low, np.zeros(2 * n_c)]), np.full(n_b + 2 * n_c, inf)
@@ -416,6 +415,16 @@ class BlockLP:
         nonzero = np.flatnonzero(d)
         optimum = float(h.getInfo().objective_function_value)
         return Deviation(optimum, changed, self.block[nonzero], d[nonzero])
+
+
+def _witness_in(
+    lp: BlockLP, move: Move, movable: np.ndarray, published: np.ndarray
+) -> np.ndarray | None:
+    """The columns a witness in ``lp`` changes: every change costs the same, published
+    columns and the inner cells that are not ``movable`` stay as they are."""
+    ub = np.where(published[lp.cols], 0.0, np.inf)
+    got = lp.solve(move, np.ones(lp.cols.size), ub, still=movable[lp.block])
+    return None if got is None else got.changed
 
 
 def _moved(change: np.ndarray, move: Move) -> np.ndarray:
