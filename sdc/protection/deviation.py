@@ -35,14 +35,21 @@ from sdc.protection.progress import report
 #: A published cell counts as changed by a deviation above this, relative to the amount.
 CHANGED = 1e-6
 
-#: Steps through the smallest relations that make a cell's block, and its largest size.
+#: Steps through the smallest relations that make a cell's block, and its largest size in
+#: inner cells and in entries of the model matrix (a 4-D table's cell is in 81 columns,
+#: a 2-D table's in 9: a step there takes a block of 500 cells to 3,400, and its LP from
+#: 0.15 s to 2-6 s).
 BLOCK_STEPS = 3
 BLOCK_CELLS = 4000
+BLOCK_ENTRIES = 60_000
 
 #: Tables with at most this many inner cells are solved whole (blocks do not pay there);
-#: up to ``MID_TABLE``, a block deviation that hides a margin is checked against the whole.
+#: up to ``MID_TABLE`` inner cells and ``MID_ENTRIES`` entries of the model matrix, a block
+#: deviation that hides a margin is checked against the whole (an LP of 0.1-10 s at 1e4
+#: cells in 2 or 3 dimensions, of 10-50 s in 4).
 SMALL_TABLE = 2000
 MID_TABLE = 50_000
+MID_ENTRIES = 450_000
 
 #: Witness LPs kept for the next witness of the same cell.
 WITNESS_LPS = 64
@@ -100,6 +107,7 @@ class Deviations:
         units = np.flatnonzero(~aggregate & (np.diff(self.xt.indptr) == 1))
         self.unit[self.xt.indices[self.xt.indptr[units]]] = units
         self._blocks: dict[int, np.ndarray] = {}
+        self._mark: np.ndarray | None = None  # scratch for _lines
         self._last: tuple[int, BlockLP | None] | None = None
         self._wide: BlockLP | None = None  # the witness LP over every movable inner cell
         self._wide_cells = np.zeros(n_inner, dtype=bool)
@@ -145,7 +153,8 @@ class Deviations:
         got = self._solve_block(move)
         if got is None:
             return self._solve_all(move)
-        if self.n_inner <= MID_TABLE and (got.changed & ~self.hidden & self.aggregate).any():
+        mid = self.n_inner <= MID_TABLE and self.xt.nnz <= MID_ENTRIES
+        if mid and (got.changed & ~self.hidden & self.aggregate).any():
             full = self._solve_all(move)  # a block that hides a margin may miss a cheaper way
             if full is not None and full.cost < got.cost:
                 return full
@@ -157,14 +166,67 @@ class Deviations:
             return self._blocks[cell]
         inside = np.zeros(self.n_inner, dtype=bool)
         inside[self.xt[cell].indices] = True
+        entries = np.diff(self.xc.indptr)
+        steps = 0
         for _ in range(BLOCK_STEPS):
             relations = np.asarray(self.small.T @ inside.astype(np.float64)).ravel() > 0
             grown = inside | (np.asarray(self.xc @ relations.astype(np.float64)).ravel() > 0)
-            if grown.sum() > BLOCK_CELLS or (grown == inside).all():
+            if (grown == inside).all():
+                steps = BLOCK_STEPS + 1  # all there is: nothing left out
                 break
-            inside = grown
-        self._blocks[cell] = np.flatnonzero(inside)
+            if grown.sum() > BLOCK_CELLS or entries[grown].sum() > BLOCK_ENTRIES:
+                break
+            inside, steps = grown, steps + 1
+        block = np.flatnonzero(inside)
+        box = self._box(cell, steps)
+        self._blocks[cell] = block if box is None else box
         return self._blocks[cell]
+
+    def _box(self, cell: int, steps: int) -> np.ndarray | None:
+        """A block for a cell of one inner cell, when the steps around it stop short of its
+        table's dimensions: a few cells along each of its lines and every combination of
+        them (cells in cube order). A change that keeps every margin of a k-dimensional
+        table needs a cell that differs in all k (a hypercube's corner); ``steps`` steps hold
+        cells that differ in ``steps``. None: no box (it is not needed, or the relations
+        around the cell are not a cube's).
+        """
+        own = self.xt.indices[self.xt.indptr[cell] : self.xt.indptr[cell + 1]]
+        if own.size != 1:
+            return None
+        c = int(own[0])
+        if self._mark is None:
+            self._mark = np.zeros(self.n_inner, dtype=np.int64)
+        lines = _lines(self.xt, self.xc.indices[self.xc.indptr[c] : self.xc.indptr[c + 1]], c,
+                       self._mark)  # fmt: skip
+        if len(lines) <= steps:
+            return None
+        per_cell = max(1, int(self.xc.indptr[c + 1] - self.xc.indptr[c]))
+        size = min(BLOCK_CELLS, BLOCK_ENTRIES // per_cell)
+        m = max(2, int(size ** (1.0 / len(lines))))
+        # Along each line: cells whose own column is hidden first (free to change), cheap next.
+        unit = self.unit
+        free = np.where(unit >= 0, self.hidden[np.maximum(unit, 0)], True)
+        cost = np.where(unit >= 0, self.weight[np.maximum(unit, 0)], 0.0)
+        offsets = []
+        for line, rank in lines:
+            others = line[line != c]
+            order = np.lexsort((cost[others], ~free[others], rank[line != c]))
+            offsets.append(np.concatenate([[0], others[order[: m - 1]] - c]))
+        box = np.full(1, c, dtype=np.int64)
+        for off in offsets:
+            box = np.add.outer(box, off)
+        if box.min() < 0 or box.max() >= self.n_inner:
+            return None
+        # Each step along a line must stay in a relation with where it started. (Any block
+        # gives true alternative tables: this only keeps a layout that is no cube from
+        # trying a block of unrelated cells.)
+        for axis in range(box.ndim):
+            base = np.take(box, 0, axis=axis).ravel()
+            for j in range(1, box.shape[axis]):
+                step = np.take(box, j, axis=axis).ravel()
+                if (np.asarray(self.xc[base].multiply(self.xc[step]).sum(axis=1)) == 0).any():
+                    return None
+        return np.unique(box)
 
     def _solve_block(self, move: Move) -> Deviation | None:
         """The cheapest deviation that is zero outside the cell's block (None: none there)."""
@@ -249,13 +311,15 @@ class Deviations:
         h.changeColBounds(other, 0.0, 0.0)
         h.run()
         status = h.getModelStatus()
+        found = status == highspy.HighsModelStatus.kOptimal
+        if found:  # read before the bounds change: changing them clears the solver's info
+            cost = float(h.getInfo().objective_function_value)
+            d = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.n_inner]
         h.changeColBounds(up, 0.0, float(self._slack_ub[j]))
         h.changeColBounds(down, 0.0, float(self._slack_ub[j]))
-        if status != highspy.HighsModelStatus.kOptimal:
+        if not found:
             return None
-        d = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.n_inner]
         cells = np.flatnonzero(d)
-        cost = float(h.getInfo().objective_function_value)
         return Deviation(cost, self._changed(d, move), cells, d[cells])
 
     def publish(self, cell: int) -> None:
@@ -430,6 +494,38 @@ def _witness_in(
 def _moved(change: np.ndarray, move: Move) -> np.ndarray:
     """The columns a deviation changes (its change of each), relative to the move's amount."""
     return np.abs(change) > CHANGED * max(1.0, move.amount)
+
+
+def _lines(
+    xt: sp.csr_matrix, relations: np.ndarray, c: int, mark: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The lines through inner cell ``c`` of a cube: its relations (rows of ``xt``) that meet
+    one line at most besides ``c`` (one that meets two is a margin over two dimensions),
+    smallest first, merged where they share another cell (a dimension's subtotal and the
+    total above it); each as its cells and each cell's rank (0: in the smallest relation of
+    the line). ``mark``: zeros, one per inner cell (scratch, left as found)."""
+    sizes = np.diff(xt.indptr)[relations]
+    lines: list[tuple[np.ndarray, np.ndarray]] = []
+    for r in relations[np.argsort(sizes, kind="stable")]:
+        cells = xt.indices[xt.indptr[r] : xt.indptr[r + 1]]
+        met = np.unique(mark[cells])
+        met = met[met > 0]
+        if met.size > 1 or cells.size < 2:
+            continue
+        if met.size == 0:
+            lines.append((cells.copy(), np.zeros(cells.size, dtype=np.int64)))
+            mark[cells] = len(lines)
+        else:
+            i = int(met[0]) - 1
+            line, rank = lines[i]
+            new = cells[mark[cells] == 0]
+            lines[i] = (np.concatenate([line, new]),
+                        np.concatenate([rank, np.full(new.size, rank.max() + 1)]))  # fmt: skip
+            mark[new] = i + 1
+        mark[c] = 0
+    for line, _ in lines:
+        mark[line] = 0
+    return lines
 
 
 def _small_relations(xc: sp.csr_matrix) -> sp.csr_matrix:
