@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from sdc.protection.deviation import Deviations, Move
+from sdc.protection.deviation import Deviation, Deviations, Move
 from sdc.tables.model import TableModel
 
 
@@ -42,7 +42,8 @@ def _reference_cost(x: sp.csr_matrix, y: np.ndarray, weight: np.ndarray, hidden:
     w = np.where(hidden, 0.0, weight + 1.0)
     c = np.concatenate([np.zeros(n_in), w, w])
     a_eq = np.hstack([xt, -np.eye(n_col), np.eye(n_col)])
-    bounds = [(-yi, None) for yi in y] + [(0, None)] * (2 * n_col)
+    bounds: list[tuple[float, float | None]] = [(-yi, None) for yi in y]
+    bounds += [(0.0, None)] * (2 * n_col)
     p = move.cell
     bounds[n_in + p] = (move.amount, move.amount) if move.sign > 0 else (0.0, 0.0)
     bounds[n_in + n_col + p] = (0.0, 0.0) if move.sign > 0 else (move.amount, move.amount)
@@ -105,8 +106,8 @@ def test_a_cell_of_a_4d_table_moves_within_its_block_without_touching_a_margin(
     monkeypatch.setattr(deviation, "BLOCK_ENTRIES", 16 * 3**4)  # a box of 3 cells a line
     rng = np.random.default_rng(4)
     k, n = 4, 7
-    tm = TableModel(tuple(f"v{d}" for d in range(k)),
-                    tuple(tuple(f"{d}{i}" for i in range(n)) for d in range(k)), n_rows=1)  # fmt: skip
+    levels = tuple(tuple(f"{d}{i}" for i in range(n)) for d in range(k))
+    tm = TableModel(tuple(f"v{d}" for d in range(k)), levels, n_rows=1)
     x = sp.csr_matrix(tm.model_matrix(), dtype=np.float64)
     assert x.shape[0] > 2000  # past the size solved whole
     y = rng.integers(3, 20, x.shape[0]).astype(np.float64)
@@ -129,3 +130,34 @@ def test_a_cell_of_a_4d_table_moves_within_its_block_without_touching_a_margin(
         assert set(moved) == set(np.flatnonzero(got.changed))
         assert (y + d >= -1e-9).all()
         assert got.cost < 2.0 * 16 * value.max()  # a hypercube's corners at most
+
+
+def test_a_move_an_earlier_table_already_makes_costs_no_lp_and_hides_nothing() -> None:
+    """The table found for one cell stays feasible as more cells are hidden: a later move it
+    already makes (another corner of the same square) needs nothing more."""
+    x, y, value, hidden = _table(11)
+    hidden[:] = False
+    unit = np.flatnonzero(np.diff(x.tocsc().indptr) == 1)
+    first = Move(int(unit[0]), 1.0, 1.0)
+    probe = Deviations(x, y, 0.0, value.copy(), hidden)
+    probe.protect([[first]])
+    cells, change = probe.tables[0]
+    d = np.zeros(x.shape[0])
+    d[cells] = change
+    moved = x.T @ d
+    others = [j for j in unit if j != first.cell and moved[j] >= 1.0 - 1e-9]
+    assert others  # the square's opposite corner goes up with it
+    second = Move(int(others[0]), 1.0, float(moved[others[0]]))
+    dv = Deviations(x, y, 0.0, value.copy(), hidden)
+    solved: list[Move] = []
+    solve = dv.solve
+
+    def counted(move: Move) -> Deviation | None:
+        solved.append(move)
+        return solve(move)
+
+    dv.solve = counted  # type: ignore[method-assign]
+    used = dv.protect([[first], [second]])
+    assert solved == [first]
+    assert len(dv.tables) == 1
+    assert used.sum() == probe.hidden.sum()

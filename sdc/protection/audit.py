@@ -5,7 +5,8 @@ the cell over all tables that agree with the published cells and the known
 bounds (counts and non-negative magnitudes are >= 0). Each bound is an LP,
 solved with HiGHS. The LPs are small: published inner cells are constants, and
 the unknowns split into independent components (cells linked by a published
-relation); a cell's bound is the sum of its per-component bounds.
+relation, or summed by one suppressed cell, so that each suppressed cell lies in
+one component and is settled with the others there).
 
 Solving two LPs per suppressed cell is what makes audits slow, so a component
 is settled with as few as it can:

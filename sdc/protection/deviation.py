@@ -349,8 +349,14 @@ class Deviations:
         them (already hidden ones included when a deviation used them).
         """
         used = np.zeros(self.n_col, dtype=bool)
+        # How far up and down each column goes in some table found so far. Each such table
+        # stays feasible as more cells are hidden: a move it already makes needs no LP, and
+        # hides nothing (on a 4-D count table, most of them).
+        reach = (np.zeros(self.n_col), np.zeros(self.n_col))
         for done, moves in enumerate(alternatives):
             report(done, len(alternatives), "protection levels: alternative tables")
+            if any(_reached(reach, m) for m in moves):
+                continue
             best: Deviation | None = None
             for move in moves:
                 got = self.solve(move)
@@ -362,6 +368,9 @@ class Deviations:
                 used |= best.changed
                 self.hide(best.changed)
                 self.tables.append((best.cells, best.change))
+                moved = self.xt[:, best.cells] @ best.change
+                np.maximum(reach[0], moved, out=reach[0])
+                np.maximum(reach[1], -moved, out=reach[1])
         return used
 
 
@@ -489,6 +498,12 @@ def _witness_in(
     ub = np.where(published[lp.cols], 0.0, np.inf)
     got = lp.solve(move, np.ones(lp.cols.size), ub, still=movable[lp.block])
     return None if got is None else got.changed
+
+
+def _reached(reach: tuple[np.ndarray, np.ndarray], move: Move) -> bool:
+    """Does some table found so far move the column as far as ``move`` asks?"""
+    got = reach[0 if move.sign > 0 else 1][move.cell]
+    return bool(got >= move.amount * (1.0 - 1e-9))
 
 
 def _moved(change: np.ndarray, move: Move) -> np.ndarray:
