@@ -203,7 +203,8 @@ class Deviations:
         per_cell = max(1, int(self.xc.indptr[c + 1] - self.xc.indptr[c]))
         size = min(BLOCK_CELLS, BLOCK_ENTRIES // per_cell)
         m = max(2, int(size ** (1.0 / len(lines))))
-        # Along each line: cells whose own column is hidden first (free to change), cheap next.
+        # Along each line: cells of the cell's own subtotal first, then those whose own column
+        # is hidden (free to change), then the cheap ones.
         unit = self.unit
         free = np.where(unit >= 0, self.hidden[np.maximum(unit, 0)], True)
         cost = np.where(unit >= 0, self.weight[np.maximum(unit, 0)], 0.0)
@@ -533,7 +534,7 @@ def _lines(
         else:
             i = int(met[0]) - 1
             line, rank = lines[i]
-            new = cells[mark[cells] == 0]
+            new = cells[(mark[cells] == 0) & (cells != c)]
             lines[i] = (np.concatenate([line, new]),
                         np.concatenate([rank, np.full(new.size, rank.max() + 1)]))  # fmt: skip
             mark[new] = i + 1
