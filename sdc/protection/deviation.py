@@ -205,13 +205,13 @@ class Deviations:
         m = max(2, int(size ** (1.0 / len(lines))))
         # Along each line: cells of the cell's own subtotal first, then those whose own column
         # is hidden (free to change), then the cheap ones.
-        unit = self.unit
-        free = np.where(unit >= 0, self.hidden[np.maximum(unit, 0)], True)
-        cost = np.where(unit >= 0, self.weight[np.maximum(unit, 0)], 0.0)
         offsets = []
         for line, rank in lines:
             others = line[line != c]
-            order = np.lexsort((cost[others], ~free[others], rank[line != c]))
+            unit = self.unit[others]
+            free = np.where(unit >= 0, self.hidden[np.maximum(unit, 0)], True)
+            cost = np.where(unit >= 0, self.weight[np.maximum(unit, 0)], 0.0)
+            order = np.lexsort((cost, ~free, rank[line != c]))
             offsets.append(np.concatenate([[0], others[order[: m - 1]] - c]))
         box = np.full(1, c, dtype=np.int64)
         for off in offsets:
