@@ -96,28 +96,46 @@ def series_models(folder: Path) -> list[tuple[str, float, str]]:
     ]
 
 
+#: The side-by-side runs with tau-Argus, in the order they were taken: a later run's rows
+#: replace an earlier run's rows of the same table and tool (``benchmarks/README.md``).
+TAUARGUS_RUNS = ("tauargus", "tauargus-big", "tauargus-3d", "tauargus-4d")
+
+
 def series_tauargus(folder: Path) -> list[dict[str, Any]]:
     """Per table: secondaries and seconds of sdc (defaults; and ``width`` without singletons)
-    and of tau-Argus (``MOD(1)``; ``MOD(1,5,1,1,1)``), as the ``width`` audit rows give them."""
-    out = []
-    for case in _load(folder, "tauargus")["cases"]:
-        pick: dict[str, Any] = {"label": case["case"], "published": case["n_published"]}
-        for row in case["rows"]:
-            if "error" in row or (row["small_counts"] != "width" and case["kind"] == "magnitude"):
-                continue
-            if row["tool"] == "sdc":
-                default = row["singletons"] and row["small_counts"] == (
-                    "zero-or-threshold" if case["kind"] == "frequency" else "width"
-                )
-                lean = not row["singletons"] and row["small_counts"] == "width"
-                key = "sdc" if default else "sdc_lean" if lean else None
-            elif row["small_counts"] == "width" or case["kind"] == "magnitude":
-                key = "tau_singletons" if row["singletons"] else "tau"
-            else:
-                key = None
-            if key:
-                pick[key] = (row["n_secondary"], row["seconds"])
-        out.append(pick)
+    and of tau-Argus (``MOD(1)``; ``MOD(1,5,1,1,1)``), as the ``width`` audit rows give them,
+    over every run of :data:`TAUARGUS_RUNS` that is there."""
+    picks: dict[str, dict[str, Any]] = {}
+    for name in TAUARGUS_RUNS:
+        if not (folder / f"results-{name}.json").exists():
+            continue
+        for case in _load(folder, name)["cases"]:
+            pick = picks.setdefault(case["case"], {"label": case["case"],
+                                                   "published": case["n_published"]})  # fmt: skip
+            pick.update(_tauargus_rows(case))
+    return list(picks.values())
+
+
+def _tauargus_rows(case: dict[str, Any]) -> dict[str, tuple[int, float]]:
+    """The series a case's rows give: key -> (secondary cells, seconds)."""
+    out = {}
+    for row in case["rows"]:
+        if "error" in row or "timed_out" in row:
+            continue
+        if row["small_counts"] != "width" and case["kind"] == "magnitude":
+            continue
+        if row["tool"] == "sdc":
+            default = row["singletons"] and row["small_counts"] == (
+                "zero-or-threshold" if case["kind"] == "frequency" else "width"
+            )
+            lean = not row["singletons"] and row["small_counts"] == "width"
+            key = "sdc" if default else "sdc_lean" if lean else None
+        elif row["small_counts"] == "width" or case["kind"] == "magnitude":
+            key = "tau_singletons" if row["singletons"] else "tau"
+        else:
+            key = None
+        if key:
+            out[key] = (row["n_secondary"], row["seconds"])
     return out
 
 
@@ -198,7 +216,7 @@ def plot_tauargus(folder: Path, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 0.55 * len(rows) + 1.6),
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 0.55 * len(rows) + 1.9),
                                       layout="constrained", sharey=True)  # fmt: skip
     series = (("sdc", "sdc (defaults)", SDC), ("sdc_lean", "sdc, width, no singletons", LIGHT),
               ("tau", "tau-Argus MOD(1)", PEER), ("tau_singletons", "tau-Argus MOD + singletons",
@@ -212,11 +230,13 @@ def plot_tauargus(folder: Path, out: Path) -> Path:
         right.barh(ys, times, height, color=colour)
     left.set_yticks(range(len(rows)), [f"{r['label']} ({r['published']:,})" for r in rows])
     left.invert_yaxis()
-    left.set_xlabel("secondary cells")
+    left.set_xlabel("secondary cells (log scale)")
+    left.set_xscale("log")
     right.set_xlabel("seconds (log scale)")
     right.set_xscale("log")
     left.set_title("Same tables: sdc and tau-Argus (pytauargus 0.6.0)")
-    left.legend(fontsize=7, loc="lower right")
+    fig.legend(*left.get_legend_handles_labels(), fontsize=7, loc="outside lower center",
+               ncol=len(series))  # fmt: skip
     return _save(fig, out / "tauargus.svg")
 
 
