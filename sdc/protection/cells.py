@@ -337,14 +337,22 @@ def _clean_up(
     if not secondary.any():
         return suppressed, audited
     n_pub = primary.size
-    deviations = _deviations(problem, suppressed, params)
-    n = deviations.n_col
     needs = [Requirement(tuple(moves)) for moves in _requirements(problem, primary)]
     covered = {m.cell for r in needs for m in r.moves}
+    primaries = np.flatnonzero(primary)
+    # Over budget: skipped before anything is built (each insider requirement holds a mask
+    # over the inner cells; 1e5 primaries' masks took longer than the pass they were for).
+    witnesses = sum(len(r.moves) for r in needs) + 2 * sum(int(j) not in covered for j in primaries)
+    if single is not None:
+        witnesses += 2 * primaries.size
+    if witnesses > budget // 2:
+        return suppressed, audited
+    deviations = _deviations(problem, suppressed, params)
+    n = deviations.n_col
     value = _with_groups(problem)[1]
     unit = 1.0 if np.all(value == np.round(value)) else None
     inner_of = sp.csc_matrix(problem.x)
-    for j in np.flatnonzero(primary):
+    for j in primaries:
         step = unit if unit is not None else 1e-3 * max(1.0, abs(float(value[j])))
         both = (Move(int(j), 1.0, step), Move(int(j), -1.0, step))
         if int(j) not in covered:
@@ -355,8 +363,6 @@ def _clean_up(
             needs.append(Requirement(both, keep))
     weight = np.concatenate([problem.weight, np.zeros(n - n_pub)])
     sec = np.concatenate([secondary, np.zeros(n - n_pub, dtype=bool)])
-    if sum(len(r.moves) for r in needs) > budget // 2:
-        return suppressed, audited
     kept = clean_up(deviations, needs, sec, weight, budget)[:n_pub]
     cleaned = primary | kept
     if cleaned.sum() == suppressed.sum():
