@@ -63,6 +63,24 @@ def test_exact_intervals_match_an_independent_lp(case):
     assert a.ok[~hidden].all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(patterns(), st.booleans())
+def test_interior_point_first_solves_give_the_same_intervals(case, exact):
+    """Large components are first solved by interior point, then by primal simplex from its
+    basis; forced on every component here, the intervals are the independent LP's and the
+    verdicts those of the simplex-only audit."""
+    x, values, hidden, levels = case
+    with mock.patch.object(audit_module, "IPM_ROWS", 0):
+        a = audit(x, values, hidden, levels, exact=exact)
+    b = audit(x, values, hidden, levels, exact=exact)
+    np.testing.assert_array_equal(a.ok, b.ok)
+    if exact:
+        for j in np.flatnonzero(hidden):
+            lo, hi = lp_interval(x, values, ~hidden, int(j))
+            assert np.isclose(a.lower[j], lo, atol=1e-6), (j, a.lower[j], lo)
+            assert np.isclose(a.upper[j], hi, atol=1e-6) or (np.isinf(hi) and np.isinf(a.upper[j]))
+
+
 @settings(max_examples=80, deadline=None)
 @given(patterns())
 def test_default_intervals_lie_inside_and_agree_on_protection(case):
