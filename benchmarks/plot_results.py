@@ -98,7 +98,14 @@ def series_models(folder: Path) -> list[tuple[str, float, str]]:
 
 #: The side-by-side runs with tau-Argus, in the order they were taken: a later run's rows
 #: replace an earlier run's rows of the same table and tool (``benchmarks/README.md``).
-TAUARGUS_RUNS = ("tauargus", "tauargus-big", "tauargus-3d", "tauargus-4d")
+TAUARGUS_RUNS = (
+    "tauargus",
+    "tauargus-big",
+    "tauargus-3d",
+    "tauargus-4d",
+    "tauargus-sdc",
+    "tauargus-sdc-big",
+)
 
 
 def series_tauargus(folder: Path) -> list[dict[str, Any]]:
