@@ -161,3 +161,22 @@ def test_a_move_an_earlier_table_already_makes_costs_no_lp_and_hides_nothing() -
     assert solved == [first]
     assert len(dv.tables) == 1
     assert used.sum() == probe.hidden.sum()
+
+
+def test_an_lp_highs_refuses_is_never_solved() -> None:
+    """A model HiGHS does not take raises at once, rather than leaving an empty model whose
+    "optimum" (0, no change) would read as a deviation that costs nothing."""
+    from unittest import mock
+
+    import highspy
+
+    from sdc.protection.highs import new_model
+
+    a = sp.csc_matrix(np.array([[1.0, 1.0]]))
+    args = (a, np.ones(2), np.zeros(2), np.full(2, np.inf), np.ones(1), np.ones(1))
+    h = new_model(*args)
+    h.run()
+    assert h.getInfo().objective_function_value == 1.0
+    with mock.patch.object(highspy.Highs, "passModel", return_value=highspy.HighsStatus.kError):
+        with pytest.raises(RuntimeError, match="refused an LP of 1 rows and 2 columns"):
+            new_model(*args)

@@ -53,7 +53,7 @@ from scipy.sparse.csgraph import connected_components
 if TYPE_CHECKING:
     import highspy
 
-from sdc._quiet import native_stdout_silenced
+from sdc.protection.highs import new_model
 from sdc.protection.progress import report
 from sdc.protection.secondary import random_prime, secondary_suppress
 
@@ -231,33 +231,8 @@ def _highs_model(
     a: sp.csr_matrix, rhs: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> highspy.Highs:
     """A silent simplex HiGHS model of ``a y = rhs``, ``lower <= y <= upper``, no cost yet
-    (dual simplex; :meth:`_Component.solve` turns to primal once it has a basis).
-
-    HiGHS is imported here, when an audit first needs an LP, and its banner (printed
-    from C when the first model of a process is made) never reaches stdout.
-    """
-    import highspy
-
-    inf = highspy.kHighsInf
-    with native_stdout_silenced():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("solver", "simplex")
-    lp = highspy.HighsLp()
-    lp.num_col_ = a.shape[1]
-    lp.num_row_ = a.shape[0]
-    lp.col_cost_ = np.zeros(a.shape[1])
-    lp.col_lower_ = np.where(np.isfinite(lower), lower, -inf).astype(np.float64)
-    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf).astype(np.float64)
-    lp.row_lower_ = rhs.astype(np.float64)
-    lp.row_upper_ = rhs.astype(np.float64)
-    ac = sp.csc_matrix(a)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = ac.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = ac.indices.astype(np.int32)
-    lp.a_matrix_.value_ = ac.data.astype(np.float64)
-    h.passModel(lp)
-    return h
+    (dual simplex; :meth:`_Component.solve` turns to primal once it has a basis)."""
+    return new_model(a, np.zeros(a.shape[1]), lower, upper, rhs, rhs, solver="simplex")
 
 
 class _System:
