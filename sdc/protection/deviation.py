@@ -218,12 +218,15 @@ class Deviations:
         # Each step along a line must stay in a relation with where it started. (Any block
         # gives true alternative tables: this only keeps a layout that is no cube from
         # trying a block of unrelated cells.)
+        bases, steps = [], []
         for axis in range(box.ndim):
             base = np.take(box, 0, axis=axis).ravel()
             for j in range(1, box.shape[axis]):
-                step = np.take(box, j, axis=axis).ravel()
-                if (np.asarray(self.xc[base].multiply(self.xc[step]).sum(axis=1)) == 0).any():
-                    return None
+                bases.append(base)
+                steps.append(np.take(box, j, axis=axis).ravel())
+        shared = self.xc[np.concatenate(bases)].multiply(self.xc[np.concatenate(steps)])
+        if (np.asarray(shared.sum(axis=1)) == 0).any():
+            return None
         return np.unique(box)
 
     def _solve_block(self, move: Move) -> Deviation | None:
