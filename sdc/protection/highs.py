@@ -64,7 +64,8 @@ def new_model(
         bounds(lower, n_col), bounds(upper, n_col), bounds(row_lower, n_row),
         bounds(row_upper, n_row), ac.indptr.astype(np.int32), ac.indices.astype(np.int32),
         ac.data.astype(np.float64),
-        np.zeros(n_col, dtype=np.int32),  # every column continuous (an empty array: no model)
+        np.zeros(n_col, dtype=np.int32),  # every column continuous (HiGHS reads an empty array
+        # of integrality as an empty model: it then "solves" nothing, optimally)
     )  # fmt: skip
     if status != highspy.HighsStatus.kOk:
         raise RuntimeError(f"HiGHS refused an LP of {n_row} rows and {n_col} columns: {status}")
