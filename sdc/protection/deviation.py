@@ -218,13 +218,14 @@ class Deviations:
         # Each step along a line must stay in a relation with where it started. (Any block
         # gives true alternative tables: this only keeps a layout that is no cube from
         # trying a block of unrelated cells.)
-        bases, steps = [], []
+        starts: list[np.ndarray] = []
+        ends: list[np.ndarray] = []
         for axis in range(box.ndim):
             base = np.take(box, 0, axis=axis).ravel()
             for j in range(1, box.shape[axis]):
-                bases.append(base)
-                steps.append(np.take(box, j, axis=axis).ravel())
-        shared = self.xc[np.concatenate(bases)].multiply(self.xc[np.concatenate(steps)])
+                starts.append(base)
+                ends.append(np.take(box, j, axis=axis).ravel())
+        shared = self.xc[np.concatenate(starts)].multiply(self.xc[np.concatenate(ends)])
         if (np.asarray(shared.sum(axis=1)) == 0).any():
             return None
         return np.unique(box)
